@@ -1,0 +1,172 @@
+#include "cli.h"
+
+#include <iomanip>
+#include <iostream>
+#include <optional>
+
+#include "cli_commands.h"
+#include "hephy/error.h"
+#include "serve.h"
+
+namespace hephy {
+namespace {
+
+constexpr std::string_view kTopHelp = R"(usage: hephyd [--config FILE] COMMAND [ARGS...]
+
+hephyd receives `git push` over SSH and builds container images from it.
+
+Commands:
+  serve                                  run the daemon
+  users add NAME [--admin]               add a user
+  users list [--json]                    list users
+  users remove NAME                      remove a user and their keys
+  keys add USER [FILE|-]                 add OpenSSH public keys (stdin when no FILE)
+  keys list [USER] [--json]              list keys
+  keys remove FINGERPRINT                remove a key
+  apps create NAME [--owner USER]        create an app
+  apps list [--json]                     list apps
+
+Options:
+  --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
+  --help          show help; `hephyd COMMAND --help` shows a command's help
+  --version       print the version
+
+Exit status: 0 success, 1 failure, 2 usage error. See hephyd(1) in docs/.
+)";
+
+constexpr std::string_view kServeHelp = R"(usage: hephyd [--config FILE] serve
+
+Runs the daemon in the foreground: the SSH server on ssh.listen
+(default 127.0.0.1:2222), with repositories, database and host keys in
+data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
+)";
+
+std::vector<const Command*> Group(std::string_view name) {
+  std::vector<const Command*> commands;
+  for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands()}) {
+    for (const auto& command : *group) {
+      if (command.group == name) commands.push_back(&command);
+    }
+  }
+  return commands;
+}
+
+void PrintGroupHelp(std::ostream& out, std::string_view group,
+                    const std::vector<const Command*>& commands) {
+  out << "usage: hephyd " << group << " VERB [ARGS...]\n\n";
+  for (const auto* command : commands) {
+    out << "  hephyd " << std::left << std::setw(38) << command->usage << "\n";
+  }
+  out << "\nRun `hephyd " << group << " VERB --help` for a verb's help.\n";
+}
+
+int Dispatch(std::vector<std::string> args, CliStreams io) {
+  std::optional<std::filesystem::path> config_path;
+  size_t i = 0;
+  // Global options come before the command.
+  while (i < args.size() && args[i].starts_with("-")) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      io.out << kTopHelp;
+      return 0;
+    }
+    if (args[i] == "--version") {
+      io.out << "hephyd " << HEPHY_VERSION << "\n";
+      return 0;
+    }
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[i + 1];
+      i += 2;
+    } else if (args[i].starts_with("--config=")) {
+      config_path = args[i].substr(9);
+      ++i;
+    } else {
+      throw UsageError("unknown option '" + args[i] + "'");
+    }
+  }
+  if (i == args.size()) throw UsageError("missing command");
+  const std::string group = args[i++];
+
+  if (group == "serve") {
+    CliArgs rest({args.begin() + i, args.end()});
+    if (rest.Flag("--help") || rest.Flag("-h")) {
+      io.out << kServeHelp;
+      return 0;
+    }
+    rest.ExpectEnd();
+    return Serve(LoadConfig(config_path));
+  }
+  if (group == "help") {
+    io.out << kTopHelp;
+    return 0;
+  }
+
+  const auto commands = Group(group);
+  if (commands.empty()) throw UsageError("unknown command '" + group + "'");
+  if (i == args.size() || args[i] == "--help" || args[i] == "-h") {
+    PrintGroupHelp(i == args.size() ? io.err : io.out, group, commands);
+    return i == args.size() ? 2 : 0;
+  }
+  const std::string verb = args[i++];
+  const Command* command = nullptr;
+  for (const auto* c : commands) {
+    if (c->verb == verb) command = c;
+  }
+  if (command == nullptr) throw UsageError("unknown command '" + group + " " + verb + "'");
+
+  CliArgs rest({args.begin() + i, args.end()});
+  if (rest.Flag("--help") || rest.Flag("-h")) {
+    io.out << "usage: hephyd " << command->usage << "\n\n" << command->help << "\n";
+    return 0;
+  }
+  const Config config = LoadConfig(config_path);
+  std::filesystem::create_directories(config.data_dir);
+  Store store(config.DatabasePath());
+  store.Migrate();
+  CommandContext context{config, store, io, "cli"};
+  try {
+    return command->run(rest, context);
+  } catch (const UsageError& e) {
+    io.err << "hephyd " << group << " " << verb << ": " << e.what() << "\n"
+           << "usage: hephyd " << command->usage << "\n";
+    return 2;
+  }
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, CliStreams io) {
+  try {
+    return Dispatch(args, io);
+  } catch (const UsageError& e) {
+    io.err << "hephyd: " << e.what() << "\nRun 'hephyd --help' for usage.\n";
+    return 2;
+  } catch (const std::exception& e) {
+    io.err << "hephyd: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& h : headers) widths.push_back(h.size());
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
+      widths[c] = std::max(widths[c], row[c].size());
+    }
+  }
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      text += cells[c];
+      if (c + 1 < cells.size()) text += std::string(widths[c] - cells[c].size() + 2, ' ');
+    }
+    out << text << "\n";
+  };
+  line(headers);
+  for (const auto& row : rows) line(row);
+}
+
+void PrintJson(std::ostream& out, const nlohmann::json& value) { out << value.dump(2) << "\n"; }
+
+}  // namespace hephy

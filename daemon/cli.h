@@ -1,0 +1,20 @@
+// The hephyd command line: `hephyd [--config FILE] COMMAND ...`.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace hephy {
+
+struct CliStreams {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Runs one command line (without the program name). Returns the exit code:
+// 0 success, 1 failure, 2 usage error. Errors are printed to io.err.
+int RunCli(const std::vector<std::string>& args, CliStreams io);
+
+}  // namespace hephy

@@ -1,0 +1,278 @@
+#include "hephy/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+// Errors carry "source:line: key: reason"; yaml-cpp marks are 0-based.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
+                         const std::string& reason) const {
+    std::string where = source_;
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      where += ":" + std::to_string(node.Mark().line + 1);
+    }
+    throw Error(where + ": " + key + ": " + reason);
+  }
+
+  std::string Scalar(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) Fail(node, key, "expected a string");
+    return node.Scalar();
+  }
+
+  bool Bool(const YAML::Node& node, const std::string& key) const {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      Fail(node, key, "expected true or false");
+    }
+    return value;
+  }
+
+  int PositiveInt(const YAML::Node& node, const std::string& key) const {
+    int value = 0;
+    if (!node.IsScalar() || !YAML::convert<int>::decode(node, value) || value <= 0) {
+      Fail(node, key, "expected a positive integer");
+    }
+    return value;
+  }
+
+  std::vector<std::string> StringList(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsSequence()) Fail(node, key, "expected a list of strings");
+    std::vector<std::string> out;
+    for (const auto& item : node) out.push_back(Scalar(item, key));
+    return out;
+  }
+
+  ListenAddress Listen(const YAML::Node& node, const std::string& key) const {
+    try {
+      return ParseListenAddress(Scalar(node, key));
+    } catch (const Error& e) {
+      Fail(node, key, e.what());
+    }
+  }
+
+  // Walks a mapping, dispatching each key to its handler; a key without a
+  // handler is an error that lists the keys that are allowed.
+  void Map(const YAML::Node& node, const std::string& prefix,
+           const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
+               handlers) const {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) Fail(node, prefix.empty() ? "config" : prefix, "expected a mapping");
+    for (const auto& entry : node) {
+      const std::string name = entry.first.as<std::string>();
+      const std::string key = prefix.empty() ? name : prefix + "." + name;
+      auto handler = handlers.find(name);
+      if (handler == handlers.end()) {
+        std::string allowed;
+        for (const auto& [known, unused] : handlers) {
+          allowed += (allowed.empty() ? "" : ", ") + known;
+        }
+        Fail(entry.first, key, "unknown key (expected one of: " + allowed + ")");
+      }
+      handler->second(entry.second, key);
+    }
+  }
+
+ private:
+  std::string source_;
+};
+
+std::filesystem::path ExpandHome(const std::string& path) {
+  if (path == "~" || path.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    if (home != nullptr) return std::filesystem::path(home) / path.substr(path.size() > 1 ? 2 : 1);
+  }
+  return path;
+}
+
+bool IsValidPlatform(const std::string& platform) {
+  static const std::regex kPlatform("^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$");
+  return std::regex_match(platform, kPlatform);
+}
+
+}  // namespace
+
+std::string ListenAddress::ToString() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+ListenAddress ParseListenAddress(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw Error("expected HOST:PORT, got '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']') throw Error("expected [IPV6]:PORT, got '" + text + "'");
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = text.substr(colon + 1);
+  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
+      std::stoi(port_text) > 65535) {
+    throw Error("port must be a number from 0 to 65535, got '" + port_text + "'");
+  }
+  return ListenAddress{host, static_cast<uint16_t>(std::stoi(port_text))};
+}
+
+std::chrono::seconds ParseDuration(const std::string& text) {
+  const auto fail = [&]() -> std::chrono::seconds {
+    throw Error("expected a duration such as 90s, 60m or 1h30m, got '" + text + "'");
+  };
+  long long total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    if (j == i || j - i > 9) return fail();
+    const long long value = std::stoll(text.substr(i, j - i));
+    if (j == text.size()) {  // a bare number means seconds, but only on its own
+      if (i != 0) return fail();
+      total = value;
+      break;
+    }
+    switch (text[j]) {
+      case 'h':
+        total += value * 3600;
+        break;
+      case 'm':
+        total += value * 60;
+        break;
+      case 's':
+        total += value;
+        break;
+      default:
+        return fail();
+    }
+    i = j + 1;
+  }
+  if (total <= 0) return fail();
+  return std::chrono::seconds(total);
+}
+
+Config ParseConfig(const std::string& yaml, const std::string& source,
+                   const std::filesystem::path& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw Error(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+
+  Config config;
+  const Reader r(source);
+  using Node = const YAML::Node&;
+  using Key = const std::string&;
+  r.Map(root, "",
+        {
+            {"data_dir", [&](Node n, Key k) { config.data_dir = ExpandHome(r.Scalar(n, k)); }},
+            {"ssh",
+             [&](Node n, Key k) {
+               r.Map(n, k,
+                     {{"listen", [&](Node v, Key vk) { config.ssh.listen = r.Listen(v, vk); }},
+                      {"max_sessions",
+                       [&](Node v, Key vk) { config.ssh.max_sessions = r.PositiveInt(v, vk); }}});
+             }},
+            {"http",
+             [&](Node n, Key k) {
+               r.Map(n, k,
+                     {{"listen", [&](Node v, Key vk) { config.http.listen = r.Listen(v, vk); }}});
+             }},
+            {"registry",
+             [&](Node n, Key k) {
+               auto& reg = config.registry;
+               r.Map(n, k,
+                     {{"url", [&](Node v, Key vk) { reg.url = r.Scalar(v, vk); }},
+                      {"repository",
+                       [&](Node v, Key vk) {
+                         reg.repository = r.Scalar(v, vk);
+                         if (reg.repository.empty()) r.Fail(v, vk, "must not be empty");
+                       }},
+                      {"insecure", [&](Node v, Key vk) { reg.insecure = r.Bool(v, vk); }},
+                      {"embedded", [&](Node v, Key vk) { reg.embedded = r.Bool(v, vk); }},
+                      {"docker_config",
+                       [&](Node v, Key vk) { reg.docker_config = ExpandHome(r.Scalar(v, vk)); }}});
+             }},
+            {"builder",
+             [&](Node n, Key k) {
+               auto& b = config.builder;
+               r.Map(n, k,
+                     {{"executor",
+                       [&](Node v, Key vk) {
+                         b.executor = r.Scalar(v, vk);
+                         if (b.executor != "buildah" && b.executor != "kaniko-kubernetes" &&
+                             b.executor != "kaniko-local") {
+                           r.Fail(v, vk,
+                                  "unknown executor '" + b.executor +
+                                      "' (expected buildah, kaniko-kubernetes or kaniko-local)");
+                         }
+                       }},
+                      {"platforms",
+                       [&](Node v, Key vk) {
+                         b.platforms = r.StringList(v, vk);
+                         if (b.platforms.empty()) r.Fail(v, vk, "needs at least one platform");
+                         for (const auto& p : b.platforms) {
+                           if (!IsValidPlatform(p)) {
+                             r.Fail(v, vk,
+                                    "invalid platform '" + p + "' (expected os/arch[/variant])");
+                           }
+                         }
+                       }},
+                      {"branches",
+                       [&](Node v, Key vk) {
+                         b.branches = r.StringList(v, vk);
+                         if (b.branches.empty()) r.Fail(v, vk, "needs at least one branch");
+                       }},
+                      {"timeout", [&](Node v, Key vk) {
+                         try {
+                           b.timeout = ParseDuration(r.Scalar(v, vk));
+                         } catch (const Error& e) {
+                           r.Fail(v, vk, e.what());
+                         }
+                       }}});
+             }},
+            {"apps",
+             [&](Node n, Key k) {
+               r.Map(n, k, {{"auto_create", [&](Node v, Key vk) {
+                               config.apps.auto_create = r.Bool(v, vk);
+                             }}});
+             }},
+        });
+
+  if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
+  if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;
+  config.data_dir = config.data_dir.lexically_normal();
+  return config;
+}
+
+Config LoadConfig(const std::optional<std::filesystem::path>& path) {
+  std::optional<std::filesystem::path> file = path;
+  if (!file) {
+    const char* env = std::getenv("HEPHY_CONFIG");
+    if (env != nullptr && *env != '\0') file = env;
+  }
+  const auto cwd = std::filesystem::current_path();
+  if (!file) return ParseConfig("", "defaults", cwd);
+
+  std::ifstream in(*file);
+  if (!in) throw Error(file->string() + ": cannot read config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), file->string(), cwd);
+}
+
+}  // namespace hephy

@@ -1,0 +1,70 @@
+#include "git_access.h"
+
+#include <cstdlib>
+
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+bool MayAccess(const App& app, const User& user, Store& store) {
+  return user.admin || app.owner == user.name || store.IsMember(app.name, user.name);
+}
+
+// git gets a small, explicit environment: nothing of hephyd's own leaks into
+// the hooks, and only a well-formed GIT_PROTOCOL from the client passes.
+std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const Config& config) {
+  std::vector<std::string> env;
+  for (const char* name : {"PATH", "HOME", "TMPDIR", "LANG"}) {
+    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+  }
+  if (!request.git_protocol.empty()) env.push_back("GIT_PROTOCOL=" + request.git_protocol);
+  env.push_back("HEPHY_APP=" + request.command.app);
+  env.push_back("HEPHY_USER=" + request.user.name);
+  env.push_back("HEPHY_KEY_FINGERPRINT=" + request.key_fingerprint);
+  env.push_back("HEPHY_DATA_DIR=" + config.data_dir.string());
+  return env;
+}
+
+}  // namespace
+
+SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& config, Store& store,
+                             const RepoStore& repos) {
+  const std::string& name = request.command.app;
+  const User& user = request.user;
+  const bool push = request.command.service == GitService::kReceivePack;
+
+  auto app = store.FindApp(name);
+  if (!app) {
+    if (!push) throw Error("app '" + name + "' does not exist");
+    if (!config.apps.auto_create) {
+      throw Error("app '" + name +
+                  "' does not exist; an admin can create it with 'hephyd apps create " + name +
+                  "'");
+    }
+    try {
+      app = store.CreateApp(name, user.name);
+    } catch (const Error&) {
+      app = store.FindApp(name);  // created by a concurrent first push
+      if (!app) throw;
+    }
+  }
+  if (!MayAccess(*app, user, store)) {
+    const std::string owner = app->owner ? "owned by " + *app->owner : "managed by admins";
+    throw Error(user.name + " may not " + (push ? "push to" : "fetch from") + " app '" + name +
+                "' (" + owner + ")");
+  }
+  if (!push && !repos.Exists(name)) {
+    throw Error("app '" + name + "' has no repository yet; push to it first");
+  }
+  const auto path = push ? repos.Prepare(name) : repos.PathFor(name);
+
+  SpawnOptions spawn;
+  spawn.argv = push ? std::vector<std::string>{"git", "receive-pack", path.string()}
+                    : std::vector<std::string>{"git", "upload-pack", "--strict", path.string()};
+  spawn.env = GitEnvironment(request, config);
+  spawn.pipe_stdin = spawn.pipe_stdout = spawn.pipe_stderr = true;
+  return spawn;
+}
+
+}  // namespace hephy

@@ -1,0 +1,29 @@
+// Admission of one git command over SSH: may this user run this service on
+// this app, and how is git started for it.
+#pragma once
+
+#include <string>
+
+#include "git_command.h"
+#include "hephy/config.h"
+#include "hephy/process.h"
+#include "hephy/repo_store.h"
+#include "hephy/store.h"
+
+namespace hephy {
+
+struct GitAccessRequest {
+  GitCommand command;
+  User user;
+  std::string key_fingerprint;
+  std::string git_protocol;  // the client's GIT_PROTOCOL, e.g. "version=2"; may be empty
+};
+
+// Authorises the request (the app's owner, a member, or an admin; a push to
+// an unknown app creates it when apps.auto_create), prepares the repository
+// and returns how to start git for it. Throws Error with the message the
+// client sees ("alice may not push to app 'web' (owned by bob)").
+SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& config, Store& store,
+                             const RepoStore& repos);
+
+}  // namespace hephy

@@ -1,0 +1,47 @@
+#include "host_keys.h"
+
+#include <libssh/libssh.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "hephy/error.h"
+#include "hephy/ssh_key.h"
+
+namespace hephy {
+namespace {
+
+void Generate(const std::filesystem::path& path, ssh_keytypes_e type, int bits) {
+  ssh_key key = nullptr;
+  if (ssh_pki_generate(type, bits, &key) != SSH_OK) {
+    throw Error(path.string() + ": cannot generate host key");
+  }
+  // Written under a temporary name and renamed, so a crash never leaves a
+  // half-written key that a later start would fail to load.
+  const auto temp = path.string() + ".new";
+  const mode_t old_mask = umask(077);
+  const int rc = ssh_pki_export_privkey_file(key, nullptr, nullptr, nullptr, temp.c_str());
+  umask(old_mask);
+  const std::string fingerprint = rc == SSH_OK ? KeyFingerprint(key) : "";
+  ssh_key_free(key);
+  if (rc != SSH_OK) throw Error(path.string() + ": cannot write host key");
+  std::filesystem::rename(temp, path);
+  spdlog::info("generated host key {} ({})", path.string(), fingerprint);
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> EnsureHostKeys(const std::filesystem::path& dir) {
+  const std::vector<std::tuple<std::string, ssh_keytypes_e, int>> wanted = {
+      {"ssh_host_ed25519_key", SSH_KEYTYPE_ED25519, 0},
+      {"ssh_host_rsa_key", SSH_KEYTYPE_RSA, 3072},
+  };
+  std::vector<std::filesystem::path> paths;
+  for (const auto& [name, type, bits] : wanted) {
+    const auto path = dir / name;
+    if (!std::filesystem::exists(path)) Generate(path, type, bits);
+    paths.push_back(path);
+  }
+  return paths;
+}
+
+}  // namespace hephy

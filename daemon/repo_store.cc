@@ -1,0 +1,101 @@
+#include "hephy/repo_store.h"
+
+#include <git2.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+#include <system_error>
+
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+void EnsureLibgit2() {
+  static const int init = git_libgit2_init();
+  (void)init;
+}
+
+[[noreturn]] void ThrowGit(const std::string& what) {
+  const git_error* e = git_error_last();
+  throw Error(what + ": " + (e != nullptr ? e->message : "libgit2 error"));
+}
+
+void SetConfig(git_repository* repo, const std::filesystem::path& path) {
+  git_config* raw = nullptr;
+  if (git_repository_config(&raw, repo) != 0) ThrowGit(path.string() + ": cannot open config");
+  std::unique_ptr<git_config, decltype(&git_config_free)> config(raw, &git_config_free);
+  // Every object a client sends is checked before it is stored; the build
+  // (next in the hook) then reads only well-formed trees.
+  if (git_config_set_bool(config.get(), "receive.fsckObjects", 1) != 0 ||
+      git_config_set_bool(config.get(), "receive.advertisePushOptions", 1) != 0) {
+    ThrowGit(path.string() + ": cannot write config");
+  }
+}
+
+// Points hooks/pre-receive at the hook program, replacing whatever is there
+// atomically (rename over), so a concurrent push never sees no hook.
+void InstallHook(const std::filesystem::path& repo, const std::filesystem::path& program) {
+  const auto hook = repo / "hooks" / "pre-receive";
+  std::error_code ec;
+  if (std::filesystem::read_symlink(hook, ec) == program) return;
+  std::filesystem::create_directories(repo / "hooks");
+  const auto temp = repo / "hooks" / (".pre-receive." + std::to_string(getpid()));
+  std::filesystem::remove(temp, ec);
+  std::filesystem::create_symlink(program, temp, ec);
+  if (ec) throw Error(hook.string() + ": cannot install hook: " + ec.message());
+  std::filesystem::rename(temp, hook, ec);
+  if (ec) throw Error(hook.string() + ": cannot install hook: " + ec.message());
+}
+
+}  // namespace
+
+RepoStore::RepoStore(std::filesystem::path repos_dir, std::filesystem::path hook_program,
+                     std::string initial_branch)
+    : repos_dir_(std::move(repos_dir)),
+      hook_program_(std::move(hook_program)),
+      initial_branch_(std::move(initial_branch)) {
+  EnsureLibgit2();
+}
+
+std::filesystem::path RepoStore::PathFor(const std::string& app) const {
+  return repos_dir_ / (app + ".git");
+}
+
+bool RepoStore::Exists(const std::string& app) const {
+  return std::filesystem::exists(PathFor(app) / "HEAD");
+}
+
+std::filesystem::path RepoStore::Prepare(const std::string& app) const {
+  // Serialised: two first pushes to one new app must not both initialise it.
+  static std::mutex mutex;
+  const std::lock_guard lock(mutex);
+  const auto path = PathFor(app);
+  if (!Exists(app)) {
+    git_repository_init_options options = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+    options.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+    const std::string head = "refs/heads/" + initial_branch_;
+    options.initial_head = head.c_str();
+    git_repository* raw = nullptr;
+    if (git_repository_init_ext(&raw, path.c_str(), &options) != 0) {
+      ThrowGit(path.string() + ": cannot create repository");
+    }
+    std::unique_ptr<git_repository, decltype(&git_repository_free)> repo(raw, &git_repository_free);
+    SetConfig(repo.get(), path);
+  }
+  InstallHook(path, hook_program_);
+  return path;
+}
+
+std::filesystem::path HookProgramBesideExecutable() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto hook = self.parent_path() / "hephy-hook";
+  if (ec || !std::filesystem::exists(hook)) {
+    throw Error(hook.string() + ": hephy-hook not found beside hephyd; install both together");
+  }
+  return hook;
+}
+
+}  // namespace hephy

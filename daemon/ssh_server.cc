@@ -1,0 +1,130 @@
+#include "ssh_server.h"
+
+#include <arpa/inet.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "hephy/error.h"
+#include "host_keys.h"
+#include "ssh_session.h"
+
+namespace hephy {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto logger = spdlog::default_logger()->clone("ssh");
+  return logger;
+}
+
+std::string PeerAddress(ssh_session session) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(ssh_get_fd(session), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (addr.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+  return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+}
+
+uint16_t BoundPort(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+}  // namespace
+
+SshServer::SshServer(const Config& config, const RepoStore& repos)
+    : config_(config), repos_(repos), stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!stop_fd_) throw Error("eventfd failed");
+}
+
+SshServer::~SshServer() {
+  if (bind_ != nullptr) ssh_bind_free(bind_);
+}
+
+ListenAddress SshServer::Listen() {
+  bind_ = ssh_bind_new();
+  if (bind_ == nullptr) throw Error("cannot create SSH listener");
+  const auto& listen = config_.ssh.listen;
+  const bool no = false;
+  const unsigned int port = listen.port;
+  ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);  // no /etc/ssh config
+  ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_BINDADDR, listen.host.c_str());
+  ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_BINDPORT, &port);
+  for (const auto& key : EnsureHostKeys(config_.HostKeysDir())) {
+    if (ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_HOSTKEY, key.c_str()) != SSH_OK) {
+      throw Error(key.string() + ": cannot load host key: " + ssh_get_error(bind_));
+    }
+  }
+  if (ssh_bind_listen(bind_) != SSH_OK) {
+    throw Error("ssh.listen " + listen.ToString() + ": " + ssh_get_error(bind_));
+  }
+  return ListenAddress{listen.host, BoundPort(ssh_bind_get_fd(bind_))};
+}
+
+void SshServer::Run() {
+  const SessionContext context{config_, repos_, stop_fd_.get()};
+  pollfd fds[2] = {{ssh_bind_get_fd(bind_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+  while (true) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw Error(std::string("poll: ") + std::strerror(errno));
+    }
+    if (fds[1].revents != 0) break;
+    if (fds[0].revents == 0) continue;
+
+    ssh_session session = ssh_new();
+    if (ssh_bind_accept(bind_, session) != SSH_OK) {
+      Log()->warn("accept failed: {}", ssh_get_error(bind_));
+      ssh_free(session);
+      continue;
+    }
+    const std::string remote = PeerAddress(session);
+    {
+      std::lock_guard lock(mutex_);
+      if (active_sessions_ >= config_.ssh.max_sessions) {
+        Log()->warn("remote={} refused: ssh.max_sessions ({}) sessions are open", remote,
+                    config_.ssh.max_sessions);
+        ssh_disconnect(session);
+        ssh_free(session);
+        continue;
+      }
+      ++active_sessions_;
+    }
+    // A key exchange that stalls must not hold the session's thread forever.
+    const long kex_timeout_seconds = 30;
+    ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &kex_timeout_seconds);
+    std::thread([this, session, remote, &context] {
+      { SshSession(session, context, remote).Run(); }
+      std::lock_guard lock(mutex_);
+      if (--active_sessions_ == 0) sessions_done_.notify_all();
+    }).detach();
+  }
+  std::unique_lock lock(mutex_);
+  sessions_done_.wait(lock, [&] { return active_sessions_ == 0; });
+}
+
+void SshServer::Stop() {
+  const uint64_t one = 1;
+  // Never read back: the descriptor stays readable, waking every session.
+  [[maybe_unused]] const auto n = write(stop_fd_.get(), &one, sizeof one);
+}
+
+}  // namespace hephy

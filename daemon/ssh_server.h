@@ -1,0 +1,53 @@
+// The SSH front: accepts connections on ssh.listen and runs each session on
+// its own thread (libssh, public-key authentication against the store).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "hephy/config.h"
+#include "hephy/process.h"
+#include "hephy/repo_store.h"
+
+struct ssh_bind_struct;
+
+namespace hephy {
+
+// What every session shares; read-only once the server runs.
+struct SessionContext {
+  const Config& config;
+  const RepoStore& repos;
+  int stop_fd;  // becomes readable when the daemon shuts down
+};
+
+class SshServer {
+ public:
+  SshServer(const Config& config, const RepoStore& repos);
+  ~SshServer();
+  SshServer(const SshServer&) = delete;
+  SshServer& operator=(const SshServer&) = delete;
+
+  // Loads (or generates) the host keys and binds ssh.listen. Returns the bound
+  // address, with the port the kernel chose when ssh.listen asks for port 0.
+  // Throws Error.
+  ListenAddress Listen();
+
+  // Accepts connections until Stop(); then waits for every session to end
+  // (sessions kill their git processes on stop).
+  void Run();
+
+  // Safe from any thread.
+  void Stop();
+
+ private:
+  const Config& config_;
+  const RepoStore& repos_;
+  ssh_bind_struct* bind_ = nullptr;
+  UniqueFd stop_fd_;
+  std::mutex mutex_;
+  std::condition_variable sessions_done_;
+  int active_sessions_ = 0;
+};
+
+}  // namespace hephy

@@ -1,0 +1,414 @@
+#include "ssh_session.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <regex>
+
+#include "git_access.h"
+#include "hephy/error.h"
+#include "hephy/ssh_key.h"
+
+namespace hephy {
+namespace {
+
+constexpr auto kLoginGraceTime = std::chrono::seconds(60);
+constexpr int kMaxAuthTries = 6;
+// How long a client may take to close the channel after the exit status.
+constexpr auto kCloseGraceTime = std::chrono::seconds(10);
+// One read from git's stdout or stderr; the channel takes it in packets.
+constexpr size_t kChunk = 64 * 1024;
+// Pipes to and from git: big enough that git rarely waits on us.
+constexpr int kPipeSize = 1024 * 1024;
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto logger = spdlog::default_logger()->clone("ssh");
+  return logger;
+}
+
+std::string HumanBytes(uint64_t n) {
+  if (n < 10 * 1024) return std::to_string(n) + "B";
+  if (n < 10 * 1024 * 1024) return std::to_string(n / 1024) + "KiB";
+  return std::to_string(n / (1024 * 1024)) + "MiB";
+}
+
+std::chrono::steady_clock::time_point Now() { return std::chrono::steady_clock::now(); }
+
+// Trampolines from libssh's C callbacks to the session object.
+SshSession* Self(void* userdata) { return static_cast<SshSession*>(userdata); }
+
+}  // namespace
+
+SshSession::SshSession(ssh_session session, const SessionContext& context, std::string remote)
+    : session_(session), context_(context), remote_(std::move(remote)) {}
+
+SshSession::~SshSession() {
+  if (event_ != nullptr) ssh_event_free(event_);
+  ssh_disconnect(session_);
+  ssh_free(session_);  // frees the channel too
+}
+
+void SshSession::Run() {
+  try {
+    Serve();
+  } catch (const std::exception& e) {
+    Log()->error("session from {}: {}", remote_, e.what());
+    LogEnd(std::string("error: ") + e.what());
+  }
+}
+
+void SshSession::Serve() {
+  store_.emplace(context_.config.DatabasePath());
+  server_callbacks_.userdata = this;
+  server_callbacks_.auth_pubkey_function = [](ssh_session, const char* user, ssh_key key,
+                                              char state, void* self) {
+    return Self(self)->OnAuthPublicKey(user, key, state);
+  };
+  server_callbacks_.auth_password_function = [](ssh_session, const char* user, const char*,
+                                                void* self) {
+    return Self(self)->OnAuthPassword(user);
+  };
+  server_callbacks_.channel_open_request_session_function = [](ssh_session, void* self) {
+    return Self(self)->OnChannelOpen();
+  };
+  ssh_callbacks_init(&server_callbacks_);
+  ssh_set_server_callbacks(session_, &server_callbacks_);
+  // Only public keys are offered; password and keyboard-interactive attempts
+  // are refused by libssh before they reach us.
+  ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
+  // Callbacks are in place before the key exchange: the client's first
+  // requests may arrive with its last key exchange packet.
+  if (ssh_handle_key_exchange(session_) != SSH_OK) {
+    Log()->info("remote={} key exchange failed: {}", remote_, ssh_get_error(session_));
+    return;
+  }
+  // Nothing on the data path may block the session's thread: channel writes
+  // take what the window allows and the rest waits in our pending buffers.
+  ssh_set_blocking(session_, 0);
+
+  event_ = ssh_event_new();
+  if (event_ == nullptr || ssh_event_add_session(event_, session_) != SSH_OK) {
+    throw Error("cannot create the session's event loop");
+  }
+  const auto login_deadline = started_ + kLoginGraceTime;
+  std::optional<std::chrono::steady_clock::time_point> close_deadline;
+
+  while (true) {
+    SyncDescriptors();
+    FinishIfChildDone();
+    if (closed_ && peer_closed_) return;  // both ends closed the channel: done
+    if (closed_ && !close_deadline) close_deadline = Now() + kCloseGraceTime;
+
+    const auto deadline = !user_ ? std::optional(login_deadline) : close_deadline;
+    int timeout = -1;
+    if (deadline) {
+      timeout = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Now()).count()));
+    }
+    const int rc = ssh_event_dopoll(event_, timeout);
+    if (rc == SSH_ERROR || !ssh_is_connected(session_)) {
+      if (child_running_) {
+        LogEnd("client disconnected; git killed");
+      } else if (!closed_) {
+        LogEnd(user_ ? "client disconnected" : "disconnected before authentication");
+      }
+      return;  // ~Child kills git's process group
+    }
+    if (deadline && Now() >= *deadline) {
+      if (!user_) Log()->info("remote={} authentication timed out", remote_);
+      return;
+    }
+    if (failed_auths_ >= kMaxAuthTries) {
+      Log()->warn("remote={} too many authentication failures", remote_);
+      return;
+    }
+    if (stop_requested_ && !closed_) {
+      if (!child_running_) {
+        LogEnd("daemon stopping");
+        return;
+      }
+      child_.KillGroup(SIGTERM);  // its exit status goes to the client as usual
+    }
+    if (failure_ && !closed_) {
+      ssh_channel_write_stderr(channel_, failure_->data(), failure_->size());
+      SendExitAndClose(1);
+      LogEnd("refused: " + failure_->substr(0, failure_->find('\n')));
+    }
+    FlushPendingOutput();
+  }
+}
+
+int SshSession::OnAuthPublicKey(const char* user, ssh_key key, char signature_state) {
+  (void)user;  // identity is the key; the SSH user name ("git") is not used
+  const std::string fingerprint = KeyFingerprint(key);
+  const auto owner = store_->FindUserByKey(fingerprint);
+  if (!owner || signature_state == SSH_PUBLICKEY_STATE_WRONG) {
+    ++failed_auths_;
+    Log()->info("remote={} key={} denied: {}", remote_, fingerprint,
+                owner ? "bad signature" : "unknown key");
+    return SSH_AUTH_DENIED;
+  }
+  // STATE_NONE is the client asking whether the key would do: yes, prove it.
+  if (signature_state == SSH_PUBLICKEY_STATE_VALID) {
+    user_ = owner;
+    fingerprint_ = fingerprint;
+  }
+  return SSH_AUTH_SUCCESS;
+}
+
+int SshSession::OnAuthPassword(const char* user) {
+  ++failed_auths_;
+  Log()->info("remote={} password authentication for '{}' refused", remote_, user);
+  return SSH_AUTH_DENIED;
+}
+
+ssh_channel SshSession::OnChannelOpen() {
+  if (!user_ || channel_ != nullptr) return nullptr;  // one session channel per connection
+  channel_ = ssh_channel_new(session_);
+  if (channel_ == nullptr) return nullptr;
+
+  auto& cb = channel_callbacks_;
+  cb.userdata = this;
+  cb.channel_exec_request_function = [](ssh_session, ssh_channel, const char* command, void* self) {
+    return Self(self)->OnExec(command);
+  };
+  cb.channel_env_request_function = [](ssh_session, ssh_channel, const char* name,
+                                       const char* value,
+                                       void* self) { return Self(self)->OnEnv(name, value); };
+  cb.channel_shell_request_function = [](ssh_session, ssh_channel, void* self) {
+    return Self(self)->OnShell();
+  };
+  cb.channel_pty_request_function = [](ssh_session, ssh_channel, const char*, int, int, int, int,
+                                       void*) {
+    return -1;  // no terminals; the shell or exec request that follows explains
+  };
+  cb.channel_subsystem_request_function = [](ssh_session, ssh_channel, const char*, void*) {
+    return -1;  // no sftp
+  };
+  cb.channel_data_function = [](ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
+                                void* self) { return Self(self)->OnData(data, len, is_stderr); };
+  cb.channel_eof_function = [](ssh_session, ssh_channel, void* self) { Self(self)->OnEof(); };
+  cb.channel_close_function = [](ssh_session, ssh_channel, void* self) { Self(self)->OnClose(); };
+  ssh_callbacks_init(&cb);
+  ssh_set_channel_callbacks(channel_, &cb);
+  return channel_;
+}
+
+int SshSession::OnEnv(const char* name, const char* value) {
+  // git sends its protocol version this way ("version=2"); nothing else passes.
+  static const std::regex kProtocol("^[a-z0-9=:.-]{1,64}$");
+  if (std::string_view(name) == "GIT_PROTOCOL" && std::regex_match(value, kProtocol)) {
+    git_protocol_ = value;
+    return 0;
+  }
+  return -1;
+}
+
+int SshSession::OnShell() {
+  command_ = "(shell)";
+  failure_ = "Hi " + user_->name +
+             "! You've authenticated, but hephyd does not provide shell access.\n"
+             "Push with: git push ssh://git@HOST:PORT/APP.git main\n";
+  return 0;
+}
+
+int SshSession::OnExec(const char* command) {
+  command_ = command;
+  if (git_ || failure_) return -1;  // one exec per channel
+  try {
+    StartGit(command);
+  } catch (const Error& e) {
+    failure_ = std::string("hephyd: ") + e.what() + "\n";
+  }
+  // Accepted either way: a refusal is told on stderr with exit status 1,
+  // which git shows the user, rather than a bare "exec request failed".
+  return 0;
+}
+
+void SshSession::StartGit(const std::string& command) {
+  GitAccessRequest request{ParseGitCommand(command), *user_, fingerprint_, git_protocol_};
+  git_ = request.command;
+  SpawnOptions spawn = AdmitGitCommand(request, context_.config, *store_, context_.repos);
+  child_ = Spawn(spawn);
+  child_running_ = true;
+  fcntl(child_.stdin_fd().get(), F_SETPIPE_SZ, kPipeSize);
+  fcntl(child_.stdout_fd().get(), F_SETPIPE_SZ, kPipeSize);
+}
+
+int SshSession::OnData(void* data, uint32_t len, int is_stderr) {
+  if (is_stderr) return static_cast<int>(len);  // clients have no business there
+  if (!child_.stdin_fd() || stdin_failed_) return static_cast<int>(len);  // git stopped reading
+  // Keep order: older bytes (ours or still in libssh's buffer) go first.
+  if (stdin_blocked_ || !stdin_pending_.empty()) return 0;
+  const ssize_t n = write(child_.stdin_fd().get(), data, len);
+  if (n < 0) {
+    if (errno == EAGAIN) {
+      stdin_blocked_ = true;
+      return 0;
+    }
+    stdin_failed_ = true;  // EPIPE: git is gone; its exit status will tell
+    return static_cast<int>(len);
+  }
+  bytes_in_ += n;
+  if (static_cast<uint32_t>(n) < len) stdin_blocked_ = true;
+  return static_cast<int>(n);
+}
+
+void SshSession::OnStdinWritable() {
+  stdin_blocked_ = false;
+  char buffer[kChunk];
+  while (!stdin_failed_) {
+    if (stdin_pending_.empty()) {
+      // Whatever libssh held back while git was busy, oldest first.
+      const int available = ssh_channel_poll(channel_, 0);
+      if (available <= 0) return;
+      const int n = ssh_channel_read_nonblocking(channel_, buffer, sizeof buffer, 0);
+      if (n <= 0) return;
+      stdin_pending_.assign(buffer, n);
+    }
+    const ssize_t n = write(child_.stdin_fd().get(), stdin_pending_.data(), stdin_pending_.size());
+    if (n < 0 && errno == EAGAIN) {
+      stdin_blocked_ = true;
+      return;
+    }
+    if (n < 0) {
+      stdin_failed_ = true;
+      stdin_pending_.clear();
+      return;
+    }
+    bytes_in_ += n;
+    stdin_pending_.erase(0, n);
+    if (!stdin_pending_.empty()) {
+      stdin_blocked_ = true;
+      return;
+    }
+  }
+}
+
+void SshSession::OnEof() { remote_eof_ = true; }
+
+void SshSession::OnClose() {
+  peer_closed_ = true;
+  // The client closed the channel: nobody will read git's answer.
+  if (child_running_) child_.KillGroup(SIGKILL);
+}
+
+void SshSession::OnChildOutput(int fd) {
+  const bool is_stdout = fd == child_.stdout_fd().get();
+  std::string& pending = is_stdout ? stdout_pending_ : stderr_pending_;
+  char buffer[kChunk];
+  const ssize_t n = read(fd, buffer, sizeof buffer);
+  if (n > 0) {
+    pending.assign(buffer, n);
+    FlushPendingOutput();
+  } else if (n == 0 || errno != EAGAIN) {
+    (is_stdout ? stdout_eof_ : stderr_eof_) = true;
+  }
+}
+
+void SshSession::FlushPendingOutput() {
+  if (channel_ == nullptr || closed_ || peer_closed_) return;
+  for (auto* pending : {&stdout_pending_, &stderr_pending_}) {
+    if (pending->empty()) continue;
+    const uint32_t window = ssh_channel_window_size(channel_);
+    if (window == 0) return;
+    const uint32_t len = std::min<size_t>(pending->size(), window);
+    const int n = pending == &stdout_pending_
+                      ? ssh_channel_write(channel_, pending->data(), len)
+                      : ssh_channel_write_stderr(channel_, pending->data(), len);
+    if (n == SSH_ERROR) return;  // the loop sees the session fail
+    bytes_out_ += n;
+    pending->erase(0, n);
+  }
+}
+
+void SshSession::SyncDescriptors() {
+  static constexpr ssh_event_callback stdin_cb = [](socket_t, int, void* self) {
+    Self(self)->OnStdinWritable();
+    return 0;
+  };
+  static constexpr ssh_event_callback output_cb = [](socket_t fd, int, void* self) {
+    Self(self)->OnChildOutput(fd);
+    return 0;
+  };
+  static constexpr ssh_event_callback stop_cb = [](socket_t, int, void* self) {
+    Self(self)->stop_requested_ = true;
+    return 0;
+  };
+  // Callbacks only flag a pipe as finished; it is unregistered here first and
+  // closed after, so libssh never polls a closed (or reused) descriptor.
+  const auto sync = [&](bool want, bool& polling, int fd, short events, ssh_event_callback cb) {
+    if (want == polling) return;
+    if (want) {
+      ssh_event_add_fd(event_, fd, events, cb, this);
+    } else {
+      ssh_event_remove_fd(event_, fd);
+    }
+    polling = want;
+  };
+  sync(!stop_requested_, polling_stop_, context_.stop_fd, POLLIN, stop_cb);
+
+  // The client finished sending and git has every byte: end git's input.
+  if (child_.stdin_fd() && remote_eof_ && !stdin_blocked_ && stdin_pending_.empty() &&
+      ssh_channel_poll(channel_, 0) == SSH_EOF) {
+    stdin_failed_ = true;
+  }
+  const auto close_when_done = [&](UniqueFd& fd, bool done, bool& polling) {
+    if (!fd || !done) return;
+    if (polling) ssh_event_remove_fd(event_, fd.get());
+    polling = false;
+    fd.Reset();
+  };
+  close_when_done(child_.stdin_fd(), stdin_failed_, polling_stdin_);
+  close_when_done(child_.stdout_fd(), stdout_eof_, polling_stdout_);
+  close_when_done(child_.stderr_fd(), stderr_eof_, polling_stderr_);
+
+  if (child_.stdin_fd()) {
+    sync(stdin_blocked_ || !stdin_pending_.empty(), polling_stdin_, child_.stdin_fd().get(),
+         POLLOUT, stdin_cb);
+  }
+  if (child_.stdout_fd()) {
+    sync(stdout_pending_.empty(), polling_stdout_, child_.stdout_fd().get(), POLLIN, output_cb);
+  }
+  if (child_.stderr_fd()) {
+    sync(stderr_pending_.empty(), polling_stderr_, child_.stderr_fd().get(), POLLIN, output_cb);
+  }
+}
+
+void SshSession::FinishIfChildDone() {
+  if (!child_running_ || child_.stdout_fd() || child_.stderr_fd() || !stdout_pending_.empty() ||
+      !stderr_pending_.empty()) {
+    return;
+  }
+  // git closed both outputs: it is exiting, so this wait is short.
+  exit_code_ = child_.Wait();
+  child_running_ = false;
+  child_.stdin_fd().Reset();
+  SendExitAndClose(exit_code_);
+  LogEnd(stop_requested_ ? "daemon stopping; git stopped" : "exit " + std::to_string(exit_code_));
+}
+
+void SshSession::SendExitAndClose(int code) {
+  // Blocking from here: the exit status and close must reach the client
+  // before the connection is torn down.
+  ssh_set_blocking(session_, 1);
+  ssh_channel_request_send_exit_status(channel_, code);
+  ssh_channel_send_eof(channel_);
+  ssh_channel_close(channel_);
+  closed_ = true;
+}
+
+void SshSession::LogEnd(const std::string& result) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  Log()->info("remote={} user={} key={} app={} command=\"{}\" in={} out={} duration={:.2f}s {}",
+              remote_, user_ ? user_->name : "-", fingerprint_.empty() ? "-" : fingerprint_,
+              git_ ? git_->app : "-", command_, HumanBytes(bytes_in_), HumanBytes(bytes_out_),
+              seconds, result);
+}
+
+}  // namespace hephy

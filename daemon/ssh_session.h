@@ -1,0 +1,107 @@
+// One SSH connection, from key exchange to disconnect: public-key
+// authentication, one session channel, one exec of git-receive-pack or
+// git-upload-pack, and the byte bridge between the channel and git's stdio.
+#pragma once
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "git_command.h"
+#include "hephy/process.h"
+#include "hephy/store.h"
+#include "ssh_server.h"
+
+namespace hephy {
+
+class SshSession {
+ public:
+  // Takes ownership of an accepted libssh session.
+  SshSession(ssh_session session, const SessionContext& context, std::string remote);
+  ~SshSession();
+  SshSession(const SshSession&) = delete;
+  SshSession& operator=(const SshSession&) = delete;
+
+  // Serves the connection until it ends. Never throws.
+  void Run();
+
+ private:
+  // libssh callbacks: they only record what happened and move bytes; the
+  // set of polled descriptors changes only in Run's loop (libssh's poll loop
+  // must not see descriptors added or removed while it dispatches).
+  int OnAuthPublicKey(const char* user, ssh_key key, char signature_state);
+  int OnAuthPassword(const char* user);
+  ssh_channel OnChannelOpen();
+  int OnExec(const char* command);
+  int OnEnv(const char* name, const char* value);
+  int OnShell();
+  int OnData(void* data, uint32_t len, int is_stderr);
+  void OnEof();
+  void OnClose();
+  void OnStdinWritable();
+  void OnChildOutput(int fd);
+
+  void Serve();
+  void StartGit(const std::string& command);
+  void Fail(const std::string& message);
+  void SyncDescriptors();
+  void FlushPendingOutput();
+  void FinishIfChildDone();
+  void SendExitAndClose(int code);
+  void LogEnd(const std::string& result);
+
+  ssh_session session_;
+  const SessionContext& context_;
+  std::string remote_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  ssh_event event_ = nullptr;
+  ssh_channel channel_ = nullptr;
+  ssh_server_callbacks_struct server_callbacks_{};
+  ssh_channel_callbacks_struct channel_callbacks_{};
+  std::optional<Store> store_;
+
+  std::optional<User> user_;
+  std::string fingerprint_;
+  int failed_auths_ = 0;
+
+  std::string command_;  // as the client sent it, for the log
+  std::optional<GitCommand> git_;
+  std::string git_protocol_;
+  std::optional<std::string> failure_;  // to show the client, then exit 1
+  Child child_;
+  bool child_running_ = false;
+  bool stop_requested_ = false;
+  bool closed_ = false;       // we sent the exit status and closed the channel
+  bool peer_closed_ = false;  // the client closed the channel
+  int exit_code_ = -1;
+
+  // Client -> git stdin. Bytes libssh holds beyond `stdin_pending_` stay in
+  // the channel's buffer and count against the window, which is the
+  // back-pressure towards the client.
+  std::string stdin_pending_;
+  bool stdin_blocked_ = false;
+  bool stdin_failed_ = false;  // git's stdin is to be closed (EOF sent on, or EPIPE)
+  bool remote_eof_ = false;
+  // git stdout/stderr -> client, at most one read each while the client's
+  // window is full.
+  std::string stdout_pending_;
+  std::string stderr_pending_;
+  bool stdout_eof_ = false;
+  bool stderr_eof_ = false;
+
+  // Descriptors currently in event_.
+  bool polling_stdin_ = false;
+  bool polling_stdout_ = false;
+  bool polling_stderr_ = false;
+  bool polling_stop_ = false;
+
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+};
+
+}  // namespace hephy

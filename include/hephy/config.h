@@ -1,0 +1,79 @@
+// The daemon's configuration: ARCHITECTURE.md "Config file". Every key has a
+// default, so an empty file (or none) is a complete configuration.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hephy {
+
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;  // 0: the kernel picks one (tests); serve logs the port it got
+  std::string ToString() const;
+};
+
+struct SshConfig {
+  ListenAddress listen{"127.0.0.1", 2222};
+  int max_sessions = 64;
+};
+
+struct HttpConfig {
+  ListenAddress listen{"127.0.0.1", 8080};
+};
+
+struct RegistryConfig {
+  std::string url = "127.0.0.1:5000";
+  std::string repository = "{app}";
+  bool insecure = true;
+  bool embedded = true;
+  std::filesystem::path docker_config = "~/.docker/config.json";
+};
+
+struct BuilderConfig {
+  std::string executor = "buildah";
+  std::vector<std::string> platforms{"linux/amd64", "linux/arm64"};
+  std::vector<std::string> branches{"main"};
+  std::chrono::seconds timeout{60 * 60};
+};
+
+struct AppsConfig {
+  // A first push to an unknown app creates it, owned by the pusher.
+  bool auto_create = true;
+};
+
+struct Config {
+  std::filesystem::path data_dir = "./hephy-data";
+  SshConfig ssh;
+  HttpConfig http;
+  RegistryConfig registry;
+  BuilderConfig builder;
+  AppsConfig apps;
+
+  // Paths derived from data_dir.
+  std::filesystem::path ReposDir() const { return data_dir / "repos"; }
+  std::filesystem::path DatabasePath() const { return data_dir / "hephy.db"; }
+  std::filesystem::path LogsDir() const { return data_dir / "logs"; }
+  std::filesystem::path HostKeysDir() const { return data_dir; }
+};
+
+// Parses YAML text. `source` names the text in errors ("hephy.yaml"). Relative
+// data_dir is resolved against `base_dir`, "~" against $HOME. Throws Error
+// naming source:line and the reason for unknown keys, wrong types and bad values.
+Config ParseConfig(const std::string& yaml, const std::string& source,
+                   const std::filesystem::path& base_dir);
+
+// Loads the file named by `path`, else by $HEPHY_CONFIG, else the defaults.
+// Relative paths in the file are resolved against the current directory.
+Config LoadConfig(const std::optional<std::filesystem::path>& path);
+
+// "60m", "30s", "2h", "1h30m" or a plain number of seconds. Throws Error.
+std::chrono::seconds ParseDuration(const std::string& text);
+
+// "HOST:PORT" or "[V6]:PORT". Throws Error.
+ListenAddress ParseListenAddress(const std::string& text);
+
+}  // namespace hephy

@@ -1,0 +1,16 @@
+// Names that reach the file system or the registry are checked here, once.
+#pragma once
+
+#include <string_view>
+
+namespace hephy {
+
+// App names: ^[a-z0-9][a-z0-9-]{0,62}$ (also a valid registry path component
+// and tag prefix). Throws Error "invalid app name '<name>': <rule>".
+void ValidateAppName(std::string_view name);
+bool IsValidAppName(std::string_view name);
+
+// User names: ^[a-z0-9][a-z0-9._-]{0,38}$. Throws Error like ValidateAppName.
+void ValidateUserName(std::string_view name);
+
+}  // namespace hephy
