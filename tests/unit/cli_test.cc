@@ -1,0 +1,166 @@
+#include "cli.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_dir.h"
+
+namespace hephy {
+namespace {
+
+std::string Fixture(const std::string& name) {
+  std::ifstream in(std::string(HEPHY_FIXTURES_DIR) + "/keys/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  CliTest() {
+    config_ = dir_.path() / "hephy.yaml";
+    std::ofstream(config_) << "data_dir: " << (dir_.path() / "data").string() << "\n";
+  }
+
+  Outcome Run(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--config", config_.string()});
+    std::istringstream in(input);
+    std::ostringstream out, err;
+    const int code = RunCli(args, {in, out, err});
+    return {code, out.str(), err.str()};
+  }
+
+  TestDir dir_;
+  std::filesystem::path config_;
+};
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (const auto& command : std::vector<std::vector<std::string>>{{"--help"},
+                                                                   {"serve", "--help"},
+                                                                   {"users", "--help"},
+                                                                   {"users", "add", "--help"},
+                                                                   {"users", "list", "--help"},
+                                                                   {"users", "remove", "--help"},
+                                                                   {"keys", "add", "--help"},
+                                                                   {"keys", "list", "--help"},
+                                                                   {"keys", "remove", "--help"},
+                                                                   {"apps", "create", "--help"},
+                                                                   {"apps", "list", "--help"}}) {
+    const Outcome r = Run(command);
+    EXPECT_EQ(r.code, 0) << command[0];
+    EXPECT_NE(r.out.find("usage: hephyd"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Run({}).code, 2);
+  EXPECT_EQ(Run({"frobnicate"}).code, 2);
+  EXPECT_EQ(Run({"users"}).code, 2);
+  EXPECT_EQ(Run({"users", "add"}).code, 2);
+  const Outcome r = Run({"users", "add", "alice", "--bogus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos);
+  EXPECT_NE(r.err.find("usage: hephyd users add NAME [--admin]"), std::string::npos);
+  EXPECT_EQ(Run({"users", "list", "extra"}).code, 2);
+}
+
+TEST_F(CliTest, FailuresExitOneWithAMessage) {
+  EXPECT_EQ(Run({"users", "add", "alice"}).code, 0);
+  const Outcome r = Run({"users", "add", "alice"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "hephyd: user 'alice' already exists\n");
+  EXPECT_EQ(Run({"users", "remove", "nobody"}).err, "hephyd: no user 'nobody'\n");
+}
+
+TEST_F(CliTest, UsersListAsTableAndJson) {
+  Run({"users", "add", "alice", "--admin"});
+  Run({"users", "add", "bob"});
+  Run({"keys", "add", "bob", "-"}, Fixture("ed25519.pub"));
+  const Outcome table = Run({"users", "list"});
+  EXPECT_EQ(table.out.substr(0, table.out.find('\n')), "NAME   ADMIN  KEYS  CREATED");
+  EXPECT_NE(table.out.find("bob    no     1"), std::string::npos) << table.out;
+
+  const auto json = nlohmann::json::parse(Run({"users", "list", "--json"}).out);
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0]["name"], "alice");
+  EXPECT_EQ(json[0]["admin"], true);
+  EXPECT_EQ(json[1]["keys"], 1);
+}
+
+TEST_F(CliTest, KeysAddFromFileAndStdin) {
+  Run({"users", "add", "alice"});
+  const auto file = dir_.path() / "id.pub";
+  std::ofstream(file) << Fixture("rsa-2048.pub");
+  Outcome r = Run({"keys", "add", "alice", file.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "added ssh-rsa key SHA256:jptRFCJg8JKfOv3otftwa+q94sD5TLYRiMKiuI5fT50 "
+            "(rsa-2048@fixture) for alice\n");
+  r = Run({"keys", "add", "alice"}, Fixture("ecdsa-384.pub"));
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  const auto keys = nlohmann::json::parse(Run({"keys", "list", "alice", "--json"}).out);
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[1]["type"], "ecdsa-sha2-nistp384");
+  EXPECT_EQ(keys[1]["bits"], 384);
+}
+
+TEST_F(CliTest, BadOrDuplicateKeysAddNothing) {
+  Run({"users", "add", "alice"});
+  Run({"users", "add", "bob"});
+  Outcome r = Run({"keys", "add", "alice"}, Fixture("ed25519.pub") + Fixture("rsa-1024.pub"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "hephyd: stdin:2: RSA key of 1024 bits is too weak (at least 2048 required)\n");
+  EXPECT_EQ(nlohmann::json::parse(Run({"keys", "list", "--json"}).out).size(), 0u);
+
+  EXPECT_EQ(Run({"keys", "add", "alice"}, Fixture("ed25519.pub")).code, 0);
+  r = Run({"keys", "add", "bob"}, Fixture("ed25519.pub"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "hephyd: key SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg is already "
+            "registered to 'alice'\n");
+  EXPECT_EQ(Run({"keys", "add", "alice", "/nonexistent.pub"}).err,
+            "hephyd: /nonexistent.pub: cannot read key file\n");
+  EXPECT_EQ(Run({"keys", "add", "carol"}, Fixture("rsa-2048.pub")).err,
+            "hephyd: no user 'carol'\n");
+}
+
+TEST_F(CliTest, KeysRemoveByFingerprint) {
+  Run({"users", "add", "alice"});
+  Run({"keys", "add", "alice"}, Fixture("ed25519.pub"));
+  EXPECT_EQ(Run({"keys", "remove", "SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg"}).code, 0);
+  EXPECT_EQ(Run({"keys", "remove", "SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg"}).code, 1);
+}
+
+TEST_F(CliTest, AppsCreateAndList) {
+  Run({"users", "add", "alice"});
+  EXPECT_EQ(Run({"apps", "create", "web", "--owner", "alice"}).code, 0);
+  EXPECT_EQ(Run({"apps", "create", "infra"}).code, 0);
+  EXPECT_EQ(Run({"apps", "create", "Bad_Name"}).code, 1);
+  EXPECT_EQ(Run({"apps", "create", "api", "--owner"}).code, 2);
+  const auto apps = nlohmann::json::parse(Run({"apps", "list", "--json"}).out);
+  ASSERT_EQ(apps.size(), 2u);
+  EXPECT_EQ(apps[0]["name"], "infra");
+  EXPECT_TRUE(apps[0]["owner"].is_null());
+  EXPECT_EQ(apps[1]["owner"], "alice");
+}
+
+TEST_F(CliTest, ConfigErrorsNameTheFileAndLine) {
+  std::ofstream(config_) << "data_dir: /tmp/x\nssh:\n  listen: 2222\n";
+  const Outcome r = Run({"users", "list"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "hephyd: " + config_.string() + ":3: ssh.listen: expected HOST:PORT, got '2222'\n");
+}
+
+}  // namespace
+}  // namespace hephy

@@ -1,0 +1,122 @@
+#include "hephy/config.h"
+
+#include <gtest/gtest.h>
+
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+Config Parse(const std::string& yaml) { return ParseConfig(yaml, "hephy.yaml", "/srv"); }
+
+std::string ErrorOf(const std::string& yaml) {
+  try {
+    Parse(yaml);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
+  const Config c = Parse("");
+  EXPECT_EQ(c.data_dir, "/srv/hephy-data");
+  EXPECT_EQ(c.ssh.listen.ToString(), "127.0.0.1:2222");
+  EXPECT_EQ(c.ssh.max_sessions, 64);
+  EXPECT_EQ(c.http.listen.ToString(), "127.0.0.1:8080");
+  EXPECT_EQ(c.registry.url, "127.0.0.1:5000");
+  EXPECT_EQ(c.registry.repository, "{app}");
+  EXPECT_TRUE(c.registry.insecure);
+  EXPECT_TRUE(c.registry.embedded);
+  EXPECT_EQ(c.builder.executor, "buildah");
+  EXPECT_EQ(c.builder.platforms, (std::vector<std::string>{"linux/amd64", "linux/arm64"}));
+  EXPECT_EQ(c.builder.branches, std::vector<std::string>{"main"});
+  EXPECT_EQ(c.builder.timeout, std::chrono::minutes(60));
+  EXPECT_TRUE(c.apps.auto_create);
+  EXPECT_EQ(c.DatabasePath(), "/srv/hephy-data/hephy.db");
+  EXPECT_EQ(c.ReposDir(), "/srv/hephy-data/repos");
+}
+
+TEST(Config, ReadsEveryKey) {
+  const Config c = Parse(R"(
+data_dir: /var/lib/hephy
+ssh: { listen: "0.0.0.0:22", max_sessions: 8 }
+http: { listen: "[::1]:9090" }
+registry:
+  url: registry.example.com
+  repository: tools
+  insecure: false
+  embedded: false
+  docker_config: /etc/hephy/docker.json
+builder:
+  executor: kaniko-kubernetes
+  platforms: [linux/arm/v7]
+  branches: [main, release]
+  timeout: 1h30m
+apps: { auto_create: false }
+)");
+  EXPECT_EQ(c.data_dir, "/var/lib/hephy");
+  EXPECT_EQ(c.ssh.listen.host, "0.0.0.0");
+  EXPECT_EQ(c.ssh.listen.port, 22);
+  EXPECT_EQ(c.ssh.max_sessions, 8);
+  EXPECT_EQ(c.http.listen.host, "::1");
+  EXPECT_EQ(c.http.listen.ToString(), "[::1]:9090");
+  EXPECT_EQ(c.registry.repository, "tools");
+  EXPECT_FALSE(c.registry.insecure);
+  EXPECT_FALSE(c.registry.embedded);
+  EXPECT_EQ(c.registry.docker_config, "/etc/hephy/docker.json");
+  EXPECT_EQ(c.builder.executor, "kaniko-kubernetes");
+  EXPECT_EQ(c.builder.platforms, std::vector<std::string>{"linux/arm/v7"});
+  EXPECT_EQ(c.builder.timeout, std::chrono::minutes(90));
+  EXPECT_FALSE(c.apps.auto_create);
+}
+
+TEST(Config, RelativeDataDirIsResolvedAgainstTheBaseDirectory) {
+  EXPECT_EQ(Parse("data_dir: state/hephy").data_dir, "/srv/state/hephy");
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndTheAllowedKeys) {
+  EXPECT_EQ(ErrorOf("ssh:\n  listen: \"127.0.0.1:22\"\n  max_sesions: 3\n"),
+            "hephy.yaml:3: ssh.max_sesions: unknown key (expected one of: listen, max_sessions)");
+  EXPECT_EQ(ErrorOf("colour: blue\n").substr(0, 34), "hephy.yaml:1: colour: unknown key ");
+}
+
+TEST(Config, BadValuesNameFileLineAndReason) {
+  EXPECT_EQ(ErrorOf("ssh:\n  listen: nowhere\n"),
+            "hephy.yaml:2: ssh.listen: expected HOST:PORT, got 'nowhere'");
+  EXPECT_EQ(ErrorOf("ssh: { listen: \"127.0.0.1:99999\" }"),
+            "hephy.yaml:1: ssh.listen: port must be a number from 0 to 65535, got '99999'");
+  EXPECT_EQ(ErrorOf("ssh:\n  max_sessions: -1\n"),
+            "hephy.yaml:2: ssh.max_sessions: expected a positive integer");
+  EXPECT_EQ(ErrorOf("registry:\n  insecure: maybe\n"),
+            "hephy.yaml:2: registry.insecure: expected true or false");
+  EXPECT_EQ(ErrorOf("builder:\n  executor: docker\n"),
+            "hephy.yaml:2: builder.executor: unknown executor 'docker' (expected buildah, "
+            "kaniko-kubernetes or kaniko-local)");
+  EXPECT_EQ(ErrorOf("builder:\n  platforms: [linux/amd64, x86]\n"),
+            "hephy.yaml:2: builder.platforms: invalid platform 'x86' (expected os/arch[/variant])");
+  EXPECT_EQ(ErrorOf("builder:\n  timeout: soon\n"),
+            "hephy.yaml:2: builder.timeout: expected a duration such as 90s, 60m or 1h30m, got "
+            "'soon'");
+  EXPECT_EQ(ErrorOf("builder:\n  branches: main\n"),
+            "hephy.yaml:2: builder.branches: expected a list of strings");
+  EXPECT_EQ(ErrorOf("ssh: [1, 2]\n"), "hephy.yaml:1: ssh: expected a mapping");
+}
+
+TEST(Config, MalformedYamlNamesTheLine) {
+  EXPECT_EQ(ErrorOf("ssh:\n  listen: [\n").substr(0, 27), "hephy.yaml:3: invalid YAML:");
+}
+
+TEST(Duration, AcceptsUnitsAndCombinations) {
+  EXPECT_EQ(ParseDuration("90s"), std::chrono::seconds(90));
+  EXPECT_EQ(ParseDuration("60m"), std::chrono::minutes(60));
+  EXPECT_EQ(ParseDuration("2h"), std::chrono::hours(2));
+  EXPECT_EQ(ParseDuration("1h30m"), std::chrono::minutes(90));
+  EXPECT_EQ(ParseDuration("45"), std::chrono::seconds(45));
+  for (const char* bad : {"", "0", "0s", "m", "5x", "1h30", "-5m", "10 m", "9999999999s"}) {
+    EXPECT_THROW(ParseDuration(bad), Error) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hephy

@@ -1,0 +1,104 @@
+#include "migrations.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include "hephy/error.h"
+#include "hephy/store.h"
+#include "test_dir.h"
+
+namespace hephy {
+namespace {
+
+std::vector<std::string> Tables(SQLite::Database& db) {
+  std::vector<std::string> names;
+  SQLite::Statement q(db, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name");
+  while (q.executeStep()) names.push_back(q.getColumn(0).getString());
+  return names;
+}
+
+int Recorded(SQLite::Database& db) {
+  return db.execAndGet("SELECT count(*) FROM schema_migrations").getInt();
+}
+
+TEST(Migrations, FreshDatabaseGetsEveryTable) {
+  TestDir dir;
+  SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  const int count = static_cast<int>(EmbeddedMigrations().size());
+  EXPECT_EQ(ApplyMigrations(db, EmbeddedMigrations()), count);
+  EXPECT_EQ(Recorded(db), count);
+  const auto tables = Tables(db);
+  for (const char* t : {"users", "ssh_keys", "apps", "app_members", "audit_log"}) {
+    EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << t;
+  }
+}
+
+TEST(Migrations, SecondRunAppliesNothing) {
+  TestDir dir;
+  SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  ApplyMigrations(db, EmbeddedMigrations());
+  EXPECT_EQ(ApplyMigrations(db, EmbeddedMigrations()), 0);
+  EXPECT_EQ(Recorded(db), static_cast<int>(EmbeddedMigrations().size()));
+}
+
+TEST(Migrations, DatabaseFromThePreviousSetIsUpgradedKeepingItsRows) {
+  TestDir dir;
+  const auto& all = EmbeddedMigrations();
+  ASSERT_GE(all.size(), 2u);
+  const std::vector<MigrationSource> previous(all.begin(), all.end() - 1);
+  {
+    SQLite::Database db((dir.path() / "h.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ApplyMigrations(db, previous);
+    db.exec("INSERT INTO users (name) VALUES ('alice')");
+  }
+  Store store(dir.path() / "h.db");
+  EXPECT_EQ(store.Migrate(), 1);
+  ASSERT_TRUE(store.FindUser("alice"));
+  EXPECT_NO_THROW(store.CreateApp("web", "alice"));
+}
+
+TEST(Migrations, RefusesADatabaseFromANewerHephyd) {
+  TestDir dir;
+  SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  auto newer = EmbeddedMigrations();
+  newer.push_back({"9999_future.sql", "CREATE TABLE future (id INTEGER);"});
+  ApplyMigrations(db, newer);
+  try {
+    ApplyMigrations(db, EmbeddedMigrations());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("9999_future.sql is unknown to this hephyd"),
+              std::string::npos);
+  }
+}
+
+TEST(Migrations, RefusesAMigrationEditedAfterItWasApplied) {
+  TestDir dir;
+  SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  auto edited = EmbeddedMigrations();
+  ApplyMigrations(db, edited);
+  edited[0].sql += "\n-- a later edit\n";
+  try {
+    ApplyMigrations(db, edited);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(edited[0].file + " was changed after it was applied"),
+              std::string::npos);
+  }
+}
+
+TEST(Migrations, AFailingMigrationLeavesNoTrace) {
+  TestDir dir;
+  SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  std::vector<MigrationSource> broken = {
+      {"0001_ok.sql", "CREATE TABLE a (id INTEGER);"},
+      {"0002_bad.sql", "CREATE TABLE b (id INTEGER); CREATE TABLE nonsense;"}};
+  EXPECT_THROW(ApplyMigrations(db, broken), Error);
+  EXPECT_EQ(Recorded(db), 1);
+  const auto tables = Tables(db);
+  EXPECT_EQ(std::find(tables.begin(), tables.end(), "b"), tables.end());
+}
+
+}  // namespace
+}  // namespace hephy

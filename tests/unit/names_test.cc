@@ -1,0 +1,58 @@
+#include "hephy/names.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+TEST(AppName, AcceptsLowercaseDigitsAndDashes) {
+  for (const std::string& name :
+       std::vector<std::string>{"a", "myapp", "my-app-2", "0day", std::string(63, 'x')}) {
+    EXPECT_TRUE(IsValidAppName(name)) << name;
+  }
+}
+
+TEST(AppName, RefusesEverythingThatCouldEscapeOrConfuse) {
+  for (const std::string& name :
+       std::vector<std::string>{"", "-app", "App", "my_app", "my.app", "../x", "a/b", "a b", "a;b",
+                                "$(id)", "a\nb", "ü", std::string(64, 'x')}) {
+    EXPECT_FALSE(IsValidAppName(name)) << name;
+  }
+}
+
+TEST(AppName, ErrorNamesTheNameAndTheRule) {
+  try {
+    ValidateAppName("../etc");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "invalid app name '../etc': use 1 to 63 lowercase letters, digits and '-', "
+                 "starting with a letter or digit");
+  }
+}
+
+TEST(AppName, ControlCharactersAreNotEchoed) {
+  try {
+    ValidateAppName("a\x1b[2Jb");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\x1b'), std::string::npos);
+  }
+}
+
+TEST(UserName, AcceptsAndRefuses) {
+  EXPECT_NO_THROW(ValidateUserName("alice"));
+  EXPECT_NO_THROW(ValidateUserName("ci.bot_1-x"));
+  for (const std::string& name :
+       std::vector<std::string>{"", "Alice", "-x", ".x", "a b", "a/b", std::string(40, 'a')}) {
+    EXPECT_THROW(ValidateUserName(name), Error) << name;
+  }
+}
+
+}  // namespace
+}  // namespace hephy
