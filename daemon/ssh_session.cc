@@ -182,9 +182,13 @@ ssh_channel SshSession::OnChannelOpen() {
   cb.channel_shell_request_function = [](ssh_session, ssh_channel, void* self) {
     return Self(self)->OnShell();
   };
+  // Accepted at the protocol level (no terminal is ever allocated): OpenSSH
+  // clients treat a refused pty as fatal before showing the user anything, so
+  // the shell or exec request that follows explains instead.
   cb.channel_pty_request_function = [](ssh_session, ssh_channel, const char*, int, int, int, int,
-                                       void*) {
-    return -1;  // no terminals; the shell or exec request that follows explains
+                                       void* self) {
+    Self(self)->pty_requested_ = true;
+    return 0;
   };
   cb.channel_subsystem_request_function = [](ssh_session, ssh_channel, const char*, void*) {
     return -1;  // no sftp
@@ -220,6 +224,7 @@ int SshSession::OnExec(const char* command) {
   command_ = command;
   if (git_ || failure_) return -1;  // one exec per channel
   try {
+    if (pty_requested_) throw Error("terminals are not supported; run git commands without -t");
     StartGit(command);
   } catch (const Error& e) {
     failure_ = std::string("hephyd: ") + e.what() + "\n";

@@ -72,6 +72,7 @@ class SshSession {
   std::string command_;  // as the client sent it, for the log
   std::optional<GitCommand> git_;
   std::string git_protocol_;
+  bool pty_requested_ = false;
   std::optional<std::string> failure_;  // to show the client, then exit 1
   Child child_;
   bool child_running_ = false;

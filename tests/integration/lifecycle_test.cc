@@ -1,0 +1,133 @@
+// The daemon's life: start-up, restarts, shutdown, and clients that vanish.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "test_daemon.h"
+
+namespace hephy {
+namespace {
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Processes whose command line contains `needle`.
+std::vector<pid_t> ProcessesMatching(const std::string& needle) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+TEST(Lifecycle, HostKeysAreGeneratedOnceAndReused) {
+  TestDaemon daemon;
+  daemon.Start();
+  const auto ed25519 = daemon.data_dir() / "ssh_host_ed25519_key";
+  const auto rsa = daemon.data_dir() / "ssh_host_rsa_key";
+  const std::string first = ReadFile(ed25519) + ReadFile(rsa);
+  EXPECT_EQ(std::filesystem::status(ed25519).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(daemon.Stop(), 0);
+
+  daemon.Start();
+  EXPECT_EQ(ReadFile(ed25519) + ReadFile(rsa), first);
+  EXPECT_EQ(daemon.Log().find("generated host key"), std::string::npos) << daemon.Log();
+}
+
+TEST(Lifecycle, SigtermStopsTheDaemonCleanly) {
+  TestDaemon daemon;
+  daemon.Start();
+  EXPECT_EQ(daemon.Stop(), 0);
+  EXPECT_NE(daemon.Log().find("stopped"), std::string::npos);
+}
+
+TEST(Lifecycle, BadConfigFailsAtStartNamingFileAndLine) {
+  TestDaemon daemon("builder:\n  platforms: [linux/amd64, windows]\n");
+  const RunResult r = daemon.Cli({"serve"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "hephyd: " + daemon.config_path().string() +
+                       ":5: builder.platforms: invalid platform 'windows' (expected "
+                       "os/arch[/variant])\n");
+}
+
+TEST(Lifecycle, ConfigComesFromHephyConfigWhenNoFlagIsGiven) {
+  TestDaemon daemon;
+  SpawnOptions options;
+  options.argv = {HEPHYD_PATH, "users", "add", "viaenv"};
+  options.env = daemon.ClientEnv();
+  options.env->push_back("HEPHY_CONFIG=" + daemon.config_path().string());
+  ASSERT_EQ(hephy::Run(options).exit_code, 0);
+  EXPECT_NE(daemon.Cli({"users", "list"}).out.find("viaenv"), std::string::npos);
+}
+
+TEST(Lifecycle, SecondStartAppliesNoMigrations) {
+  TestDaemon daemon;
+  daemon.Start();
+  EXPECT_NE(daemon.Log().find("applied 2 schema migration(s)"), std::string::npos) << daemon.Log();
+  daemon.Stop();
+  daemon.Start();
+  EXPECT_EQ(daemon.Log().find("schema migration"), std::string::npos) << daemon.Log();
+}
+
+// A client that disappears mid-push must not leave git running.
+TEST(Lifecycle, ClientDisconnectKillsGit) {
+  TestDaemon daemon;
+  const TestKey alice = daemon.AddUser("alice");
+  daemon.Start();
+  SpawnOptions options;
+  options.argv = daemon.SshArgs(alice);
+  options.argv.push_back("git@127.0.0.1");
+  options.argv.push_back("git-receive-pack 'dropped.git'");
+  options.env = daemon.ClientEnv();
+  options.pipe_stdin = options.pipe_stdout = true;
+  Child client = Spawn(options);
+
+  // Wait for receive-pack's ref advertisement: git is running on the far side.
+  pollfd fd{client.stdout_fd().get(), POLLIN, 0};
+  ASSERT_EQ(poll(&fd, 1, 20000), 1) << daemon.Log();
+  char buffer[256];
+  ASSERT_GT(read(client.stdout_fd().get(), buffer, sizeof buffer), 0);
+  const std::string repo = daemon.RepoPath("dropped").string();
+  ASSERT_FALSE(ProcessesMatching("receive-pack " + repo).empty());
+
+  client.KillGroup(SIGKILL);
+  client.Wait();
+  ASSERT_TRUE(daemon.WaitForLog("client disconnected; git killed")) << daemon.Log();
+  EXPECT_TRUE(ProcessesMatching("receive-pack " + repo).empty());
+}
+
+TEST(Lifecycle, ManyConcurrentPushesAllLand) {
+  TestDaemon daemon;
+  const TestKey alice = daemon.AddUser("alice");
+  daemon.Start();
+  constexpr int kPushes = 8;
+  std::vector<std::thread> threads;
+  std::vector<RunResult> results(kPushes);
+  for (int i = 0; i < kPushes; ++i) {
+    const auto src = daemon.dir() / ("src" + std::to_string(i));
+    MakeRepo(src);
+    CommitFile(src, "f", std::to_string(i), "c");
+    threads.emplace_back([&, i, src] {
+      results[i] = daemon.Git(alice, {"push", daemon.Url("app" + std::to_string(i)), "main"}, src);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kPushes; ++i) {
+    EXPECT_EQ(results[i].exit_code, 0) << results[i].err;
+    EXPECT_EQ(GitOk(daemon.RepoPath("app" + std::to_string(i)), {"show", "main:f"}),
+              std::to_string(i));
+  }
+}
+
+}  // namespace
+}  // namespace hephy

@@ -1,0 +1,212 @@
+#include "test_daemon.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+
+namespace hephy {
+namespace {
+
+std::vector<std::string> BaseEnv(const std::filesystem::path& home) {
+  std::vector<std::string> env = {"HOME=" + home.string(),
+                                  "LANG=C",
+                                  "GIT_CONFIG_NOSYSTEM=1",
+                                  "GIT_AUTHOR_NAME=Test",
+                                  "GIT_AUTHOR_EMAIL=test@example.invalid",
+                                  "GIT_COMMITTER_NAME=Test",
+                                  "GIT_COMMITTER_EMAIL=test@example.invalid"};
+  if (const char* path = std::getenv("PATH")) env.push_back(std::string("PATH=") + path);
+  return env;
+}
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+}  // namespace
+
+TestDaemon::TestDaemon(const std::string& extra_config) {
+  std::filesystem::create_directories(dir() / "home");
+  std::ofstream(config_path()) << "data_dir: " << data_dir().string() << "\n"
+                               << "ssh:\n  listen: \"127.0.0.1:0\"\n"
+                               << extra_config;
+}
+
+TestDaemon::~TestDaemon() {
+  if (serve_.pid() > 0) Stop();
+}
+
+RunResult TestDaemon::Cli(const std::vector<std::string>& args, const std::string& input) const {
+  SpawnOptions options;
+  options.argv = {HEPHYD_PATH, "--config", config_path().string()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  return Run(options, input, std::chrono::seconds(60));
+}
+
+void TestDaemon::Start() {
+  {
+    std::lock_guard lock(log_mutex_);
+    log_.clear();  // each start is awaited (and inspected) on its own log
+  }
+  SpawnOptions options;
+  options.argv = {HEPHYD_PATH, "--config", config_path().string(), "serve"};
+  options.pipe_stderr = true;
+  options.pipe_stdout = true;
+  serve_ = Spawn(options);
+  // spdlog writes to stdout; both are collected so the log can be awaited.
+  const int out = serve_.stdout_fd().get();
+  const int err = serve_.stderr_fd().get();
+  log_reader_ = std::thread([this, out, err] {
+    pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+    int open = 2;
+    while (open > 0 && poll(fds, 2, -1) >= 0) {
+      for (auto& fd : fds) {
+        if (fd.fd < 0 || fd.revents == 0) continue;
+        char buffer[4096];
+        const ssize_t n = read(fd.fd, buffer, sizeof buffer);
+        if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
+          fd.fd = -1;
+          --open;
+          continue;
+        }
+        if (n > 0) {
+          std::lock_guard lock(log_mutex_);
+          log_.append(buffer, n);
+          log_changed_.notify_all();
+        }
+      }
+    }
+  });
+  if (!WaitForLog(" serving SSH on ")) {
+    throw std::runtime_error("hephyd did not start:\n" + Log());
+  }
+  std::smatch match;
+  const std::string log = Log();
+  if (!std::regex_search(log, match, std::regex("serving SSH on 127\\.0\\.0\\.1:([0-9]+)"))) {
+    throw std::runtime_error("no port in hephyd's log:\n" + log);
+  }
+  port_ = static_cast<uint16_t>(std::stoi(match[1]));
+}
+
+int TestDaemon::Stop() {
+  serve_.KillGroup(SIGTERM);
+  const int code = serve_.Wait();
+  if (log_reader_.joinable()) log_reader_.join();
+  return code;
+}
+
+TestKey TestDaemon::NewKey(const std::string& name) const {
+  TestKey key{dir() / ("key-" + name), dir() / ("key-" + name + ".pub")};
+  const RunResult r = Run({.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                                    name + "@test", "-f", key.private_key.string()}});
+  if (r.exit_code != 0) throw std::runtime_error("ssh-keygen failed: " + r.err);
+  return key;
+}
+
+TestKey TestDaemon::AddUser(const std::string& name, bool admin) const {
+  std::vector<std::string> add = {"users", "add", name};
+  if (admin) add.push_back("--admin");
+  RunResult r = Cli(add);
+  if (r.exit_code != 0) throw std::runtime_error("users add failed: " + r.err);
+  TestKey key = NewKey(name);
+  r = Cli({"keys", "add", name, key.public_key.string()});
+  if (r.exit_code != 0) throw std::runtime_error("keys add failed: " + r.err);
+  return key;
+}
+
+std::string TestDaemon::Url(const std::string& path) const {
+  return "ssh://git@127.0.0.1:" + std::to_string(port_) + "/" + path;
+}
+
+std::vector<std::string> TestDaemon::SshArgs(const TestKey& key) const {
+  return {"ssh",
+          "-F",
+          "/dev/null",
+          "-i",
+          key.private_key.string(),
+          "-o",
+          "IdentitiesOnly=yes",
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "LogLevel=ERROR",
+          "-p",
+          std::to_string(port_)};
+}
+
+RunResult TestDaemon::Ssh(const TestKey& key, const std::string& command,
+                          const std::vector<std::string>& ssh_options) const {
+  SpawnOptions options;
+  options.argv = SshArgs(key);
+  options.argv.insert(options.argv.end(), ssh_options.begin(), ssh_options.end());
+  options.argv.push_back("git@127.0.0.1");
+  if (!command.empty()) options.argv.push_back(command);
+  options.env = ClientEnv();
+  return Run(options, "", std::chrono::seconds(60));
+}
+
+RunResult TestDaemon::Git(const TestKey& key, const std::vector<std::string>& args,
+                          const std::filesystem::path& cwd) const {
+  SpawnOptions options;
+  options.argv = {"git"};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.env = ClientEnv();
+  // git runs GIT_SSH_COMMAND through a shell; the test's own paths have no spaces.
+  options.env->push_back("GIT_SSH_COMMAND=" + Join(SshArgs(key)));
+  options.cwd = cwd;
+  return Run(options, "", std::chrono::minutes(2));
+}
+
+bool TestDaemon::WaitForLog(const std::string& needle, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(log_mutex_);
+  return log_changed_.wait_for(lock, timeout,
+                               [&] { return log_.find(needle) != std::string::npos; });
+}
+
+std::string TestDaemon::Log() {
+  std::lock_guard lock(log_mutex_);
+  return log_;
+}
+
+std::filesystem::path TestDaemon::RepoPath(const std::string& app) const {
+  return data_dir() / "repos" / (app + ".git");
+}
+
+std::vector<std::string> TestDaemon::ClientEnv() const { return BaseEnv(dir() / "home"); }
+
+std::string GitOk(const std::filesystem::path& repo, const std::vector<std::string>& args) {
+  SpawnOptions options;
+  options.argv = {"git", "-C", repo.string()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.env = BaseEnv(repo.parent_path());
+  const RunResult r = Run(options);
+  if (r.exit_code != 0) {
+    throw std::runtime_error("git " + Join(args) + " failed in " + repo.string() + ": " + r.err);
+  }
+  return r.out;
+}
+
+void MakeRepo(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  GitOk(dir, {"init", "-q", "-b", "main"});
+}
+
+void CommitFile(const std::filesystem::path& repo, const std::string& path,
+                const std::string& content, const std::string& message) {
+  std::filesystem::create_directories((repo / path).parent_path());
+  std::ofstream(repo / path) << content;
+  GitOk(repo, {"add", path});
+  GitOk(repo, {"commit", "-q", "-m", message});
+}
+
+}  // namespace hephy

@@ -1,0 +1,85 @@
+// A real hephyd for integration tests: its own data directory and config,
+// SSH on a kernel-chosen loopback port, driven with the real ssh and git.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hephy/process.h"
+#include "test_dir.h"
+
+namespace hephy {
+
+struct TestKey {
+  std::filesystem::path private_key;
+  std::filesystem::path public_key;
+};
+
+class TestDaemon {
+ public:
+  // `extra_config` is appended to the generated YAML (data_dir, ssh.listen).
+  explicit TestDaemon(const std::string& extra_config = "");
+  ~TestDaemon();
+  TestDaemon(const TestDaemon&) = delete;
+  TestDaemon& operator=(const TestDaemon&) = delete;
+
+  // `hephyd --config CONFIG ARGS...`, to completion.
+  RunResult Cli(const std::vector<std::string>& args, const std::string& input = "") const;
+
+  // Starts `hephyd serve` and returns once it listens. Stop() sends SIGTERM
+  // and returns its exit code.
+  void Start();
+  int Stop();
+
+  // A new ed25519 key pair (ssh-keygen) in the test directory.
+  TestKey NewKey(const std::string& name) const;
+  // `users add` and `keys add` of a new key for it.
+  TestKey AddUser(const std::string& name, bool admin = false) const;
+
+  // ssh://git@127.0.0.1:PORT/<path>
+  std::string Url(const std::string& path) const;
+  // The real ssh client: `ssh ... git@127.0.0.1 COMMAND`; extra ssh options first.
+  RunResult Ssh(const TestKey& key, const std::string& command,
+                const std::vector<std::string>& ssh_options = {}) const;
+  // Options for an ssh client with this key and no host key checks.
+  std::vector<std::string> SshArgs(const TestKey& key) const;
+  // git with GIT_SSH_COMMAND set up for `key`, run in `cwd`.
+  RunResult Git(const TestKey& key, const std::vector<std::string>& args,
+                const std::filesystem::path& cwd) const;
+
+  // Waits until hephyd's log contains `needle`; false on timeout.
+  bool WaitForLog(const std::string& needle,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  std::string Log();
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::filesystem::path data_dir() const { return dir_.path() / "data"; }
+  std::filesystem::path config_path() const { return dir_.path() / "hephy.yaml"; }
+  std::filesystem::path RepoPath(const std::string& app) const;
+  uint16_t port() const { return port_; }
+  // The environment git and ssh run with: an empty HOME in the test directory.
+  std::vector<std::string> ClientEnv() const;
+
+ private:
+  TestDir dir_;
+  Child serve_;
+  std::thread log_reader_;
+  std::mutex log_mutex_;
+  std::condition_variable log_changed_;
+  std::string log_;
+  uint16_t port_ = 0;
+};
+
+// An empty git repository at `dir` whose branch is main.
+void MakeRepo(const std::filesystem::path& dir);
+void CommitFile(const std::filesystem::path& repo, const std::string& path,
+                const std::string& content, const std::string& message);
+// `git -C repo ARGS` with a fixed identity; throws on failure.
+std::string GitOk(const std::filesystem::path& repo, const std::vector<std::string>& args);
+
+}  // namespace hephy
