@@ -1,10 +1,10 @@
 #include "cli.h"
 
-#include <iomanip>
 #include <iostream>
 #include <optional>
 
 #include "cli_commands.h"
+#include "data_dir.h"
 #include "hephy/error.h"
 #include "serve.h"
 
@@ -55,7 +55,7 @@ void PrintGroupHelp(std::ostream& out, std::string_view group,
                     const std::vector<const Command*>& commands) {
   out << "usage: hephyd " << group << " VERB [ARGS...]\n\n";
   for (const auto* command : commands) {
-    out << "  hephyd " << std::left << std::setw(38) << command->usage << "\n";
+    out << "  hephyd " << command->usage << "\n";
   }
   out << "\nRun `hephyd " << group << " VERB --help` for a verb's help.\n";
 }
@@ -119,7 +119,7 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
     return 0;
   }
   const Config config = LoadConfig(config_path);
-  std::filesystem::create_directories(config.data_dir);
+  MakePrivateDirectory(config.data_dir);
   Store store(config.DatabasePath());
   store.Migrate();
   CommandContext context{config, store, io, "cli"};

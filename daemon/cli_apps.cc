@@ -7,6 +7,14 @@
 namespace hephy {
 namespace {
 
+// The address clients use; a wildcard listen address is not one.
+std::string PushHost(const ListenAddress& listen) {
+  if (listen.host == "0.0.0.0" || listen.host == "::") {
+    return "HOST:" + std::to_string(listen.port);
+  }
+  return listen.ToString();
+}
+
 int Create(CliArgs& args, CommandContext& ctx) {
   const auto owner = args.Option("--owner");
   const std::string name = args.Required("NAME");
@@ -14,7 +22,7 @@ int Create(CliArgs& args, CommandContext& ctx) {
   const App app = ctx.store.CreateApp(name, owner);
   ctx.store.Audit({ctx.actor, "apps.create", name, owner ? "owner " + *owner : "", ""});
   ctx.io.out << "created app " << app.name << (owner ? " owned by " + *owner : "") << "\n"
-             << "push to it with: git push ssh://git@" << ctx.config.ssh.listen.ToString() << "/"
+             << "push to it with: git push ssh://git@" << PushHost(ctx.config.ssh.listen) << "/"
              << app.name << ".git main\n";
   return 0;
 }
@@ -44,10 +52,10 @@ int List(CliArgs& args, CommandContext& ctx) {
 const std::vector<Command>& AppsCommands() {
   static const std::vector<Command> commands = {
       {"apps", "create", "apps create NAME [--owner USER]",
-       "Creates an app: a git repository to push to and an image repository.\n"
-       "Names are 1 to 63 lowercase letters, digits and '-'. Without --owner only\n"
-       "admins may push to it. (A user's first push to an unknown app creates it,\n"
-       "owned by them, unless apps.auto_create is false.)",
+       "Records an app; its repository is made by the first push. Names are 1 to 63\n"
+       "lowercase letters, digits and '-'. Without --owner only admins may push to\n"
+       "it. (A user's first push to an unknown app creates it, owned by them, unless\n"
+       "apps.auto_create is false.)",
        Create},
       {"apps", "list", "apps list [--json]", "Lists apps and their owners.", List},
   };

@@ -31,15 +31,10 @@ int Add(CliArgs& args, CommandContext& ctx) {
     if (!in) throw Error(file + ": cannot read key file");
     text = ReadAll(in);
   }
-  // Every key is checked before any is added, so a bad line adds nothing.
+  // All keys or none: a bad line or a duplicate adds nothing.
   const auto keys = ParsePublicKeys(text, file == "-" ? "stdin" : file);
+  ctx.store.AddKeys(user, keys);
   for (const auto& key : keys) {
-    if (const auto holder = ctx.store.FindUserByKey(key.fingerprint)) {
-      throw Error("key " + key.fingerprint + " is already registered to '" + holder->name + "'");
-    }
-  }
-  for (const auto& key : keys) {
-    ctx.store.AddKey(user, key);
     ctx.store.Audit({ctx.actor, "keys.add", user, key.fingerprint, ""});
     ctx.io.out << "added " << key.type << " key " << key.fingerprint
                << (key.comment.empty() ? "" : " (" + key.comment + ")") << " for " << user << "\n";

@@ -47,9 +47,10 @@ int List(CliArgs& args, CommandContext& ctx) {
 int Remove(CliArgs& args, CommandContext& ctx) {
   const std::string name = args.Required("NAME");
   args.ExpectEnd();
-  ctx.store.RemoveUser(name);
+  const auto apps = ctx.store.RemoveUser(name);
   ctx.store.Audit({ctx.actor, "users.remove", name, "", ""});
   ctx.io.out << "removed user " << name << " and their keys\n";
+  for (const auto& app : apps) ctx.io.out << "app " << app << " is now managed by admins\n";
   return 0;
 }
 
@@ -63,7 +64,9 @@ const std::vector<Command>& UsersCommands() {
        Add},
       {"users", "list", "users list [--json]", "Lists users with their number of SSH keys.", List},
       {"users", "remove", "users remove NAME",
-       "Removes a user and their SSH keys. A user who still owns apps cannot be\nremoved.", Remove},
+       "Removes a user, their SSH keys and app memberships. Apps they owned stay,\n"
+       "managed by admins.",
+       Remove},
   };
   return commands;
 }

@@ -1,5 +1,6 @@
 #include "hephy/config.h"
 
+#include <git2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -102,6 +103,13 @@ std::filesystem::path ExpandHome(const std::string& path) {
 bool IsValidPlatform(const std::string& platform) {
   static const std::regex kPlatform("^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$");
   return std::regex_match(platform, kPlatform);
+}
+
+bool IsValidBranchName(const std::string& branch) {
+  static const int init = git_libgit2_init();
+  (void)init;
+  int valid = 0;
+  return git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
 }
 
 }  // namespace
@@ -236,6 +244,11 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                        [&](Node v, Key vk) {
                          b.branches = r.StringList(v, vk);
                          if (b.branches.empty()) r.Fail(v, vk, "needs at least one branch");
+                         for (const auto& branch : b.branches) {
+                           if (!IsValidBranchName(branch)) {
+                             r.Fail(v, vk, "invalid branch name '" + branch + "'");
+                           }
+                         }
                        }},
                       {"timeout", [&](Node v, Key vk) {
                          try {
@@ -253,6 +266,7 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
              }},
         });
 
+  config.registry.docker_config = ExpandHome(config.registry.docker_config.string());
   if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
   if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;
   config.data_dir = config.data_dir.lexically_normal();

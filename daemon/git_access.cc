@@ -7,8 +7,10 @@
 namespace hephy {
 namespace {
 
-bool MayAccess(const App& app, const User& user, Store& store) {
-  return user.admin || app.owner == user.name || store.IsMember(app.name, user.name);
+bool MayAccess(const App& app, const User& user, bool push, Store& store) {
+  if (user.admin || app.owner == user.name) return true;
+  const auto access = store.MemberAccess(app.name, user.name);
+  return access && (!push || *access == "write");
 }
 
 // git gets a small, explicit environment: nothing of hephyd's own leaks into
@@ -49,7 +51,7 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
       if (!app) throw;
     }
   }
-  if (!MayAccess(*app, user, store)) {
+  if (!MayAccess(*app, user, push, store)) {
     const std::string owner = app->owner ? "owned by " + *app->owner : "managed by admins";
     throw Error(user.name + " may not " + (push ? "push to" : "fetch from") + " app '" + name +
                 "' (" + owner + ")");

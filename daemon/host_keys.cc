@@ -18,12 +18,12 @@ void Generate(const std::filesystem::path& path, ssh_keytypes_e type, int bits) 
   // Written under a temporary name and renamed, so a crash never leaves a
   // half-written key that a later start would fail to load.
   const auto temp = path.string() + ".new";
-  const mode_t old_mask = umask(077);
   const int rc = ssh_pki_export_privkey_file(key, nullptr, nullptr, nullptr, temp.c_str());
-  umask(old_mask);
   const std::string fingerprint = rc == SSH_OK ? KeyFingerprint(key) : "";
   ssh_key_free(key);
-  if (rc != SSH_OK) throw Error(path.string() + ": cannot write host key");
+  if (rc != SSH_OK || chmod(temp.c_str(), 0600) != 0) {
+    throw Error(path.string() + ": cannot write host key");
+  }
   std::filesystem::rename(temp, path);
   spdlog::info("generated host key {} ({})", path.string(), fingerprint);
 }

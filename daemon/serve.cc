@@ -2,28 +2,19 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <thread>
 
+#include "data_dir.h"
 #include "hephy/error.h"
 #include "hephy/repo_store.h"
 #include "hephy/store.h"
 #include "ssh_server.h"
 
 namespace hephy {
-namespace {
-
-void MakePrivateDirectory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
-  chmod(dir.c_str(), 0700);  // host keys, the database and every repository live here
-}
-
-}  // namespace
-
 int Serve(const Config& config) {
+  // Everything that can be checked is, before anything is written.
+  const auto hook_program = HookProgramBesideExecutable();
   MakePrivateDirectory(config.data_dir);
   MakePrivateDirectory(config.ReposDir());
   MakePrivateDirectory(config.LogsDir());
@@ -33,8 +24,7 @@ int Serve(const Config& config) {
       spdlog::info("applied {} schema migration(s) to {}", applied, config.DatabasePath().string());
     }
   }
-  const RepoStore repos(config.ReposDir(), HookProgramBesideExecutable(),
-                        config.builder.branches.front());
+  const RepoStore repos(config.ReposDir(), hook_program, config.builder.branches.front());
 
   // Signals are taken by one thread with sigwait; every other thread
   // (created after this) inherits the blocked mask.

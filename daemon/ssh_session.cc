@@ -190,9 +190,8 @@ ssh_channel SshSession::OnChannelOpen() {
     Self(self)->pty_requested_ = true;
     return 0;
   };
-  cb.channel_subsystem_request_function = [](ssh_session, ssh_channel, const char*, void*) {
-    return -1;  // no sftp
-  };
+  cb.channel_subsystem_request_function = [](ssh_session, ssh_channel, const char* name,
+                                             void* self) { return Self(self)->OnSubsystem(name); };
   cb.channel_data_function = [](ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
                                 void* self) { return Self(self)->OnData(data, len, is_stderr); };
   cb.channel_eof_function = [](ssh_session, ssh_channel, void* self) { Self(self)->OnEof(); };
@@ -217,6 +216,12 @@ int SshSession::OnShell() {
   failure_ = "Hi " + user_->name +
              "! You've authenticated, but hephyd does not provide shell access.\n"
              "Push with: git push ssh://git@HOST:PORT/APP.git main\n";
+  return 0;
+}
+
+int SshSession::OnSubsystem(const char* name) {
+  command_ = std::string("(subsystem ") + name + ")";
+  failure_ = std::string("hephyd: the ") + name + " subsystem is not supported; use git\n";
   return 0;
 }
 

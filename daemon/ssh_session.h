@@ -40,6 +40,7 @@ class SshSession {
   int OnExec(const char* command);
   int OnEnv(const char* name, const char* value);
   int OnShell();
+  int OnSubsystem(const char* name);
   int OnData(void* data, uint32_t len, int is_stderr);
   void OnEof();
   void OnClose();

@@ -69,41 +69,53 @@ std::optional<User> Store::FindUser(const std::string& name) {
   return ReadUser(q);
 }
 
-void Store::RemoveUser(const std::string& name) {
+std::vector<std::string> Store::RemoveUser(const std::string& name) {
   const auto user = FindUser(name);
   if (!user) throw Error("no user '" + name + "'");
+  SQLite::Transaction tx(*db_);
   SQLite::Statement owned(*db_, "SELECT name FROM apps WHERE owner_id = ? ORDER BY name");
   owned.bind(1, user->id);
-  std::string apps;
-  while (owned.executeStep()) apps += (apps.empty() ? "" : ", ") + owned.getColumn(0).getString();
-  if (!apps.empty()) {
-    throw Error("user '" + name + "' still owns apps (" + apps +
-                "); give them another owner first");
-  }
+  std::vector<std::string> apps;
+  while (owned.executeStep()) apps.push_back(owned.getColumn(0).getString());
+  SQLite::Statement orphan(*db_, "UPDATE apps SET owner_id = NULL WHERE owner_id = ?");
+  orphan.bind(1, user->id);
+  orphan.exec();
   SQLite::Statement remove(*db_, "DELETE FROM users WHERE id = ?");
   remove.bind(1, user->id);
   remove.exec();
+  tx.commit();
+  return apps;
 }
 
-StoredKey Store::AddKey(const std::string& user_name, const PublicKey& key) {
+void Store::AddKeys(const std::string& user_name, const std::vector<PublicKey>& keys) {
   const auto user = FindUser(user_name);
   if (!user) throw Error("no user '" + user_name + "'");
-  if (const auto holder = FindUserByKey(key.fingerprint)) {
-    throw Error("key " + key.fingerprint + " is already registered" +
-                (holder->name == user_name ? " for '" + user_name + "'"
-                                           : " to another user ('" + holder->name + "')"));
+  SQLite::Transaction tx(*db_);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const PublicKey& key = keys[i];
+    for (size_t j = 0; j < i; ++j) {
+      if (keys[j].fingerprint == key.fingerprint) {
+        throw Error("key " + key.fingerprint + " is given twice");
+      }
+    }
+    if (const auto holder = FindUserByKey(key.fingerprint)) {
+      throw Error("key " + key.fingerprint + " is already registered" +
+                  (holder->name == user_name ? " for '" + user_name + "'"
+                                             : " to another user ('" + holder->name + "')"));
+    }
+    SQLite::Statement insert(
+        *db_,
+        "INSERT INTO ssh_keys (user_id, type, blob, comment, bits, fingerprint)"
+        " VALUES (?,?,?,?,?,?)");
+    insert.bind(1, user->id);
+    insert.bind(2, key.type);
+    insert.bind(3, key.base64);
+    insert.bind(4, key.comment);
+    insert.bind(5, key.bits);
+    insert.bind(6, key.fingerprint);
+    insert.exec();
   }
-  SQLite::Statement insert(*db_,
-                           "INSERT INTO ssh_keys (user_id, type, blob, comment, bits, fingerprint) "
-                           "VALUES (?,?,?,?,?,?)");
-  insert.bind(1, user->id);
-  insert.bind(2, key.type);
-  insert.bind(3, key.base64);
-  insert.bind(4, key.comment);
-  insert.bind(5, key.bits);
-  insert.bind(6, key.fingerprint);
-  insert.exec();
-  return StoredKey{db_->getLastInsertRowid(), user_name, key, ""};
+  tx.commit();
 }
 
 std::vector<StoredKey> Store::ListKeys(const std::optional<std::string>& user) {
@@ -180,13 +192,14 @@ std::optional<App> Store::FindApp(const std::string& name) {
   return ReadApp(q);
 }
 
-bool Store::IsMember(const std::string& app, const std::string& user) {
+std::optional<std::string> Store::MemberAccess(const std::string& app, const std::string& user) {
   SQLite::Statement q(*db_,
-                      "SELECT 1 FROM app_members m JOIN apps a ON a.id = m.app_id"
+                      "SELECT m.access FROM app_members m JOIN apps a ON a.id = m.app_id"
                       " JOIN users u ON u.id = m.user_id WHERE a.name = ? AND u.name = ?");
   q.bind(1, app);
   q.bind(2, user);
-  return q.executeStep();
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
 }
 
 void Store::Audit(const AuditEntry& entry) {

@@ -3,7 +3,7 @@
 CREATE TABLE apps (
   id          INTEGER PRIMARY KEY,
   name        TEXT NOT NULL UNIQUE,
-  owner_id    INTEGER REFERENCES users(id) ON DELETE RESTRICT,
+  owner_id    INTEGER REFERENCES users(id) ON DELETE SET NULL,
   created_at  TEXT NOT NULL DEFAULT (datetime('now'))
 );
 

@@ -64,14 +64,16 @@ class Store {
   int Migrate();
 
   // Users. Names follow ValidateUserName. Add throws Error when the name is
-  // taken; Remove when it is unknown or the user still owns apps.
+  // taken; Remove when it is unknown. Removing a user removes their keys and
+  // memberships; the apps they owned are left to admins. Returns those apps.
   User AddUser(const std::string& name, bool admin);
   std::vector<User> ListUsers();
   std::optional<User> FindUser(const std::string& name);
-  void RemoveUser(const std::string& name);
+  std::vector<std::string> RemoveUser(const std::string& name);
 
-  // SSH keys. AddKey throws Error naming the user that already has the key.
-  StoredKey AddKey(const std::string& user, const PublicKey& key);
+  // SSH keys. Adds all of `keys` or, when one is already registered (or
+  // appears twice), none: throws Error naming the key and its holder.
+  void AddKeys(const std::string& user, const std::vector<PublicKey>& keys);
   std::vector<StoredKey> ListKeys(const std::optional<std::string>& user);
   void RemoveKey(const std::string& fingerprint);
   // The user a key (by fingerprint) belongs to: the authentication check.
@@ -81,7 +83,8 @@ class Store {
   App CreateApp(const std::string& name, const std::optional<std::string>& owner);
   std::vector<App> ListApps();
   std::optional<App> FindApp(const std::string& name);
-  bool IsMember(const std::string& app, const std::string& user);
+  // "read" or "write" when `user` is a member of `app`.
+  std::optional<std::string> MemberAccess(const std::string& app, const std::string& user);
 
   void Audit(const AuditEntry& entry);
   std::vector<AuditEntry> ListAudit();

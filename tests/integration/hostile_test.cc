@@ -76,7 +76,8 @@ TEST_F(HostileTest, CommandsWithATerminalAreRefused) {
 
 TEST_F(HostileTest, SftpSubsystemIsRefused) {
   const RunResult r = daemon_.Ssh(alice_, "sftp", {"-s"});
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "hephyd: the sftp subsystem is not supported; use git\n");
   EXPECT_TRUE(NothingCreated());
 }
 

@@ -127,7 +127,12 @@ TEST_F(CliTest, BadOrDuplicateKeysAddNothing) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
             "hephyd: key SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg is already "
-            "registered to 'alice'\n");
+            "registered to another user ('alice')\n");
+  r = Run({"keys", "add", "bob"}, Fixture("ecdsa-256.pub") + Fixture("ecdsa-256.pub"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "hephyd: key SHA256:9AxQDIGehmSFLgHMFHyQw19myiAsQXlIDs31WFahov8 is given twice\n");
+  EXPECT_EQ(nlohmann::json::parse(Run({"keys", "list", "bob", "--json"}).out).size(), 0u);
   EXPECT_EQ(Run({"keys", "add", "alice", "/nonexistent.pub"}).err,
             "hephyd: /nonexistent.pub: cannot read key file\n");
   EXPECT_EQ(Run({"keys", "add", "carol"}, Fixture("rsa-2048.pub")).err,
@@ -152,6 +157,14 @@ TEST_F(CliTest, AppsCreateAndList) {
   EXPECT_EQ(apps[0]["name"], "infra");
   EXPECT_TRUE(apps[0]["owner"].is_null());
   EXPECT_EQ(apps[1]["owner"], "alice");
+}
+
+TEST_F(CliTest, RemovingAnOwnerLeavesTheirAppsToAdmins) {
+  Run({"users", "add", "alice"});
+  Run({"apps", "create", "web", "--owner", "alice"});
+  const Outcome r = Run({"users", "remove", "alice"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "removed user alice and their keys\napp web is now managed by admins\n");
 }
 
 TEST_F(CliTest, ConfigErrorsNameTheFileAndLine) {

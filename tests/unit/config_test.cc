@@ -103,6 +103,20 @@ TEST(Config, BadValuesNameFileLineAndReason) {
   EXPECT_EQ(ErrorOf("ssh: [1, 2]\n"), "hephy.yaml:1: ssh: expected a mapping");
 }
 
+TEST(Config, BranchesMustBeValidGitBranchNames) {
+  EXPECT_EQ(Parse("builder: { branches: [main, release/1.x] }").builder.branches.size(), 2u);
+  EXPECT_EQ(ErrorOf("builder:\n  branches: [main, \"bad..name\"]\n"),
+            "hephy.yaml:2: builder.branches: invalid branch name 'bad..name'");
+}
+
+TEST(Config, HomeIsExpandedInPathsIncludingDefaults) {
+  setenv("HOME", "/home/h", 1);
+  EXPECT_EQ(Parse("").registry.docker_config, "/home/h/.docker/config.json");
+  EXPECT_EQ(Parse("registry: { docker_config: ~/d.json }").registry.docker_config,
+            "/home/h/d.json");
+  EXPECT_EQ(Parse("data_dir: ~/state").data_dir, "/home/h/state");
+}
+
 TEST(Config, MalformedYamlNamesTheLine) {
   EXPECT_EQ(ErrorOf("ssh:\n  listen: [\n").substr(0, 27), "hephy.yaml:3: invalid YAML:");
 }

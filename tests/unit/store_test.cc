@@ -12,6 +12,12 @@ PublicKey Key(const std::string& fingerprint) {
   return PublicKey{"ssh-ed25519", "AAAA", "c", fingerprint, 256};
 }
 
+std::vector<PublicKey> Keys(std::initializer_list<const char*> fingerprints) {
+  std::vector<PublicKey> keys;
+  for (const char* f : fingerprints) keys.push_back(Key(f));
+  return keys;
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   StoreTest() : store_(dir_.path() / "hephy.db") { store_.Migrate(); }
@@ -42,9 +48,9 @@ TEST_F(StoreTest, DuplicateAndInvalidUsersAreRefused) {
 TEST_F(StoreTest, AKeyBelongsToOneUserOnly) {
   store_.AddUser("alice", false);
   store_.AddUser("bob", false);
-  store_.AddKey("alice", Key("SHA256:one"));
+  store_.AddKeys("alice", Keys({"SHA256:one"}));
   try {
-    store_.AddKey("bob", Key("SHA256:one"));
+    store_.AddKeys("bob", Keys({"SHA256:one"}));
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "key SHA256:one is already registered to another user ('alice')");
@@ -55,7 +61,7 @@ TEST_F(StoreTest, AKeyBelongsToOneUserOnly) {
 
 TEST_F(StoreTest, RemovingAUserRemovesTheirKeys) {
   store_.AddUser("alice", false);
-  store_.AddKey("alice", Key("SHA256:one"));
+  store_.AddKeys("alice", Keys({"SHA256:one"}));
   store_.RemoveUser("alice");
   EXPECT_FALSE(store_.FindUserByKey("SHA256:one"));
   EXPECT_TRUE(store_.ListKeys(std::nullopt).empty());
@@ -64,8 +70,8 @@ TEST_F(StoreTest, RemovingAUserRemovesTheirKeys) {
 TEST_F(StoreTest, KeysAreListedPerUserAndRemovedByFingerprint) {
   store_.AddUser("alice", false);
   store_.AddUser("bob", false);
-  store_.AddKey("alice", Key("SHA256:a"));
-  store_.AddKey("bob", Key("SHA256:b"));
+  store_.AddKeys("alice", Keys({"SHA256:a"}));
+  store_.AddKeys("bob", Keys({"SHA256:b"}));
   EXPECT_EQ(store_.ListKeys(std::nullopt).size(), 2u);
   ASSERT_EQ(store_.ListKeys("bob").size(), 1u);
   EXPECT_EQ(store_.ListKeys("bob")[0].key.fingerprint, "SHA256:b");
@@ -89,15 +95,23 @@ TEST_F(StoreTest, AppsHaveOptionalOwnersAndUniqueNames) {
   EXPECT_EQ(apps[1].owner, "alice");
 }
 
-TEST_F(StoreTest, AUserWhoOwnsAppsCannotBeRemoved) {
+TEST_F(StoreTest, AppsOfARemovedUserAreLeftToAdmins) {
   store_.AddUser("alice", false);
   store_.CreateApp("web", "alice");
-  try {
-    store_.RemoveUser("alice");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "user 'alice' still owns apps (web); give them another owner first");
-  }
+  EXPECT_EQ(store_.RemoveUser("alice"), std::vector<std::string>{"web"});
+  ASSERT_TRUE(store_.FindApp("web"));
+  EXPECT_FALSE(store_.FindApp("web")->owner);
+}
+
+TEST_F(StoreTest, KeysAreAddedAllOrNone) {
+  store_.AddUser("alice", false);
+  store_.AddUser("bob", false);
+  store_.AddKeys("bob", Keys({"SHA256:b"}));
+  EXPECT_THROW(store_.AddKeys("alice", Keys({"SHA256:a", "SHA256:b"})), Error);
+  EXPECT_THROW(store_.AddKeys("alice", Keys({"SHA256:a", "SHA256:c", "SHA256:a"})), Error);
+  EXPECT_TRUE(store_.ListKeys("alice").empty());
+  store_.AddKeys("alice", Keys({"SHA256:a", "SHA256:c"}));
+  EXPECT_EQ(store_.ListKeys("alice").size(), 2u);
 }
 
 TEST_F(StoreTest, AuditEntriesAreKeptInOrder) {
@@ -112,7 +126,7 @@ TEST_F(StoreTest, AuditEntriesAreKeptInOrder) {
 TEST_F(StoreTest, SecondConnectionSeesWritesAtOnce) {
   Store other(dir_.path() / "hephy.db");
   store_.AddUser("alice", false);
-  store_.AddKey("alice", Key("SHA256:k"));
+  store_.AddKeys("alice", Keys({"SHA256:k"}));
   EXPECT_EQ(other.FindUserByKey("SHA256:k")->name, "alice");
 }
 
