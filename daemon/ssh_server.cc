@@ -4,6 +4,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -97,6 +98,11 @@ void SshServer::Run() {
       continue;
     }
     const std::string remote = PeerAddress(session);
+    // SSH writes many small packets whose answers the client waits for (key
+    // exchange, auth, git's ref negotiation, exit status): Nagle's algorithm
+    // would hold each behind the client's delayed ACK for ~40 ms.
+    const int one = 1;
+    setsockopt(ssh_get_fd(session), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     {
       std::lock_guard lock(mutex_);
       if (active_sessions_ >= config_.ssh.max_sessions) {
@@ -108,9 +114,9 @@ void SshServer::Run() {
       }
       ++active_sessions_;
     }
-    // A key exchange that stalls must not hold the session's thread forever.
-    const long kex_timeout_seconds = 30;
-    ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &kex_timeout_seconds);
+    // Bounds the blocking steps (the final flush of exit status and close).
+    const long timeout_seconds = 30;
+    ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
     std::thread([this, session, remote, &context] {
       { SshSession(session, context, remote).Run(); }
       std::lock_guard lock(mutex_);

@@ -1,9 +1,12 @@
 #include "ssh_session.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,13 +85,10 @@ void SshSession::Serve() {
   ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
   // Callbacks are in place before the key exchange: the client's first
   // requests may arrive with its last key exchange packet.
-  if (ssh_handle_key_exchange(session_) != SSH_OK) {
-    Log()->info("remote={} key exchange failed: {}", remote_, ssh_get_error(session_));
-    return;
-  }
-  // Nothing on the data path may block the session's thread: channel writes
-  // take what the window allows and the rest waits in our pending buffers.
+  // Nothing may block the session's thread: channel writes take what the
+  // window allows and the rest waits in our pending buffers.
   ssh_set_blocking(session_, 0);
+  if (!KeyExchange()) return;
 
   event_ = ssh_event_new();
   if (event_ == nullptr || ssh_event_add_session(event_, session_) != SSH_OK) {
@@ -139,6 +139,29 @@ void SshSession::Serve() {
       LogEnd("refused: " + failure_->substr(0, failure_->find('\n')));
     }
     FlushPendingOutput();
+  }
+}
+
+bool SshSession::KeyExchange() {
+  // OpenSSH clients send their key exchange packets with Nagle's algorithm
+  // on, so each one waits for the ACK of the one before; Linux delays that
+  // ACK by ~40 ms unless quick-ack mode is asked for before every read.
+  const int fd = ssh_get_fd(session_);
+  const auto deadline = Now() + kLoginGraceTime;
+  while (true) {
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    const int rc = ssh_handle_key_exchange(session_);
+    if (rc == SSH_OK) return true;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Now()).count();
+    if (rc == SSH_ERROR || left <= 0) {
+      Log()->info("remote={} key exchange failed: {}", remote_,
+                  rc == SSH_ERROR ? ssh_get_error(session_) : "timed out");
+      return false;
+    }
+    pollfd readable{fd, POLLIN, 0};
+    poll(&readable, 1, static_cast<int>(left));
   }
 }
 
@@ -252,50 +275,53 @@ void SshSession::StartGit(const std::string& command) {
 int SshSession::OnData(void* data, uint32_t len, int is_stderr) {
   if (is_stderr) return static_cast<int>(len);  // clients have no business there
   if (!child_.stdin_fd() || stdin_failed_) return static_cast<int>(len);  // git stopped reading
-  // Keep order: older bytes (ours or still in libssh's buffer) go first.
-  if (stdin_blocked_ || !stdin_pending_.empty()) return 0;
-  const ssize_t n = write(child_.stdin_fd().get(), data, len);
-  if (n < 0) {
-    if (errno == EAGAIN) {
-      stdin_blocked_ = true;
-      return 0;
-    }
+  // Older bytes go first; until they are written, libssh keeps these, and
+  // what it keeps counts against the window the client may fill.
+  if (StdinPending()) return 0;
+  const char* bytes = static_cast<const char*>(data);
+  ssize_t n = write(child_.stdin_fd().get(), bytes, len);
+  if (n < 0 && errno != EAGAIN) {
     stdin_failed_ = true;  // EPIPE: git is gone; its exit status will tell
     return static_cast<int>(len);
   }
+  n = std::max<ssize_t>(n, 0);
   bytes_in_ += n;
-  if (static_cast<uint32_t>(n) < len) stdin_blocked_ = true;
-  return static_cast<int>(n);
+  // Take the rest too, so that libssh's buffer is left empty: a partly
+  // consumed buffer costs it a memmove (and a realloc) per packet.
+  if (static_cast<uint32_t>(n) < len) {
+    stdin_pending_.assign(bytes + n, len - n);
+    stdin_offset_ = 0;
+  }
+  return static_cast<int>(len);
 }
 
+bool SshSession::StdinPending() const { return stdin_offset_ < stdin_pending_.size(); }
+
 void SshSession::OnStdinWritable() {
-  stdin_blocked_ = false;
-  char buffer[kChunk];
   while (!stdin_failed_) {
-    if (stdin_pending_.empty()) {
-      // Whatever libssh held back while git was busy, oldest first.
+    if (!StdinPending()) {
+      // Everything libssh held back while git was busy, in one read, which
+      // empties its buffer (and lets the window grow again).
       const int available = ssh_channel_poll(channel_, 0);
+      // With its buffer empty, libssh reads the socket here, and a packet
+      // that arrives goes through OnData, which may leave bytes pending.
+      if (StdinPending()) continue;
       if (available <= 0) return;
-      const int n = ssh_channel_read_nonblocking(channel_, buffer, sizeof buffer, 0);
+      stdin_pending_.resize(available);
+      stdin_offset_ = 0;
+      const int n = ssh_channel_read_nonblocking(channel_, stdin_pending_.data(), available, 0);
+      stdin_pending_.resize(std::max(n, 0));
       if (n <= 0) return;
-      stdin_pending_.assign(buffer, n);
     }
-    const ssize_t n = write(child_.stdin_fd().get(), stdin_pending_.data(), stdin_pending_.size());
-    if (n < 0 && errno == EAGAIN) {
-      stdin_blocked_ = true;
-      return;
-    }
+    const ssize_t n = write(child_.stdin_fd().get(), stdin_pending_.data() + stdin_offset_,
+                            stdin_pending_.size() - stdin_offset_);
+    if (n < 0 && errno == EAGAIN) return;
     if (n < 0) {
       stdin_failed_ = true;
-      stdin_pending_.clear();
       return;
     }
     bytes_in_ += n;
-    stdin_pending_.erase(0, n);
-    if (!stdin_pending_.empty()) {
-      stdin_blocked_ = true;
-      return;
-    }
+    stdin_offset_ += n;
   }
 }
 
@@ -363,7 +389,7 @@ void SshSession::SyncDescriptors() {
   sync(!stop_requested_, polling_stop_, context_.stop_fd, POLLIN, stop_cb);
 
   // The client finished sending and git has every byte: end git's input.
-  if (child_.stdin_fd() && remote_eof_ && !stdin_blocked_ && stdin_pending_.empty() &&
+  if (child_.stdin_fd() && remote_eof_ && !StdinPending() &&
       ssh_channel_poll(channel_, 0) == SSH_EOF) {
     stdin_failed_ = true;
   }
@@ -378,8 +404,7 @@ void SshSession::SyncDescriptors() {
   close_when_done(child_.stderr_fd(), stderr_eof_, polling_stderr_);
 
   if (child_.stdin_fd()) {
-    sync(stdin_blocked_ || !stdin_pending_.empty(), polling_stdin_, child_.stdin_fd().get(),
-         POLLOUT, stdin_cb);
+    sync(StdinPending(), polling_stdin_, child_.stdin_fd().get(), POLLOUT, stdin_cb);
   }
   if (child_.stdout_fd()) {
     sync(stdout_pending_.empty(), polling_stdout_, child_.stdout_fd().get(), POLLIN, output_cb);
@@ -415,10 +440,16 @@ void SshSession::SendExitAndClose(int code) {
 void SshSession::LogEnd(const std::string& result) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  Log()->info("remote={} user={} key={} app={} command=\"{}\" in={} out={} duration={:.2f}s {}",
-              remote_, user_ ? user_->name : "-", fingerprint_.empty() ? "-" : fingerprint_,
-              git_ ? git_->app : "-", command_, HumanBytes(bytes_in_), HumanBytes(bytes_out_),
-              seconds, result);
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);  // this session's own thread: what relaying cost
+  const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                     (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  Log()->info(
+      "remote={} user={} key={} app={} command=\"{}\" in={} out={} duration={:.2f}s cpu={:.2f}s "
+      "{}",
+      remote_, user_ ? user_->name : "-", fingerprint_.empty() ? "-" : fingerprint_,
+      git_ ? git_->app : "-", command_, HumanBytes(bytes_in_), HumanBytes(bytes_out_), seconds, cpu,
+      result);
 }
 
 }  // namespace hephy

@@ -45,9 +45,11 @@ class SshSession {
   void OnEof();
   void OnClose();
   void OnStdinWritable();
+  bool StdinPending() const;
   void OnChildOutput(int fd);
 
   void Serve();
+  bool KeyExchange();
   void StartGit(const std::string& command);
   void Fail(const std::string& message);
   void SyncDescriptors();
@@ -82,11 +84,11 @@ class SshSession {
   bool peer_closed_ = false;  // the client closed the channel
   int exit_code_ = -1;
 
-  // Client -> git stdin. Bytes libssh holds beyond `stdin_pending_` stay in
-  // the channel's buffer and count against the window, which is the
-  // back-pressure towards the client.
+  // Client -> git stdin: bytes git could not take yet. While there are any,
+  // libssh holds newer bytes, which count against the client's window: that
+  // is the back-pressure. Bounded by about two windows.
   std::string stdin_pending_;
-  bool stdin_blocked_ = false;
+  size_t stdin_offset_ = 0;
   bool stdin_failed_ = false;  // git's stdin is to be closed (EOF sent on, or EPIPE)
   bool remote_eof_ = false;
   // git stdout/stderr -> client, at most one read each while the client's

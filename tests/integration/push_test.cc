@@ -96,8 +96,9 @@ TEST_F(PushTest, ProtocolVersionTwoIsPassedThrough) {
 }
 
 TEST_F(PushTest, LargePushArrivesIntact) {
-  // Several MiB of incompressible data exercise the window and back-pressure.
-  std::string blob(8 * 1024 * 1024, '\0');
+  // Tens of MiB of incompressible data: git's stdin fills up many times, so
+  // bytes wait in hephyd and in libssh while the window holds the client back.
+  std::string blob(32 * 1024 * 1024, '\0');
   uint64_t x = 88172645463325252ull;
   for (auto& c : blob) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -109,7 +110,8 @@ TEST_F(PushTest, LargePushArrivesIntact) {
   EXPECT_EQ(GitOk(daemon_.RepoPath("myapp"), {"rev-parse", "main:assets/blob.bin"}),
             GitOk(src_, {"rev-parse", "main:assets/blob.bin"}));
   GitOk(daemon_.RepoPath("myapp"), {"fsck", "--no-progress"});
-  EXPECT_TRUE(daemon_.WaitForLog("app=myapp command=\"git-receive-pack '/myapp.git'\" in=8"));
+  EXPECT_TRUE(daemon_.WaitForLog("app=myapp command=\"git-receive-pack '/myapp.git'\" in=32MiB"))
+      << daemon_.Log();
 }
 
 TEST_F(PushTest, EachConnectionIsLoggedWithUserKeyAppAndResult) {
