@@ -23,6 +23,11 @@ int Serve(const Config& config) {
     if (const int applied = store.Migrate()) {
       spdlog::info("applied {} schema migration(s) to {}", applied, config.DatabasePath().string());
     }
+    if (store.ListKeys(std::nullopt).empty()) {
+      spdlog::warn(
+          "no SSH keys yet, so nobody can push: add a user with `hephyd users add NAME` "
+          "and a key with `hephyd keys add NAME ~/.ssh/id_ed25519.pub`");
+    }
   }
   const RepoStore repos(config.ReposDir(), hook_program, config.builder.branches.front());
 
@@ -38,6 +43,8 @@ int Serve(const Config& config) {
   const ListenAddress bound = server.Listen();
   spdlog::info("hephyd {} serving SSH on {} (data in {})", HEPHY_VERSION, bound.ToString(),
                config.data_dir.string());
+  spdlog::info("push with: git push ssh://git@{}/APP.git {}", bound.ToString(),
+               config.builder.branches.front());
 
   std::thread signals([&] {
     int signal = 0;
