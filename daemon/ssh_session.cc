@@ -112,11 +112,14 @@ void SshSession::Serve() {
     const int rc = ssh_event_dopoll(event_, timeout);
     if (rc == SSH_ERROR || !ssh_is_connected(session_)) {
       if (child_running_) {
+        child_.KillGroup(SIGKILL);
+        child_.Wait();
+        child_running_ = false;
         LogEnd("client disconnected; git killed");
       } else if (!closed_) {
         LogEnd(user_ ? "client disconnected" : "disconnected before authentication");
       }
-      return;  // ~Child kills git's process group
+      return;
     }
     if (deadline && Now() >= *deadline) {
       if (!user_) Log()->info("remote={} authentication timed out", remote_);
