@@ -24,19 +24,19 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
-std::string PeerAddress(ssh_session session) {
+// "host:port" or "[v6]:port" of one end of a connected socket.
+std::string Address(int fd, bool peer) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
-  if (getpeername(ssh_get_fd(session), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  auto* raw = reinterpret_cast<sockaddr*>(&addr);
+  if ((peer ? getpeername(fd, raw, &len) : getsockname(fd, raw, &len)) != 0) return "?";
   char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
   if (addr.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    const auto* in = reinterpret_cast<sockaddr_in*>(&addr);
     inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
   }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  const auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
   inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
   return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
 }
@@ -97,7 +97,8 @@ void SshServer::Run() {
       ssh_free(session);
       continue;
     }
-    const std::string remote = PeerAddress(session);
+    const std::string remote = Address(ssh_get_fd(session), /*peer=*/true);
+    const std::string local = Address(ssh_get_fd(session), /*peer=*/false);
     // SSH writes many small packets whose answers the client waits for (key
     // exchange, auth, git's ref negotiation, exit status): Nagle's algorithm
     // would hold each behind the client's delayed ACK for ~40 ms.
@@ -117,8 +118,8 @@ void SshServer::Run() {
     // Bounds the blocking steps (the final flush of exit status and close).
     const long timeout_seconds = 30;
     ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
-    std::thread([this, session, remote, &context] {
-      { SshSession(session, context, remote).Run(); }
+    std::thread([this, session, remote, local, &context] {
+      SshSession(session, context, remote, local).Run();
       std::lock_guard lock(mutex_);
       if (--active_sessions_ == 0) sessions_done_.notify_all();
     }).detach();

@@ -46,8 +46,9 @@ SshSession* Self(void* userdata) { return static_cast<SshSession*>(userdata); }
 
 }  // namespace
 
-SshSession::SshSession(ssh_session session, const SessionContext& context, std::string remote)
-    : session_(session), context_(context), remote_(std::move(remote)) {}
+SshSession::SshSession(ssh_session session, const SessionContext& context, std::string remote,
+                       std::string local)
+    : session_(session), context_(context), remote_(std::move(remote)), local_(std::move(local)) {}
 
 SshSession::~SshSession() {
   if (event_ != nullptr) ssh_event_free(event_);
@@ -83,11 +84,11 @@ void SshSession::Serve() {
   // Only public keys are offered; password and keyboard-interactive attempts
   // are refused by libssh before they reach us.
   ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
-  // Callbacks are in place before the key exchange: the client's first
-  // requests may arrive with its last key exchange packet.
   // Nothing may block the session's thread: channel writes take what the
   // window allows and the rest waits in our pending buffers.
   ssh_set_blocking(session_, 0);
+  // Callbacks are in place before the key exchange: the client's first
+  // requests may arrive with its last key exchange packet.
   if (!KeyExchange()) return;
 
   event_ = ssh_event_new();
@@ -170,8 +171,15 @@ bool SshSession::KeyExchange() {
 
 int SshSession::OnAuthPublicKey(const char* user, ssh_key key, char signature_state) {
   (void)user;  // identity is the key; the SSH user name ("git") is not used
-  const std::string fingerprint = KeyFingerprint(key);
-  const auto owner = store_->FindUserByKey(fingerprint);
+  std::string fingerprint;
+  std::optional<User> owner;
+  try {
+    fingerprint = KeyFingerprint(key);
+    owner = store_->FindUserByKey(fingerprint);
+  } catch (const std::exception& e) {  // nothing may unwind through libssh
+    Log()->error("remote={} key lookup failed: {}", remote_, e.what());
+    return SSH_AUTH_DENIED;
+  }
   if (!owner || signature_state == SSH_PUBLICKEY_STATE_WRONG) {
     ++failed_auths_;
     Log()->info("remote={} key={} denied: {}", remote_, fingerprint,
@@ -241,7 +249,8 @@ int SshSession::OnShell() {
   command_ = "(shell)";
   failure_ = "Hi " + user_->name +
              "! You've authenticated, but hephyd does not provide shell access.\n"
-             "Push with: git push ssh://git@HOST:PORT/APP.git main\n";
+             "Push with: git push ssh://git@" +
+             local_ + "/APP.git " + context_.config.builder.branches.front() + "\n";
   return 0;
 }
 
@@ -259,6 +268,10 @@ int SshSession::OnExec(const char* command) {
     StartGit(command);
   } catch (const Error& e) {
     failure_ = std::string("hephyd: ") + e.what() + "\n";
+  } catch (const std::exception& e) {
+    // Nothing may unwind through libssh's C frames.
+    Log()->error("remote={} exec \"{}\": {}", remote_, command_, e.what());
+    failure_ = "hephyd: internal error; the daemon's log has the details\n";
   }
   // Accepted either way: a refusal is told on stderr with exit status 1,
   // which git shows the user, rather than a bare "exec request failed".

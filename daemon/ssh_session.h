@@ -21,8 +21,10 @@ namespace hephy {
 
 class SshSession {
  public:
-  // Takes ownership of an accepted libssh session.
-  SshSession(ssh_session session, const SessionContext& context, std::string remote);
+  // Takes ownership of an accepted libssh session; `remote` and `local` are
+  // the connection's addresses ("127.0.0.1:2222"), for logs and messages.
+  SshSession(ssh_session session, const SessionContext& context, std::string remote,
+             std::string local);
   ~SshSession();
   SshSession(const SshSession&) = delete;
   SshSession& operator=(const SshSession&) = delete;
@@ -61,6 +63,7 @@ class SshSession {
   ssh_session session_;
   const SessionContext& context_;
   std::string remote_;
+  std::string local_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   ssh_event event_ = nullptr;
   ssh_channel channel_ = nullptr;

@@ -58,6 +58,9 @@ TEST_F(HostileTest, ShellIsRefusedWithAFriendlyMessage) {
   EXPECT_NE(r.err.find("Hi alice! You've authenticated, but hephyd does not provide shell access"),
             std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find("Push with: git push " + daemon_.Url("APP.git") + " main\n"),
+            std::string::npos)
+      << r.err;
   // As from a terminal: the pty request is let through so that the user
   // sees the message (OpenSSH ends at once when a forced pty is refused).
   r = daemon_.Ssh(alice_, "", {"-tt"});
