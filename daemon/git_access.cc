@@ -1,6 +1,8 @@
 #include "git_access.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #include "hephy/error.h"
 
@@ -11,6 +13,14 @@ bool MayAccess(const App& app, const User& user, bool push, Store& store) {
   if (user.admin || app.owner == user.name) return true;
   const auto access = store.MemberAccess(app.name, user.name);
   return access && (!push || *access == "write");
+}
+
+// Names one push in hephyd's logs (and, later, its build records).
+std::string NewPushId() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+  return id;
 }
 
 // git gets a small, explicit environment: nothing of hephyd's own leaks into
@@ -24,7 +34,8 @@ std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const C
   env.push_back("HEPHY_APP=" + request.command.app);
   env.push_back("HEPHY_USER=" + request.user.name);
   env.push_back("HEPHY_KEY_FINGERPRINT=" + request.key_fingerprint);
-  env.push_back("HEPHY_DATA_DIR=" + config.data_dir.string());
+  env.push_back("HEPHY_HOOK_SOCKET=" + config.HookSocketPath().string());
+  env.push_back("HEPHY_PUSH_ID=" + NewPushId());
   return env;
 }
 

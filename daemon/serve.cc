@@ -9,6 +9,8 @@
 #include "hephy/error.h"
 #include "hephy/repo_store.h"
 #include "hephy/store.h"
+#include "hook_server.h"
+#include "push_receiver.h"
 #include "ssh_server.h"
 
 namespace hephy {
@@ -39,6 +41,10 @@ int Serve(const Config& config) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  const PushReceiver receiver(config);
+  HookServer hooks(
+      [&](const PushRequest& request, const auto& say) { return receiver.Receive(request, say); });
+  hooks.Listen(config.HookSocketPath());
   SshServer server(config, repos);
   const ListenAddress bound = server.Listen();
   spdlog::info("hephyd {} serving SSH on {} (data in {})", HEPHY_VERSION, bound.ToString(),
@@ -46,21 +52,30 @@ int Serve(const Config& config) {
   spdlog::info("push with: git push ssh://git@{}/APP.git {}", bound.ToString(),
                config.builder.branches.front());
 
+  std::thread hook_thread([&] { hooks.Run(); });
   std::thread signals([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
     spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.Stop();
   });
+  // The hook service outlives the SSH sessions: a push being stopped may
+  // still be talking to it.
+  const auto stop_hooks = [&] {
+    hooks.Stop();
+    hook_thread.join();
+  };
   try {
     server.Run();
   } catch (...) {
     pthread_kill(signals.native_handle(), SIGTERM);  // ends its sigwait
     signals.join();
+    stop_hooks();
     throw;
   }
   // Run only returns after Stop, which only the signal thread calls.
   signals.join();
+  stop_hooks();
   spdlog::info("stopped");
   return 0;
 }

@@ -58,6 +58,7 @@ struct Config {
   std::filesystem::path DatabasePath() const { return data_dir / "hephy.db"; }
   std::filesystem::path LogsDir() const { return data_dir / "logs"; }
   std::filesystem::path HostKeysDir() const { return data_dir; }
+  std::filesystem::path HookSocketPath() const { return data_dir / "hook.sock"; }
 };
 
 // Parses YAML text. `source` names the text in errors ("hephy.yaml"). Relative

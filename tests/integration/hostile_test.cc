@@ -88,7 +88,7 @@ TEST_F(HostileTest, AppOfAnotherUserIsNotTheirs) {
   const TestKey bob = daemon_.AddUser("bob");
   const TestKey root = daemon_.AddUser("root", /*admin=*/true);
   const auto src = daemon_.dir() / "src";
-  MakeRepo(src);
+  MakeAppRepo(src);
   CommitFile(src, "f", "x\n", "c");
   ASSERT_EQ(daemon_.Git(alice_, {"push", daemon_.Url("web.git"), "main"}, src).exit_code, 0);
 
@@ -117,7 +117,7 @@ TEST(HostileConfig, WithoutAutoCreateAFirstPushIsRefused) {
   const TestKey alice = daemon.AddUser("alice");
   daemon.Start();
   const auto src = daemon.dir() / "src";
-  MakeRepo(src);
+  MakeAppRepo(src);
   CommitFile(src, "f", "x\n", "c");
   const RunResult r = daemon.Git(alice, {"push", daemon.Url("new.git"), "main"}, src);
   EXPECT_NE(r.exit_code, 0);

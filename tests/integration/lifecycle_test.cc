@@ -115,7 +115,7 @@ TEST(Lifecycle, ManyConcurrentPushesAllLand) {
   std::vector<RunResult> results(kPushes);
   for (int i = 0; i < kPushes; ++i) {
     const auto src = daemon.dir() / ("src" + std::to_string(i));
-    MakeRepo(src);
+    MakeAppRepo(src);
     CommitFile(src, "f", std::to_string(i), "c");
     threads.emplace_back([&, i, src] {
       results[i] = daemon.Git(alice, {"push", daemon.Url("app" + std::to_string(i)), "main"}, src);

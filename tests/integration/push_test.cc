@@ -12,7 +12,7 @@ class PushTest : public ::testing::Test {
     alice_ = daemon_.AddUser("alice");
     daemon_.Start();
     src_ = daemon_.dir() / "src";
-    MakeRepo(src_);
+    MakeAppRepo(src_);
     CommitFile(src_, "README", "hello\n", "first");
     CommitFile(src_, "bin/run", "#!/bin/sh\necho run\n", "second");
     GitOk(src_, {"update-index", "--chmod=+x", "bin/run"});

@@ -201,6 +201,11 @@ void MakeRepo(const std::filesystem::path& dir) {
   GitOk(dir, {"init", "-q", "-b", "main"});
 }
 
+void MakeAppRepo(const std::filesystem::path& dir) {
+  MakeRepo(dir);
+  CommitFile(dir, "Dockerfile", "FROM scratch\nCOPY . /app\n", "Dockerfile");
+}
+
 void CommitFile(const std::filesystem::path& repo, const std::string& path,
                 const std::string& content, const std::string& message) {
   std::filesystem::create_directories((repo / path).parent_path());

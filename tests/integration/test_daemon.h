@@ -77,6 +77,9 @@ class TestDaemon {
 
 // An empty git repository at `dir` whose branch is main.
 void MakeRepo(const std::filesystem::path& dir);
+// A repository at `dir` whose first commit on main holds a root Dockerfile,
+// which makes it an app hephyd accepts on a build branch.
+void MakeAppRepo(const std::filesystem::path& dir);
 void CommitFile(const std::filesystem::path& repo, const std::string& path,
                 const std::string& content, const std::string& message);
 // `git -C repo ARGS` with a fixed identity; throws on failure.

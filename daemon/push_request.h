@@ -1,0 +1,26 @@
+// What git's pre-receive hook tells hephyd about one push.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hephy {
+
+struct RefUpdate {
+  std::string old_id;  // 40 zeros: the ref is created
+  std::string new_id;  // 40 zeros: the ref is deleted
+  std::string ref;     // "refs/heads/main"
+};
+
+struct PushRequest {
+  std::string app;
+  std::string user;
+  std::string key_fingerprint;
+  std::string push_id;
+  std::map<std::string, std::string> env;  // GIT_QUARANTINE_PATH and friends
+  std::vector<std::string> options;        // git push -o ...
+  std::vector<RefUpdate> updates;
+};
+
+}  // namespace hephy

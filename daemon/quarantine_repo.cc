@@ -1,0 +1,65 @@
+#include "quarantine_repo.h"
+
+#include <git2.h>
+
+#include <memory>
+
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+[[noreturn]] void ThrowGit(const std::string& what) {
+  const git_error* e = git_error_last();
+  throw Error(what + ": " + (e != nullptr ? e->message : "libgit2 error"));
+}
+
+template <typename T, void (*Free)(T*)>
+using Owned = std::unique_ptr<T, decltype([](T* p) { Free(p); })>;
+
+}  // namespace
+
+QuarantineRepo::QuarantineRepo(const std::filesystem::path& repo,
+                               const std::map<std::string, std::string>& env) {
+  static const int init = git_libgit2_init();
+  (void)init;
+  if (git_repository_open_bare(&repo_, repo.c_str()) != 0) ThrowGit(repo.string());
+
+  std::string quarantine;
+  for (const char* name : {"GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"}) {
+    if (auto it = env.find(name); it != env.end() && !it->second.empty()) quarantine = it->second;
+  }
+  if (quarantine.empty()) return;  // git without quarantine: everything is in place
+  const auto objects = std::filesystem::weakly_canonical(repo / "objects");
+  const auto dir = std::filesystem::weakly_canonical(quarantine);
+  const auto [end, unused] = std::mismatch(objects.begin(), objects.end(), dir.begin(), dir.end());
+  if (end != objects.end()) {
+    throw Error(quarantine + ": quarantine is not inside " + objects.string());
+  }
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, repo_) != 0) ThrowGit(repo.string());
+  const Owned<git_odb, git_odb_free> owned_odb(odb);
+  if (git_odb_add_disk_alternate(odb, dir.c_str()) != 0) ThrowGit(quarantine);
+}
+
+QuarantineRepo::~QuarantineRepo() { git_repository_free(repo_); }
+
+bool QuarantineRepo::HasFile(const std::string& commit_id, const std::string& path) const {
+  git_oid oid;
+  git_commit* commit = nullptr;
+  if (git_oid_fromstr(&oid, commit_id.c_str()) != 0 ||
+      git_commit_lookup(&commit, repo_, &oid) != 0) {
+    ThrowGit("commit " + commit_id);
+  }
+  const Owned<git_commit, git_commit_free> owned_commit(commit);
+  git_tree* tree = nullptr;
+  if (git_commit_tree(&tree, commit) != 0) ThrowGit("tree of " + commit_id);
+  const Owned<git_tree, git_tree_free> owned_tree(tree);
+  git_tree_entry* entry = nullptr;
+  if (git_tree_entry_bypath(&entry, tree, path.c_str()) != 0) return false;
+  const Owned<git_tree_entry, git_tree_entry_free> owned_entry(entry);
+  const git_filemode_t mode = git_tree_entry_filemode(entry);
+  return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+}
+
+}  // namespace hephy
