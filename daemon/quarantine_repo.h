@@ -25,6 +25,9 @@ class QuarantineRepo {
   // Throws Error when the commit cannot be read.
   bool HasFile(const std::string& commit_id, const std::string& path) const;
 
+  // The libgit2 handle, for readers of the pushed objects (context export).
+  git_repository* get() const { return repo_; }
+
  private:
   git_repository* repo_ = nullptr;
 };

@@ -1,0 +1,20 @@
+// A build context: the tree of a pushed commit written out as plain files,
+// straight from git's objects (no checkout, no work tree in the repository).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "quarantine_repo.h"
+
+namespace hephy {
+
+// Writes the tree of `commit_id` into `dest`, which must not exist yet.
+// Regular files keep their mode (0644 or 0755); symbolic links are kept when
+// they point inside the tree, as the kernel would resolve them. Throws Error
+// naming the path for a link that is absolute or leads outside the tree, and
+// for a submodule (not supported); `dest` is removed then.
+void ExportTree(const QuarantineRepo& repo, const std::string& commit_id,
+                const std::filesystem::path& dest);
+
+}  // namespace hephy
