@@ -1,6 +1,5 @@
 #include "hephy/config.h"
 
-#include <git2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "hephy/error.h"
+#include "libgit2.h"
 
 namespace hephy {
 namespace {
@@ -106,8 +106,7 @@ bool IsValidPlatform(const std::string& platform) {
 }
 
 bool IsValidBranchName(const std::string& branch) {
-  static const int init = git_libgit2_init();
-  (void)init;
+  git::Init();
   int valid = 0;
   return git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
 }

@@ -1,7 +1,6 @@
 #include "context_export.h"
 
 #include <fcntl.h>
-#include <git2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,22 +10,17 @@
 #include <vector>
 
 #include "hephy/error.h"
+#include "libgit2.h"
 
 namespace hephy {
 namespace {
 
-[[noreturn]] void ThrowGit(const std::string& what) {
-  const git_error* e = git_error_last();
-  throw Error(what + ": " + (e != nullptr ? e->message : "libgit2 error"));
-}
-
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, decltype([](T* p) { Free(p); })>;
+using git::Owned;
 
 Owned<git_blob, git_blob_free> LookupBlob(git_repository* repo, const git_tree_entry* entry,
                                           const std::string& path) {
   git_blob* blob = nullptr;
-  if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) != 0) ThrowGit(path);
+  if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) != 0) git::Throw(path);
   return Owned<git_blob, git_blob_free>(blob);
 }
 
@@ -71,7 +65,7 @@ struct Exporter {
         case GIT_FILEMODE_TREE: {
           MakeDirectory(target);
           git_tree* sub = nullptr;
-          if (git_tree_lookup(&sub, repo, git_tree_entry_id(entry)) != 0) ThrowGit(path);
+          if (git_tree_lookup(&sub, repo, git_tree_entry_id(entry)) != 0) git::Throw(path);
           const Owned<git_tree, git_tree_free> owned(sub);
           Tree(sub, target, path + "/");
           break;
@@ -129,11 +123,11 @@ void ExportTree(const QuarantineRepo& repo, const std::string& commit_id,
   git_commit* commit = nullptr;
   if (git_oid_fromstr(&oid, commit_id.c_str()) != 0 ||
       git_commit_lookup(&commit, repo.get(), &oid) != 0) {
-    ThrowGit("commit " + commit_id);
+    git::Throw("commit " + commit_id);
   }
   const Owned<git_commit, git_commit_free> owned_commit(commit);
   git_tree* tree = nullptr;
-  if (git_commit_tree(&tree, commit) != 0) ThrowGit("tree of " + commit_id);
+  if (git_commit_tree(&tree, commit) != 0) git::Throw("tree of " + commit_id);
   const Owned<git_tree, git_tree_free> owned_tree(tree);
 
   MakeDirectory(dest);

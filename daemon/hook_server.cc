@@ -1,7 +1,6 @@
 #include "hook_server.h"
 
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,12 +14,13 @@
 
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
+#include "logging.h"
 
 namespace hephy {
 namespace {
 
 std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = spdlog::default_logger()->clone("hook");
+  static const auto logger = ComponentLogger("hook");
   return logger;
 }
 

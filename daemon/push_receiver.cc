@@ -1,9 +1,8 @@
 #include "push_receiver.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
+#include "logging.h"
 #include "quarantine_repo.h"
 
 namespace hephy {
@@ -12,7 +11,7 @@ namespace {
 const std::string kZeroId(40, '0');
 
 std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = spdlog::default_logger()->clone("push");
+  static const auto logger = ComponentLogger("push");
   return logger;
 }
 

@@ -1,29 +1,16 @@
 #include "quarantine_repo.h"
 
-#include <git2.h>
-
-#include <memory>
-
 #include "hephy/error.h"
+#include "libgit2.h"
 
 namespace hephy {
-namespace {
 
-[[noreturn]] void ThrowGit(const std::string& what) {
-  const git_error* e = git_error_last();
-  throw Error(what + ": " + (e != nullptr ? e->message : "libgit2 error"));
-}
-
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, decltype([](T* p) { Free(p); })>;
-
-}  // namespace
+using git::Owned;
 
 QuarantineRepo::QuarantineRepo(const std::filesystem::path& repo,
                                const std::map<std::string, std::string>& env) {
-  static const int init = git_libgit2_init();
-  (void)init;
-  if (git_repository_open_bare(&repo_, repo.c_str()) != 0) ThrowGit(repo.string());
+  git::Init();
+  if (git_repository_open_bare(&repo_, repo.c_str()) != 0) git::Throw(repo.string());
 
   std::string quarantine;
   for (const char* name : {"GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"}) {
@@ -37,9 +24,9 @@ QuarantineRepo::QuarantineRepo(const std::filesystem::path& repo,
     throw Error(quarantine + ": quarantine is not inside " + objects.string());
   }
   git_odb* odb = nullptr;
-  if (git_repository_odb(&odb, repo_) != 0) ThrowGit(repo.string());
+  if (git_repository_odb(&odb, repo_) != 0) git::Throw(repo.string());
   const Owned<git_odb, git_odb_free> owned_odb(odb);
-  if (git_odb_add_disk_alternate(odb, dir.c_str()) != 0) ThrowGit(quarantine);
+  if (git_odb_add_disk_alternate(odb, dir.c_str()) != 0) git::Throw(quarantine);
 }
 
 QuarantineRepo::~QuarantineRepo() { git_repository_free(repo_); }
@@ -49,11 +36,11 @@ bool QuarantineRepo::HasFile(const std::string& commit_id, const std::string& pa
   git_commit* commit = nullptr;
   if (git_oid_fromstr(&oid, commit_id.c_str()) != 0 ||
       git_commit_lookup(&commit, repo_, &oid) != 0) {
-    ThrowGit("commit " + commit_id);
+    git::Throw("commit " + commit_id);
   }
   const Owned<git_commit, git_commit_free> owned_commit(commit);
   git_tree* tree = nullptr;
-  if (git_commit_tree(&tree, commit) != 0) ThrowGit("tree of " + commit_id);
+  if (git_commit_tree(&tree, commit) != 0) git::Throw("tree of " + commit_id);
   const Owned<git_tree, git_tree_free> owned_tree(tree);
   git_tree_entry* entry = nullptr;
   if (git_tree_entry_bypath(&entry, tree, path.c_str()) != 0) return false;

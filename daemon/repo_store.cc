@@ -1,36 +1,25 @@
 #include "hephy/repo_store.h"
 
-#include <git2.h>
 #include <unistd.h>
 
-#include <memory>
 #include <mutex>
 #include <system_error>
 
 #include "hephy/error.h"
+#include "libgit2.h"
 
 namespace hephy {
 namespace {
 
-void EnsureLibgit2() {
-  static const int init = git_libgit2_init();
-  (void)init;
-}
-
-[[noreturn]] void ThrowGit(const std::string& what) {
-  const git_error* e = git_error_last();
-  throw Error(what + ": " + (e != nullptr ? e->message : "libgit2 error"));
-}
-
 void SetConfig(git_repository* repo, const std::filesystem::path& path) {
   git_config* raw = nullptr;
-  if (git_repository_config(&raw, repo) != 0) ThrowGit(path.string() + ": cannot open config");
-  std::unique_ptr<git_config, decltype(&git_config_free)> config(raw, &git_config_free);
+  if (git_repository_config(&raw, repo) != 0) git::Throw(path.string() + ": cannot open config");
+  const git::Owned<git_config, git_config_free> config(raw);
   // Every object a client sends is checked before it is stored; the build
   // (next in the hook) then reads only well-formed trees.
   if (git_config_set_bool(config.get(), "receive.fsckObjects", 1) != 0 ||
       git_config_set_bool(config.get(), "receive.advertisePushOptions", 1) != 0) {
-    ThrowGit(path.string() + ": cannot write config");
+    git::Throw(path.string() + ": cannot write config");
   }
 }
 
@@ -56,7 +45,7 @@ RepoStore::RepoStore(std::filesystem::path repos_dir, std::filesystem::path hook
     : repos_dir_(std::move(repos_dir)),
       hook_program_(std::move(hook_program)),
       initial_branch_(std::move(initial_branch)) {
-  EnsureLibgit2();
+  git::Init();
 }
 
 std::filesystem::path RepoStore::PathFor(const std::string& app) const {
@@ -79,9 +68,9 @@ std::filesystem::path RepoStore::Prepare(const std::string& app) const {
     options.initial_head = head.c_str();
     git_repository* raw = nullptr;
     if (git_repository_init_ext(&raw, path.c_str(), &options) != 0) {
-      ThrowGit(path.string() + ": cannot create repository");
+      git::Throw(path.string() + ": cannot create repository");
     }
-    std::unique_ptr<git_repository, decltype(&git_repository_free)> repo(raw, &git_repository_free);
+    const git::Owned<git_repository, git_repository_free> repo(raw);
     SetConfig(repo.get(), path);
   }
   InstallHook(path, hook_program_);

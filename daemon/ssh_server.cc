@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -14,13 +13,14 @@
 
 #include "hephy/error.h"
 #include "host_keys.h"
+#include "logging.h"
 #include "ssh_session.h"
 
 namespace hephy {
 namespace {
 
 std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = spdlog::default_logger()->clone("ssh");
+  static const auto logger = ComponentLogger("ssh");
   return logger;
 }
 

@@ -5,7 +5,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "git_access.h"
 #include "hephy/error.h"
 #include "hephy/ssh_key.h"
+#include "logging.h"
 
 namespace hephy {
 namespace {
@@ -29,7 +29,7 @@ constexpr size_t kChunk = 64 * 1024;
 constexpr int kPipeSize = 1024 * 1024;
 
 std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = spdlog::default_logger()->clone("ssh");
+  static const auto logger = ComponentLogger("ssh");
   return logger;
 }
 

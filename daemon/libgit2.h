@@ -1,0 +1,21 @@
+// libgit2 glue shared by everything in hephyd that reads repositories.
+#pragma once
+
+#include <git2.h>
+
+#include <memory>
+#include <string>
+
+namespace hephy::git {
+
+// Initialises libgit2 once per process; cheap to call again.
+void Init();
+
+// Throws Error "<what>: <libgit2's last error>".
+[[noreturn]] void Throw(const std::string& what);
+
+// Owns a libgit2 object and frees it with its own free function.
+template <typename T, void (*Free)(T*)>
+using Owned = std::unique_ptr<T, decltype([](T* p) { Free(p); })>;
+
+}  // namespace hephy::git
