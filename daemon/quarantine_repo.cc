@@ -10,23 +10,29 @@ using git::Owned;
 QuarantineRepo::QuarantineRepo(const std::filesystem::path& repo,
                                const std::map<std::string, std::string>& env) {
   git::Init();
-  if (git_repository_open_bare(&repo_, repo.c_str()) != 0) git::Throw(repo.string());
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, repo.c_str()) != 0) git::Throw(repo.string());
+  // Owned until every check passed: a throwing constructor runs no destructor.
+  Owned<git_repository, git_repository_free> opened(raw);
 
   std::string quarantine;
   for (const char* name : {"GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"}) {
     if (auto it = env.find(name); it != env.end() && !it->second.empty()) quarantine = it->second;
   }
-  if (quarantine.empty()) return;  // git without quarantine: everything is in place
-  const auto objects = std::filesystem::weakly_canonical(repo / "objects");
-  const auto dir = std::filesystem::weakly_canonical(quarantine);
-  const auto [end, unused] = std::mismatch(objects.begin(), objects.end(), dir.begin(), dir.end());
-  if (end != objects.end()) {
-    throw Error(quarantine + ": quarantine is not inside " + objects.string());
+  if (!quarantine.empty()) {
+    const auto objects = std::filesystem::weakly_canonical(repo / "objects");
+    const auto dir = std::filesystem::weakly_canonical(quarantine);
+    const auto [end, unused] =
+        std::mismatch(objects.begin(), objects.end(), dir.begin(), dir.end());
+    if (end != objects.end()) {
+      throw Error(quarantine + ": quarantine is not inside " + objects.string());
+    }
+    git_odb* odb = nullptr;
+    if (git_repository_odb(&odb, raw) != 0) git::Throw(repo.string());
+    const Owned<git_odb, git_odb_free> owned_odb(odb);
+    if (git_odb_add_disk_alternate(odb, dir.c_str()) != 0) git::Throw(quarantine);
   }
-  git_odb* odb = nullptr;
-  if (git_repository_odb(&odb, repo_) != 0) git::Throw(repo.string());
-  const Owned<git_odb, git_odb_free> owned_odb(odb);
-  if (git_odb_add_disk_alternate(odb, dir.c_str()) != 0) git::Throw(quarantine);
+  repo_ = opened.release();
 }
 
 QuarantineRepo::~QuarantineRepo() { git_repository_free(repo_); }
