@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
-#include <thread>
 
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
@@ -103,19 +102,12 @@ void HookServer::Run() {
     if (fds[0].revents == 0) continue;
     const int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    {
-      std::lock_guard lock(mutex_);
-      ++active_;
-    }
-    std::thread([this, fd] {
+    connections_.Start([this, fd] {
       Serve(fd);
       close(fd);
-      std::lock_guard lock(mutex_);
-      if (--active_ == 0) idle_.notify_all();
-    }).detach();
+    });
   }
-  std::unique_lock lock(mutex_);
-  idle_.wait(lock, [&] { return active_ == 0; });
+  connections_.Wait();
 }
 
 void HookServer::Stop() {

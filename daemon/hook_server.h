@@ -3,14 +3,13 @@
 // and whether git may accept it. Protocol: include/hephy/hook_protocol.h.
 #pragma once
 
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
-#include <mutex>
 #include <string>
 
 #include "hephy/process.h"
 #include "push_request.h"
+#include "thread_group.h"
 
 namespace hephy {
 
@@ -40,9 +39,7 @@ class HookServer {
   std::filesystem::path path_;
   UniqueFd listener_;
   UniqueFd stop_fd_;
-  std::mutex mutex_;
-  std::condition_variable idle_;
-  int active_ = 0;
+  ThreadGroup connections_;
 };
 
 // Parses a request's packets; throws Error naming a malformed field.

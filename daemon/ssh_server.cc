@@ -9,8 +9,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
-#include <thread>
-
 #include "hephy/error.h"
 #include "host_keys.h"
 #include "logging.h"
@@ -104,28 +102,20 @@ void SshServer::Run() {
     // would hold each behind the client's delayed ACK for ~40 ms.
     const int one = 1;
     setsockopt(ssh_get_fd(session), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    {
-      std::lock_guard lock(mutex_);
-      if (active_sessions_ >= config_.ssh.max_sessions) {
-        Log()->warn("remote={} refused: ssh.max_sessions ({}) sessions are open", remote,
-                    config_.ssh.max_sessions);
-        ssh_disconnect(session);
-        ssh_free(session);
-        continue;
-      }
-      ++active_sessions_;
-    }
     // Bounds the blocking steps (the final flush of exit status and close).
     const long timeout_seconds = 30;
     ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
-    std::thread([this, session, remote, local, &context] {
-      SshSession(session, context, remote, local).Run();
-      std::lock_guard lock(mutex_);
-      if (--active_sessions_ == 0) sessions_done_.notify_all();
-    }).detach();
+    const bool started = sessions_.Start(
+        [session, remote, local, &context] { SshSession(session, context, remote, local).Run(); },
+        config_.ssh.max_sessions);
+    if (!started) {
+      Log()->warn("remote={} refused: ssh.max_sessions ({}) sessions are open", remote,
+                  config_.ssh.max_sessions);
+      ssh_disconnect(session);
+      ssh_free(session);
+    }
   }
-  std::unique_lock lock(mutex_);
-  sessions_done_.wait(lock, [&] { return active_sessions_ == 0; });
+  sessions_.Wait();
 }
 
 void SshServer::Stop() {

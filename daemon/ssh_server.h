@@ -2,13 +2,10 @@
 // its own thread (libssh, public-key authentication against the store).
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-
 #include "hephy/config.h"
 #include "hephy/process.h"
 #include "hephy/repo_store.h"
+#include "thread_group.h"
 
 struct ssh_bind_struct;
 
@@ -45,9 +42,7 @@ class SshServer {
   const RepoStore& repos_;
   ssh_bind_struct* bind_ = nullptr;
   UniqueFd stop_fd_;
-  std::mutex mutex_;
-  std::condition_variable sessions_done_;
-  int active_sessions_ = 0;
+  ThreadGroup sessions_;
 };
 
 }  // namespace hephy

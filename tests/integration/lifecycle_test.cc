@@ -106,6 +106,37 @@ TEST(Lifecycle, ClientDisconnectKillsGit) {
   EXPECT_TRUE(ProcessesMatching("receive-pack " + repo).empty());
 }
 
+TEST(Lifecycle, SessionsBeyondMaxSessionsAreRefused) {
+  TestDaemon daemon("  max_sessions: 1\n");  // goes under the generated ssh: mapping
+  const TestKey alice = daemon.AddUser("alice");
+  daemon.Start();
+  // One session held open: receive-pack waits for the client's commands.
+  SpawnOptions options;
+  options.argv = daemon.SshArgs(alice);
+  options.argv.push_back("git@127.0.0.1");
+  options.argv.push_back("git-receive-pack 'held.git'");
+  options.env = daemon.ClientEnv();
+  options.pipe_stdin = options.pipe_stdout = true;
+  Child held = Spawn(options);
+  pollfd fd{held.stdout_fd().get(), POLLIN, 0};
+  ASSERT_EQ(poll(&fd, 1, 20000), 1) << daemon.Log();
+
+  EXPECT_EQ(daemon.Ssh(alice, "git-upload-pack 'held.git'").exit_code, 255);
+  EXPECT_TRUE(daemon.WaitForLog("refused: ssh.max_sessions (1) sessions are open"));
+
+  held.stdin_fd().Reset();  // the client ends its push: the slot frees up
+  held.Wait();
+  // The slot is released just after the session's log line; a connection in
+  // that instant is still refused, so a few attempts are allowed.
+  ASSERT_TRUE(daemon.WaitForLog("app=held command=\"git-receive-pack 'held.git'\""));
+  std::string err;
+  for (int attempt = 0; attempt < 20 && err.empty(); ++attempt) {
+    const RunResult r = daemon.Ssh(alice, "git-upload-pack 'nope.git'");
+    if (r.exit_code == 1) err = r.err;
+  }
+  EXPECT_EQ(err, "hephyd: app 'nope' does not exist\n");
+}
+
 TEST(Lifecycle, ManyConcurrentPushesAllLand) {
   TestDaemon daemon;
   const TestKey alice = daemon.AddUser("alice");

@@ -6,17 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fixtures.h"
 #include "test_dir.h"
 
 namespace hephy {
 namespace {
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(HEPHY_FIXTURES_DIR) + "/keys/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct Outcome {
   int code;
@@ -84,7 +78,7 @@ TEST_F(CliTest, FailuresExitOneWithAMessage) {
 TEST_F(CliTest, UsersListAsTableAndJson) {
   Run({"users", "add", "alice", "--admin"});
   Run({"users", "add", "bob"});
-  Run({"keys", "add", "bob", "-"}, Fixture("ed25519.pub"));
+  Run({"keys", "add", "bob", "-"}, KeyFixture("ed25519.pub"));
   const Outcome table = Run({"users", "list"});
   EXPECT_EQ(table.out.substr(0, table.out.find('\n')), "NAME   ADMIN  KEYS  CREATED");
   EXPECT_NE(table.out.find("bob    no     1"), std::string::npos) << table.out;
@@ -99,13 +93,13 @@ TEST_F(CliTest, UsersListAsTableAndJson) {
 TEST_F(CliTest, KeysAddFromFileAndStdin) {
   Run({"users", "add", "alice"});
   const auto file = dir_.path() / "id.pub";
-  std::ofstream(file) << Fixture("rsa-2048.pub");
+  std::ofstream(file) << KeyFixture("rsa-2048.pub");
   Outcome r = Run({"keys", "add", "alice", file.string()});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "added ssh-rsa key SHA256:jptRFCJg8JKfOv3otftwa+q94sD5TLYRiMKiuI5fT50 "
             "(rsa-2048@fixture) for alice\n");
-  r = Run({"keys", "add", "alice"}, Fixture("ecdsa-384.pub"));
+  r = Run({"keys", "add", "alice"}, KeyFixture("ecdsa-384.pub"));
   EXPECT_EQ(r.code, 0) << r.err;
 
   const auto keys = nlohmann::json::parse(Run({"keys", "list", "alice", "--json"}).out);
@@ -117,31 +111,31 @@ TEST_F(CliTest, KeysAddFromFileAndStdin) {
 TEST_F(CliTest, BadOrDuplicateKeysAddNothing) {
   Run({"users", "add", "alice"});
   Run({"users", "add", "bob"});
-  Outcome r = Run({"keys", "add", "alice"}, Fixture("ed25519.pub") + Fixture("rsa-1024.pub"));
+  Outcome r = Run({"keys", "add", "alice"}, KeyFixture("ed25519.pub") + KeyFixture("rsa-1024.pub"));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "hephyd: stdin:2: RSA key of 1024 bits is too weak (at least 2048 required)\n");
   EXPECT_EQ(nlohmann::json::parse(Run({"keys", "list", "--json"}).out).size(), 0u);
 
-  EXPECT_EQ(Run({"keys", "add", "alice"}, Fixture("ed25519.pub")).code, 0);
-  r = Run({"keys", "add", "bob"}, Fixture("ed25519.pub"));
+  EXPECT_EQ(Run({"keys", "add", "alice"}, KeyFixture("ed25519.pub")).code, 0);
+  r = Run({"keys", "add", "bob"}, KeyFixture("ed25519.pub"));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
             "hephyd: key SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg is already "
             "registered to another user ('alice')\n");
-  r = Run({"keys", "add", "bob"}, Fixture("ecdsa-256.pub") + Fixture("ecdsa-256.pub"));
+  r = Run({"keys", "add", "bob"}, KeyFixture("ecdsa-256.pub") + KeyFixture("ecdsa-256.pub"));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
             "hephyd: key SHA256:9AxQDIGehmSFLgHMFHyQw19myiAsQXlIDs31WFahov8 is given twice\n");
   EXPECT_EQ(nlohmann::json::parse(Run({"keys", "list", "bob", "--json"}).out).size(), 0u);
   EXPECT_EQ(Run({"keys", "add", "alice", "/nonexistent.pub"}).err,
             "hephyd: /nonexistent.pub: cannot read key file\n");
-  EXPECT_EQ(Run({"keys", "add", "carol"}, Fixture("rsa-2048.pub")).err,
+  EXPECT_EQ(Run({"keys", "add", "carol"}, KeyFixture("rsa-2048.pub")).err,
             "hephyd: no user 'carol'\n");
 }
 
 TEST_F(CliTest, KeysRemoveByFingerprint) {
   Run({"users", "add", "alice"});
-  Run({"keys", "add", "alice"}, Fixture("ed25519.pub"));
+  Run({"keys", "add", "alice"}, KeyFixture("ed25519.pub"));
   EXPECT_EQ(Run({"keys", "remove", "SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg"}).code, 0);
   EXPECT_EQ(Run({"keys", "remove", "SHA256:MVU2IOQb4PgeKLvdXI+/ZmMnJIFbCUw433K5EYS8hpg"}).code, 1);
 }

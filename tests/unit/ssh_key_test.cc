@@ -2,20 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 
+#include "fixtures.h"
 #include "hephy/error.h"
 
 namespace hephy {
 namespace {
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(HEPHY_FIXTURES_DIR) + "/keys/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string ErrorOf(const std::string& line) {
   try {
@@ -46,7 +38,7 @@ TEST(PublicKey, ParsesEveryAcceptedTypeWithOpenSshFingerprint) {
       {"rsa-4096.pub", "ssh-rsa", 4096, "SHA256:Ao4dBrSttJ7t1h5a84UzHaMu445GO6P7/6ytTlAvXA4"},
   };
   for (const auto& c : cases) {
-    const PublicKey key = ParsePublicKeyLine(Fixture(c.file), c.file);
+    const PublicKey key = ParsePublicKeyLine(KeyFixture(c.file), c.file);
     EXPECT_EQ(key.type, c.type) << c.file;
     EXPECT_EQ(key.bits, c.bits) << c.file;
     EXPECT_EQ(key.fingerprint, c.fingerprint) << c.file;
@@ -56,7 +48,7 @@ TEST(PublicKey, ParsesEveryAcceptedTypeWithOpenSshFingerprint) {
 }
 
 TEST(PublicKey, RefusesShortRsaKeys) {
-  EXPECT_EQ(ErrorOf(Fixture("rsa-1024.pub")),
+  EXPECT_EQ(ErrorOf(KeyFixture("rsa-1024.pub")),
             "id.pub: RSA key of 1024 bits is too weak (at least 2048 required)");
 }
 
@@ -68,22 +60,22 @@ TEST(PublicKey, RefusesMalformedLinesWithTheReason) {
   EXPECT_EQ(ErrorOf("ssh-dss AAAAB3NzaC1kc3MAAACBAP"),
             "id.pub: unsupported key type 'ssh-dss' (accepted: ssh-ed25519, "
             "ecdsa-sha2-nistp256/384/521, ssh-rsa)");
-  EXPECT_EQ(ErrorOf("command=\"id\" " + Fixture("ed25519.pub")),
+  EXPECT_EQ(ErrorOf("command=\"id\" " + KeyFixture("ed25519.pub")),
             "id.pub: authorized_keys options are not supported; give the bare key");
   // The ed25519 blob under an RSA label: the line lies about its type.
-  const std::string blob = Fixture("ed25519.pub").substr(12, 68);
+  const std::string blob = KeyFixture("ed25519.pub").substr(12, 68);
   EXPECT_NE(ErrorOf("ssh-rsa " + blob), "accepted");
 }
 
 TEST(PublicKey, ParsesAFileSkippingCommentsAndNamingBadLines) {
   const std::string text =
-      "# my keys\n\n" + Fixture("ed25519.pub") + Fixture("ecdsa-256.pub") + "   \n";
+      "# my keys\n\n" + KeyFixture("ed25519.pub") + KeyFixture("ecdsa-256.pub") + "   \n";
   const auto keys = ParsePublicKeys(text, "keys.txt");
   ASSERT_EQ(keys.size(), 2u);
   EXPECT_EQ(keys[1].type, "ecdsa-sha2-nistp256");
 
   try {
-    ParsePublicKeys(Fixture("ed25519.pub") + "garbage\n", "keys.txt");
+    ParsePublicKeys(KeyFixture("ed25519.pub") + "garbage\n", "keys.txt");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).substr(0, 11), "keys.txt:2:");
