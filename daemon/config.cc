@@ -105,10 +105,13 @@ bool IsValidPlatform(const std::string& platform) {
   return std::regex_match(platform, kPlatform);
 }
 
+// As `git check-ref-format --branch`: a valid ref under refs/heads/ that
+// is neither "HEAD" nor starts with '-'.
 bool IsValidBranchName(const std::string& branch) {
   git::Init();
   int valid = 0;
-  return git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
+  return branch != "HEAD" && !branch.starts_with('-') &&
+         git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
 }
 
 }  // namespace

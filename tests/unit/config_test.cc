@@ -107,6 +107,9 @@ TEST(Config, BranchesMustBeValidGitBranchNames) {
   EXPECT_EQ(Parse("builder: { branches: [main, release/1.x] }").builder.branches.size(), 2u);
   EXPECT_EQ(ErrorOf("builder:\n  branches: [main, \"bad..name\"]\n"),
             "hephy.yaml:2: builder.branches: invalid branch name 'bad..name'");
+  for (const char* bad : {"HEAD", "-x", "a b", "x.lock", "/x", "x~1"}) {
+    EXPECT_NE(ErrorOf(std::string("builder: { branches: [\"") + bad + "\"] }"), "no error") << bad;
+  }
 }
 
 TEST(Config, HomeIsExpandedInPathsIncludingDefaults) {
