@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "hephy/error.h"
 #include "libgit2.h"
@@ -252,12 +254,40 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                            }
                          }
                        }},
-                      {"timeout", [&](Node v, Key vk) {
+                      {"timeout",
+                       [&](Node v, Key vk) {
                          try {
                            b.timeout = ParseDuration(r.Scalar(v, vk));
                          } catch (const Error& e) {
                            r.Fail(v, vk, e.what());
                          }
+                       }},
+                      {"max_jobs",
+                       [&](Node v, Key vk) {
+                         int value = -1;
+                         if (!v.IsScalar() || !YAML::convert<int>::decode(v, value) || value < 0) {
+                           r.Fail(v, vk, "expected 0 (one per CPU core) or a positive integer");
+                         }
+                         b.max_jobs = value;
+                       }},
+                      {"buildah", [&](Node v, Key vk) {
+                         r.Map(v, vk,
+                               {{"storage_driver",
+                                 [&](Node w, Key wk) {
+                                   b.buildah.storage_driver = r.Scalar(w, wk);
+                                   if (b.buildah.storage_driver != "vfs" &&
+                                       b.buildah.storage_driver != "overlay") {
+                                     r.Fail(w, wk, "expected vfs or overlay");
+                                   }
+                                 }},
+                                {"isolation", [&](Node w, Key wk) {
+                                   b.buildah.isolation = r.Scalar(w, wk);
+                                   if (b.buildah.isolation != "chroot" &&
+                                       b.buildah.isolation != "oci" &&
+                                       b.buildah.isolation != "rootless") {
+                                     r.Fail(w, wk, "expected chroot, oci or rootless");
+                                   }
+                                 }}});
                        }}});
              }},
             {"apps",
@@ -268,6 +298,9 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
              }},
         });
 
+  if (config.builder.max_jobs == 0) {
+    config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   config.registry.docker_config = ExpandHome(config.registry.docker_config.string());
   if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
   if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
@@ -128,8 +129,26 @@ void HookServer::Serve(int fd) {
                            hook::Packet("status 1"));
     return;
   }
-  const auto say = [fd](std::string line) { hook::WriteAll(fd, hook::Packet("line " + line)); };
-  const int status = handler_(request, say);
+  const std::function<void(const std::string&)> say = [fd](const std::string& line) {
+    hook::WriteAll(fd, hook::Packet("line " + line));
+  };
+  // The hook sends nothing after its request, so the socket turning
+  // readable means it is gone: git was killed because the pusher left.
+  std::stop_source hangup;
+  UniqueFd handled(eventfd(0, EFD_CLOEXEC));
+  std::thread watcher([&] {
+    pollfd fds[2] = {{fd, POLLIN | POLLRDHUP, 0}, {handled.get(), POLLIN, 0}};
+    while (poll(fds, 2, -1) < 0 && errno == EINTR) {
+    }
+    if (fds[1].revents == 0) {
+      Log()->info("push {} app={}: hephy-hook hung up", request.push_id, request.app);
+      hangup.request_stop();
+    }
+  });
+  const int status = handler_(request, say, hangup.get_token());
+  const uint64_t one = 1;
+  [[maybe_unused]] const auto n = write(handled.get(), &one, sizeof one);
+  watcher.join();
   hook::WriteAll(fd, hook::Packet("status " + std::to_string(status)));
 }
 

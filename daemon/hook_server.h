@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <stop_token>
 #include <string>
 
 #include "hephy/process.h"
@@ -13,11 +14,13 @@
 
 namespace hephy {
 
-// Decides one push: `say` sends a line to the pusher at once; the return
-// value is the hook's exit status (0: git accepts the push). Called on the
-// connection's own thread; it must not throw.
-using PushHandler =
-    std::function<int(const PushRequest& request, const std::function<void(std::string)>& say)>;
+// Decides one push: `say` sends a line to the pusher at once; `hangup`
+// fires when the hook goes away (the pusher disconnected and git was
+// killed); the return value is the hook's exit status (0: git accepts the
+// push). Called on the connection's own thread; it must not throw.
+using PushHandler = std::function<int(const PushRequest& request,
+                                      const std::function<void(const std::string&)>& say,
+                                      std::stop_token hangup)>;
 
 class HookServer {
  public:

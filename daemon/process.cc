@@ -149,7 +149,11 @@ Child Spawn(const SpawnOptions& options) {
   };
   wire(options.pipe_stdin, in, 0, true);
   wire(options.pipe_stdout, out, 1, false);
-  wire(options.pipe_stderr, err, 2, false);
+  if (options.stderr_to_stdout) {
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  } else {
+    wire(options.pipe_stderr, err, 2, false);
+  }
   // libssh's and SQLite's descriptors are not close-on-exec; a child must not
   // hold other sessions' sockets open.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
@@ -175,7 +179,7 @@ Child Spawn(const SpawnOptions& options) {
     SetNonBlocking(out.read.get());
     child.stdout_ = std::move(out.read);
   }
-  if (options.pipe_stderr) {
+  if (options.pipe_stderr && !options.stderr_to_stdout) {
     SetNonBlocking(err.read.get());
     child.stderr_ = std::move(err.read);
   }

@@ -17,11 +17,12 @@ std::shared_ptr<spdlog::logger> Log() {
 
 }  // namespace
 
-int PushReceiver::Receive(const PushRequest& request,
-                          const std::function<void(std::string)>& say) const {
+int PushReceiver::Receive(const PushRequest& request, const Say& say,
+                          std::stop_token cancel) const {
   try {
     const auto& branches = config_.builder.branches;
     std::optional<QuarantineRepo> repo;
+    std::vector<BuildPlan> plans;
     bool refused = false;
     for (const auto& update : request.updates) {
       if (!update.ref.starts_with("refs/heads/") || update.new_id == kZeroId) continue;
@@ -38,7 +39,23 @@ int PushReceiver::Receive(const PushRequest& request,
             "): there is no Dockerfile at the repository's root");
         say("hephy: add one and push again");
         refused = true;
+        continue;
       }
+      plans.push_back({.app = request.app,
+                       .unit = request.app,
+                       .ref = update.ref,
+                       .old_id = update.old_id,
+                       .new_id = update.new_id,
+                       .pusher = request.user,
+                       .key_fingerprint = request.key_fingerprint,
+                       .push_id = request.push_id,
+                       .platforms = config_.builder.platforms});
+    }
+    // Every build of a push must succeed for git to move any ref; the
+    // first failure ends the push.
+    for (const auto& plan : plans) {
+      if (refused) break;
+      refused = !runner_.Run(*repo, plan, say, cancel);
     }
     Log()->info("push {} app={} user={} refs={} {}", request.push_id, request.app, request.user,
                 request.updates.size(), refused ? "refused" : "accepted");

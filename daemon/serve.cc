@@ -5,7 +5,11 @@
 
 #include <thread>
 
+#include "build_runner.h"
+#include "build_scheduler.h"
 #include "data_dir.h"
+#include "embedded_registry.h"
+#include "hephy/executor.h"
 #include "hephy/error.h"
 #include "hephy/repo_store.h"
 #include "hephy/store.h"
@@ -25,6 +29,9 @@ int Serve(const Config& config) {
     if (const int applied = store.Migrate()) {
       spdlog::info("applied {} schema migration(s) to {}", applied, config.DatabasePath().string());
     }
+    for (const int64_t id : store.MarkInterruptedBuilds()) {
+      spdlog::warn("build {} was left unfinished by a hephyd that stopped; marked interrupted", id);
+    }
     if (store.ListKeys(std::nullopt).empty()) {
       spdlog::warn(
           "no SSH keys yet, so nobody can push: add a user with `hephyd users add NAME` "
@@ -32,6 +39,19 @@ int Serve(const Config& config) {
     }
   }
   const RepoStore repos(config.ReposDir(), hook_program, config.builder.branches.front());
+  // Jobs and scratch space of builds a crashed hephyd left behind.
+  const auto executor = MakeExecutor(config);
+  if (const int stopped = executor->StopOrphans()) {
+    spdlog::warn("stopped {} build job(s) left running by a hephyd that crashed", stopped);
+  }
+  std::filesystem::remove_all(config.BuildsDir());
+  MakePrivateDirectory(config.BuildsDir());
+  std::optional<EmbeddedRegistry> registry;
+  if (config.registry.embedded) {
+    registry.emplace(config.registry.url, config.RegistryDir());
+    spdlog::info("embedded registry serving on {} (storage in {})", config.registry.url,
+                 config.RegistryDir().string());
+  }
 
   // Signals are taken by one thread with sigwait; every other thread
   // (created after this) inherits the blocked mask.
@@ -41,9 +61,12 @@ int Serve(const Config& config) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  const PushReceiver receiver(config);
-  HookServer hooks(
-      [&](const PushRequest& request, const auto& say) { return receiver.Receive(request, say); });
+  BuildScheduler scheduler(config.builder.max_jobs);
+  BuildRunner runner(config, *executor, scheduler);
+  const PushReceiver receiver(config, runner);
+  HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
+    return receiver.Receive(request, say, hangup);
+  });
   hooks.Listen(config.HookSocketPath());
   SshServer server(config, repos);
   const ListenAddress bound = server.Listen();

@@ -33,11 +33,23 @@ struct RegistryConfig {
   std::filesystem::path docker_config = "~/.docker/config.json";
 };
 
+struct BuildahConfig {
+  // vfs works unprivileged and inside containers; overlay is faster where
+  // the kernel and privileges allow it.
+  std::string storage_driver = "vfs";
+  // chroot needs no runtime (runc/crun) and no user namespaces.
+  std::string isolation = "chroot";
+};
+
 struct BuilderConfig {
   std::string executor = "buildah";
   std::vector<std::string> platforms{"linux/amd64", "linux/arm64"};
   std::vector<std::string> branches{"main"};
   std::chrono::seconds timeout{60 * 60};
+  // Platform jobs running at once across all pushes; 0 in the file means
+  // one per CPU core, which is what the parsed config holds.
+  int max_jobs = 0;
+  BuildahConfig buildah;
 };
 
 struct AppsConfig {
@@ -59,6 +71,9 @@ struct Config {
   std::filesystem::path LogsDir() const { return data_dir / "logs"; }
   std::filesystem::path HostKeysDir() const { return data_dir; }
   std::filesystem::path HookSocketPath() const { return data_dir / "hook.sock"; }
+  // Per-build scratch space (contexts, buildah storage), removed after each build.
+  std::filesystem::path BuildsDir() const { return data_dir / "builds"; }
+  std::filesystem::path RegistryDir() const { return data_dir / "registry"; }
 };
 
 // Parses YAML text. `source` names the text in errors ("hephy.yaml"). Relative

@@ -42,6 +42,9 @@ struct SpawnOptions {
   bool pipe_stdin = false;
   bool pipe_stdout = false;
   bool pipe_stderr = false;
+  // The child's stderr shares its stdout (pipe or not), as `2>&1`: one
+  // stream, in the order the child wrote it. pipe_stderr is then ignored.
+  bool stderr_to_stdout = false;
 };
 
 // A running child, leader of its own process group. The destructor kills the

@@ -1,5 +1,7 @@
 #include "test_daemon.h"
 
+#include "free_port.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -31,10 +33,15 @@ std::string Join(const std::vector<std::string>& words) {
 
 }  // namespace
 
-TestDaemon::TestDaemon(const std::string& extra_config) {
+TestDaemon::TestDaemon(const std::string& extra_config, const std::string& registry_url)
+    : registry_url_(registry_url) {
   std::filesystem::create_directories(dir() / "home");
+  const bool embedded = registry_url_.empty();
+  if (embedded) registry_url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
   std::ofstream(config_path()) << "data_dir: " << data_dir().string() << "\n"
                                << "ssh:\n  listen: \"127.0.0.1:0\"\n"
+                               << "registry:\n  url: \"" << registry_url_ << "\"\n"
+                               << "  embedded: " << (embedded ? "true" : "false") << "\n"
                                << extra_config;
 }
 
@@ -101,6 +108,12 @@ int TestDaemon::Stop() {
   return code;
 }
 
+void TestDaemon::Kill() {
+  serve_.KillGroup(SIGKILL);
+  serve_.Wait();
+  if (log_reader_.joinable()) log_reader_.join();
+}
+
 TestKey TestDaemon::NewKey(const std::string& name) const {
   TestKey key{dir() / ("key-" + name), dir() / ("key-" + name + ".pub")};
   const RunResult r = Run({.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
@@ -165,6 +178,18 @@ RunResult TestDaemon::Git(const TestKey& key, const std::vector<std::string>& ar
   options.env->push_back("GIT_SSH_COMMAND=" + Join(SshArgs(key)));
   options.cwd = cwd;
   return Run(options, "", std::chrono::minutes(2));
+}
+
+Child TestDaemon::GitInBackground(const TestKey& key, const std::vector<std::string>& args,
+                                  const std::filesystem::path& cwd) const {
+  SpawnOptions options;
+  options.argv = {"git"};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.env = ClientEnv();
+  options.env->push_back("GIT_SSH_COMMAND=" + Join(SshArgs(key)));
+  options.cwd = cwd;
+  options.pipe_stderr = true;
+  return Spawn(options);
 }
 
 bool TestDaemon::WaitForLog(const std::string& needle, std::chrono::milliseconds timeout) {

@@ -22,8 +22,10 @@ struct TestKey {
 
 class TestDaemon {
  public:
-  // `extra_config` is appended to the generated YAML (data_dir, ssh.listen).
-  explicit TestDaemon(const std::string& extra_config = "");
+  // `extra_config` is appended to the generated YAML (data_dir, ssh.listen,
+  // registry). With an empty `registry_url` hephyd runs its embedded
+  // registry on a free loopback port; otherwise it pushes to that registry.
+  explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "");
   ~TestDaemon();
   TestDaemon(const TestDaemon&) = delete;
   TestDaemon& operator=(const TestDaemon&) = delete;
@@ -35,6 +37,8 @@ class TestDaemon {
   // and returns its exit code.
   void Start();
   int Stop();
+  // SIGKILL, as a crash would.
+  void Kill();
 
   // A new ed25519 key pair (ssh-keygen) in the test directory.
   TestKey NewKey(const std::string& name) const;
@@ -52,6 +56,10 @@ class TestDaemon {
   RunResult Git(const TestKey& key, const std::vector<std::string>& args,
                 const std::filesystem::path& cwd) const;
 
+  // The same, left running: stderr (where git shows remote: lines) piped.
+  Child GitInBackground(const TestKey& key, const std::vector<std::string>& args,
+                        const std::filesystem::path& cwd) const;
+
   // Waits until hephyd's log contains `needle`; false on timeout.
   bool WaitForLog(const std::string& needle,
                   std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -62,6 +70,7 @@ class TestDaemon {
   std::filesystem::path config_path() const { return dir_.path() / "hephy.yaml"; }
   std::filesystem::path RepoPath(const std::string& app) const;
   uint16_t port() const { return port_; }
+  const std::string& registry_url() const { return registry_url_; }
   // The environment git and ssh run with: an empty HOME in the test directory.
   std::vector<std::string> ClientEnv() const;
 
@@ -73,6 +82,7 @@ class TestDaemon {
   std::condition_variable log_changed_;
   std::string log_;
   uint16_t port_ = 0;
+  std::string registry_url_;
 };
 
 // An empty git repository at `dir` whose branch is main.

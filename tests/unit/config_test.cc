@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "hephy/error.h"
 
 namespace hephy {
@@ -32,6 +34,9 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.builder.platforms, (std::vector<std::string>{"linux/amd64", "linux/arm64"}));
   EXPECT_EQ(c.builder.branches, std::vector<std::string>{"main"});
   EXPECT_EQ(c.builder.timeout, std::chrono::minutes(60));
+  EXPECT_EQ(c.builder.max_jobs, static_cast<int>(std::thread::hardware_concurrency()));
+  EXPECT_EQ(c.builder.buildah.storage_driver, "vfs");
+  EXPECT_EQ(c.builder.buildah.isolation, "chroot");
   EXPECT_TRUE(c.apps.auto_create);
   EXPECT_EQ(c.DatabasePath(), "/srv/hephy-data/hephy.db");
   EXPECT_EQ(c.ReposDir(), "/srv/hephy-data/repos");
@@ -53,6 +58,8 @@ builder:
   platforms: [linux/arm/v7]
   branches: [main, release]
   timeout: 1h30m
+  max_jobs: 3
+  buildah: { storage_driver: overlay, isolation: oci }
 apps: { auto_create: false }
 )");
   EXPECT_EQ(c.data_dir, "/var/lib/hephy");
@@ -68,6 +75,9 @@ apps: { auto_create: false }
   EXPECT_EQ(c.builder.executor, "kaniko-kubernetes");
   EXPECT_EQ(c.builder.platforms, std::vector<std::string>{"linux/arm/v7"});
   EXPECT_EQ(c.builder.timeout, std::chrono::minutes(90));
+  EXPECT_EQ(c.builder.max_jobs, 3);
+  EXPECT_EQ(c.builder.buildah.storage_driver, "overlay");
+  EXPECT_EQ(c.builder.buildah.isolation, "oci");
   EXPECT_FALSE(c.apps.auto_create);
 }
 
@@ -101,6 +111,10 @@ TEST(Config, BadValuesNameFileLineAndReason) {
   EXPECT_EQ(ErrorOf("builder:\n  branches: main\n"),
             "hephy.yaml:2: builder.branches: expected a list of strings");
   EXPECT_EQ(ErrorOf("ssh: [1, 2]\n"), "hephy.yaml:1: ssh: expected a mapping");
+  EXPECT_EQ(ErrorOf("builder:\n  max_jobs: -2\n"),
+            "hephy.yaml:2: builder.max_jobs: expected 0 (one per CPU core) or a positive integer");
+  EXPECT_EQ(ErrorOf("builder:\n  buildah:\n    storage_driver: btrfs\n"),
+            "hephy.yaml:3: builder.buildah.storage_driver: expected vfs or overlay");
 }
 
 TEST(Config, BranchesMustBeValidGitBranchNames) {

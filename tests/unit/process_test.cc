@@ -23,6 +23,13 @@ TEST(Process, FeedsStdinAndCollectsBothOutputs) {
   EXPECT_EQ(r.err, "oops\n");
 }
 
+TEST(Process, StderrToStdoutKeepsTheOrderOfOneStream) {
+  const RunResult r = hephy::Run(
+      {.argv = {"sh", "-c", "echo one; echo two >&2; echo three"}, .stderr_to_stdout = true});
+  EXPECT_EQ(r.out, "one\ntwo\nthree\n");
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(Process, TimeoutKillsTheWholeProcessGroup) {
   // The grandchild holds stdout open; only killing the group ends the run.
   const auto start = std::chrono::steady_clock::now();

@@ -1,0 +1,43 @@
+#include "build_scheduler.h"
+
+namespace hephy {
+
+BuildScheduler::AppLease::~AppLease() {
+  if (scheduler_ == nullptr) return;
+  {
+    std::lock_guard lock(scheduler_->mutex_);
+    scheduler_->building_.erase(app_);
+  }
+  scheduler_->changed_.notify_all();
+}
+
+BuildScheduler::JobSlot::~JobSlot() {
+  if (scheduler_ == nullptr) return;
+  {
+    std::lock_guard lock(scheduler_->mutex_);
+    ++scheduler_->free_slots_;
+  }
+  scheduler_->changed_.notify_all();
+}
+
+std::optional<BuildScheduler::AppLease> BuildScheduler::AcquireApp(
+    const std::string& app, std::stop_token stop, const std::function<void()>& on_wait) {
+  std::unique_lock lock(mutex_);
+  if (building_.contains(app)) {
+    lock.unlock();
+    on_wait();
+    lock.lock();
+  }
+  if (!changed_.wait(lock, stop, [&] { return !building_.contains(app); })) return std::nullopt;
+  building_.insert(app);
+  return AppLease(this, app);
+}
+
+std::optional<BuildScheduler::JobSlot> BuildScheduler::AcquireJobSlot(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  if (!changed_.wait(lock, stop, [&] { return free_slots_ > 0; })) return std::nullopt;
+  --free_slots_;
+  return JobSlot(this);
+}
+
+}  // namespace hephy

@@ -1,0 +1,68 @@
+// What may build at once: one build per app (a second push to an app waits
+// for the first), and at most builder.max_jobs platform jobs across all
+// builds. Waits end early when the waiter's stop token fires (the pusher
+// went away).
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <utility>
+
+namespace hephy {
+
+class BuildScheduler {
+ public:
+  explicit BuildScheduler(int max_jobs) : free_slots_(max_jobs) {}
+  BuildScheduler(const BuildScheduler&) = delete;
+  BuildScheduler& operator=(const BuildScheduler&) = delete;
+
+  // Held while a build of one app runs.
+  class AppLease {
+   public:
+    AppLease(AppLease&& other) noexcept : scheduler_(std::exchange(other.scheduler_, nullptr)) {
+      app_ = std::move(other.app_);
+    }
+    AppLease& operator=(AppLease&&) = delete;
+    ~AppLease();
+
+   private:
+    friend class BuildScheduler;
+    AppLease(BuildScheduler* scheduler, std::string app)
+        : scheduler_(scheduler), app_(std::move(app)) {}
+    BuildScheduler* scheduler_;
+    std::string app_;
+  };
+
+  // Held while one platform job runs.
+  class JobSlot {
+   public:
+    JobSlot(JobSlot&& other) noexcept : scheduler_(std::exchange(other.scheduler_, nullptr)) {}
+    JobSlot& operator=(JobSlot&&) = delete;
+    ~JobSlot();
+
+   private:
+    friend class BuildScheduler;
+    explicit JobSlot(BuildScheduler* scheduler) : scheduler_(scheduler) {}
+    BuildScheduler* scheduler_;
+  };
+
+  // Blocks until no other build of `app` runs; `on_wait` is called once,
+  // before blocking, if it has to. Empty when `stop` fired first.
+  std::optional<AppLease> AcquireApp(const std::string& app, std::stop_token stop,
+                                     const std::function<void()>& on_wait);
+  // Blocks until a job slot is free. Empty when `stop` fired first.
+  std::optional<JobSlot> AcquireJobSlot(std::stop_token stop);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any changed_;
+  std::set<std::string> building_;
+  int free_slots_;
+};
+
+}  // namespace hephy

@@ -1,0 +1,233 @@
+#include "buildah_executor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "hephy/error.h"
+#include "hephy/process.h"
+#include "line_splitter.h"
+
+namespace hephy {
+namespace {
+
+// The arch part of "os/arch[/variant]".
+std::string ArchitectureOf(const std::string& platform) {
+  const auto first = platform.find('/');
+  const auto second = platform.find('/', first + 1);
+  return platform.substr(first + 1, second == std::string::npos ? second : second - first - 1);
+}
+
+// Global options first: every buildah invocation of a job sees only its own
+// storage, never the machine's (or another job's).
+std::vector<std::string> BuildahArgv(const BuildahConfig& config, const PlatformJobSpec& spec) {
+  return {"buildah",
+          "--root",
+          (spec.work_dir / "storage").string(),
+          "--runroot",
+          (spec.work_dir / "run").string(),
+          "--storage-driver",
+          config.storage_driver};
+}
+
+void Append(std::vector<std::string>& argv, std::initializer_list<std::string> args) {
+  argv.insert(argv.end(), args.begin(), args.end());
+}
+
+class BuildahJob : public PlatformJob {
+ public:
+  BuildahJob(const BuildahConfig& config, PlatformJobSpec spec)
+      : config_(config),
+        spec_(std::move(spec)),
+        cancel_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!cancel_fd_) throw Error("eventfd: " + std::string(std::strerror(errno)));
+  }
+
+  PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
+    const auto deadline = std::chrono::steady_clock::now() + spec_.timeout;
+    bool exec_format_error = false;
+    const auto watch = [&](std::string_view line) {
+      if (line.find("exec format error") != std::string_view::npos) exec_format_error = true;
+      on_line(line);
+    };
+
+    PlatformJobResult result = Step(BuildahBuildArgv(config_, spec_), deadline, watch);
+    if (result.outcome == PlatformJobResult::Outcome::kFailed) {
+      result.error = "buildah build exited with status " + std::to_string(*result.exit_code);
+      const std::string arch = ArchitectureOf(spec_.platform);
+      if (exec_format_error && arch != HostArchitecture()) {
+        result.error += "; a RUN step runs " + arch + " programs, which this " +
+                        HostArchitecture() +
+                        " host cannot without a qemu binfmt handler (install qemu-user-static "
+                        "and binfmt-support, or build only for the host's platform)";
+      }
+    }
+    if (result.outcome != PlatformJobResult::Outcome::kSucceeded) return result;
+
+    result = Step(BuildahPushArgv(config_, spec_), deadline, on_line);
+    if (result.outcome == PlatformJobResult::Outcome::kFailed) {
+      result.error = "buildah push to " + spec_.destination + " exited with status " +
+                     std::to_string(*result.exit_code);
+    }
+    if (result.outcome != PlatformJobResult::Outcome::kSucceeded) return result;
+
+    std::ifstream digest_file(spec_.work_dir / "digest");
+    std::getline(digest_file, result.digest);
+    if (!result.digest.starts_with("sha256:")) {
+      result.outcome = PlatformJobResult::Outcome::kFailed;
+      result.error = "buildah push did not report the image's digest";
+    }
+    return result;
+  }
+
+  void Cancel() override {
+    const uint64_t one = 1;
+    [[maybe_unused]] const auto n = write(cancel_fd_.get(), &one, sizeof one);
+  }
+
+ private:
+  // Runs one buildah command to its end, its output merged into one stream
+  // of lines; kills its process group on cancel or at the deadline.
+  PlatformJobResult Step(std::vector<std::string> argv,
+                         std::chrono::steady_clock::time_point deadline,
+                         const std::function<void(std::string_view)>& on_line) {
+    PlatformJobResult result;
+    if (Cancelled()) {
+      result.outcome = PlatformJobResult::Outcome::kCancelled;
+      result.error = "cancelled";
+      return result;
+    }
+    std::vector<std::string> env = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "TMPDIR=" + (spec_.work_dir / "tmp").string(),
+        "HOME=" + spec_.work_dir.string(),
+    };
+    Child child = Spawn({.argv = std::move(argv),
+                         .env = std::move(env),
+                         .cwd = spec_.work_dir,
+                         .pipe_stdout = true,
+                         .stderr_to_stdout = true});
+    LineSplitter lines(on_line);
+    while (child.stdout_fd()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        child.KillGroup(SIGKILL);
+        child.Wait();
+        result.outcome = PlatformJobResult::Outcome::kTimedOut;
+        result.error = "timed out (builder.timeout)";
+        return result;
+      }
+      pollfd fds[2] = {{child.stdout_fd().get(), POLLIN, 0}, {cancel_fd_.get(), POLLIN, 0}};
+      if (poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 60'000))) < 0 &&
+          errno != EINTR) {
+        throw Error("poll: " + std::string(std::strerror(errno)));
+      }
+      if (fds[1].revents != 0) {
+        child.KillGroup(SIGKILL);
+        child.Wait();
+        result.outcome = PlatformJobResult::Outcome::kCancelled;
+        result.error = "cancelled";
+        return result;
+      }
+      if (fds[0].revents == 0) continue;
+      char buffer[16384];
+      const ssize_t n = read(child.stdout_fd().get(), buffer, sizeof buffer);
+      if (n > 0) {
+        lines.Feed(std::string_view(buffer, n));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        child.stdout_fd().Reset();
+      }
+    }
+    lines.Finish();
+    result.exit_code = child.Wait();
+    result.outcome = *result.exit_code == 0 ? PlatformJobResult::Outcome::kSucceeded
+                                            : PlatformJobResult::Outcome::kFailed;
+    return result;
+  }
+
+  bool Cancelled() const {
+    pollfd fd{cancel_fd_.get(), POLLIN, 0};
+    return poll(&fd, 1, 0) > 0;
+  }
+
+  BuildahConfig config_;
+  PlatformJobSpec spec_;
+  UniqueFd cancel_fd_;
+};
+
+}  // namespace
+
+std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
+                                          const PlatformJobSpec& spec) {
+  auto argv = BuildahArgv(config, spec);
+  // No layer cache: every job starts from empty storage anyway. Pulls (FROM
+  // an image in the registry) honour the registry's plain-HTTP setting.
+  Append(argv, {"build", "--isolation", config.isolation, "--platform", spec.platform,
+                "--layers=false", "--tls-verify", spec.insecure_registry ? "false" : "true",
+                "--file", (spec.context_dir / spec.dockerfile).string(), "--tag",
+                spec.destination});
+  if (!spec.target.empty()) {
+    argv.push_back("--target");
+    argv.push_back(spec.target);
+  }
+  for (const auto& build_arg : spec.build_args) {
+    argv.push_back("--build-arg");
+    argv.push_back(build_arg);
+  }
+  argv.push_back(spec.context_dir.string());
+  return argv;
+}
+
+std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec) {
+  auto argv = BuildahArgv(config, spec);
+  Append(argv, {"push", "--tls-verify", spec.insecure_registry ? "false" : "true", "--digestfile",
+                (spec.work_dir / "digest").string(), spec.destination,
+                "docker://" + spec.destination});
+  return argv;
+}
+
+std::string HostArchitecture() {
+  utsname name{};
+  uname(&name);
+  const std::string machine = name.machine;
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64") return "arm64";
+  if (machine == "armv7l") return "arm";
+  if (machine == "i686" || machine == "i386") return "386";
+  return machine;  // ppc64le, s390x, riscv64 are spelt alike
+}
+
+int BuildahExecutor::StopOrphans() {
+  const std::string prefix = builds_dir_.string() + "/";
+  std::set<pid_t> groups;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string argument;
+    while (std::getline(in, argument, '\0')) {
+      if (!argument.starts_with(prefix)) continue;
+      const pid_t group = getpgid(std::stoi(name));
+      if (group > 1 && group != getpgrp()) groups.insert(group);
+      break;
+    }
+  }
+  for (const pid_t group : groups) kill(-group, SIGKILL);
+  return static_cast<int>(groups.size());
+}
+
+std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spec) {
+  std::filesystem::create_directories(spec.work_dir / "tmp");
+  return std::make_unique<BuildahJob>(config_, spec);
+}
+
+}  // namespace hephy

@@ -1,0 +1,33 @@
+// The embedded executor: `buildah build` then `buildah push`, daemonless, on
+// this machine. Each job has its own image storage under its work directory,
+// so jobs share no state and leave nothing behind.
+#pragma once
+
+#include "hephy/config.h"
+#include "hephy/executor.h"
+
+namespace hephy {
+
+class BuildahExecutor : public Executor {
+ public:
+  // Jobs' work directories are all under `builds_dir`.
+  BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir)
+      : config_(config), builds_dir_(std::move(builds_dir)) {}
+  std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) override;
+  // Kills the process group of every process whose arguments name a path
+  // under builds_dir: buildah, and what its RUN steps started.
+  int StopOrphans() override;
+
+ private:
+  BuildahConfig config_;
+  std::filesystem::path builds_dir_;
+};
+
+// The argv of each step of a buildah job (exposed for tests).
+std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const PlatformJobSpec& spec);
+std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec);
+
+// The architecture this machine runs natively, in OCI terms ("amd64", "arm64").
+std::string HostArchitecture();
+
+}  // namespace hephy

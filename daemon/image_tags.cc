@@ -1,0 +1,46 @@
+#include "hephy/image_tags.h"
+
+#include <ctime>
+
+namespace hephy {
+namespace {
+
+std::string FormatUtc(std::chrono::system_clock::time_point when, const char* format) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buffer[32];
+  return std::string(buffer, std::strftime(buffer, sizeof buffer, format, &utc));
+}
+
+}  // namespace
+
+UnitTags TagsFor(const std::string& unit, const std::string& commit_id,
+                 std::chrono::system_clock::time_point when) {
+  UnitTags tags;
+  tags.default_tag = unit + "-" + FormatUtc(when, "%Y%m%d") + "-" + commit_id.substr(0, 7);
+  tags.index_tags = {tags.default_tag, unit + "-latest"};
+  return tags;
+}
+
+std::string ArchTag(const std::string& default_tag, const std::string& platform) {
+  std::string suffix = platform.substr(platform.find('/') + 1);
+  std::erase(suffix, '/');
+  return default_tag + "-" + suffix;
+}
+
+std::string RepositoryFor(const std::string& pattern, const std::string& app) {
+  std::string out = pattern;
+  const std::string placeholder = "{app}";
+  for (auto at = out.find(placeholder); at != std::string::npos;
+       at = out.find(placeholder, at + app.size())) {
+    out.replace(at, placeholder.size(), app);
+  }
+  return out;
+}
+
+std::string Rfc3339(std::chrono::system_clock::time_point when) {
+  return FormatUtc(when, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+}  // namespace hephy

@@ -1,0 +1,66 @@
+// Executors build one image for one platform and push it to the registry: a
+// platform job. buildah runs on this machine; Kaniko executors (on
+// Kubernetes, or inside a Kaniko image) sit behind the same interface.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hephy/config.h"
+
+namespace hephy {
+
+struct PlatformJobSpec {
+  std::string platform;               // "linux/arm64"
+  std::filesystem::path context_dir;  // the build context; jobs only read it
+  std::string dockerfile = "Dockerfile";  // relative to context_dir
+  std::string target;                     // multi-stage target; empty: the last stage
+  std::vector<std::string> build_args;    // "KEY=value"
+  std::string destination;                // "host[:port]/repository:tag"
+  bool insecure_registry = false;         // plain HTTP to the registry
+  // The job's own scratch directory, existing and empty; the caller removes it.
+  std::filesystem::path work_dir;
+  std::chrono::seconds timeout{3600};
+};
+
+struct PlatformJobResult {
+  enum class Outcome { kSucceeded, kFailed, kCancelled, kTimedOut };
+  Outcome outcome = Outcome::kFailed;
+  std::optional<int> exit_code;  // of the process that ended the job, if one did
+  std::string digest;            // the pushed image's manifest digest when succeeded
+  std::string error;             // one line saying why, when not succeeded
+};
+
+class PlatformJob {
+ public:
+  virtual ~PlatformJob() = default;
+  // Builds and pushes on the calling thread, handing every output line
+  // (without its newline) to `on_line` as it is produced. Returns when the
+  // job has ended and every process it started has been reaped.
+  virtual PlatformJobResult Run(const std::function<void(std::string_view line)>& on_line) = 0;
+  // Thread-safe, from any thread, before or during Run: the job stops as
+  // soon as it can (its processes are killed) and Run returns kCancelled.
+  virtual void Cancel() = 0;
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // A job ready to Run; starts nothing yet.
+  virtual std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) = 0;
+  // Called once at start, before any job: stops jobs that a hephyd which
+  // crashed left running. Returns how many it stopped.
+  virtual int StopOrphans() = 0;
+};
+
+// The executor named by builder.executor. Throws Error for one this build of
+// hephyd does not have.
+std::unique_ptr<Executor> MakeExecutor(const Config& config);
+
+}  // namespace hephy

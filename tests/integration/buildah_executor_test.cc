@@ -1,0 +1,128 @@
+// The buildah executor on its own: real buildah, a real registry.
+#include "buildah_executor.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "hephy/registry_client.h"
+#include "test_dir.h"
+#include "test_registry.h"
+
+namespace hephy {
+namespace {
+
+class BuildahExecutorTest : public ::testing::Test {
+ protected:
+  BuildahExecutorTest() : executor_(BuildahConfig{}, dir_.path() / "builds") {
+    std::filesystem::create_directories(context());
+    std::ofstream(context() / "hello.txt") << "hello\n";
+  }
+
+  std::filesystem::path context() const { return dir_.path() / "context"; }
+
+  void WriteDockerfile(const std::string& text) { std::ofstream(context() / "Dockerfile") << text; }
+
+  PlatformJobSpec Spec(const std::string& platform, const std::string& tag) {
+    PlatformJobSpec spec;
+    spec.platform = platform;
+    spec.context_dir = context();
+    spec.destination = registry_.url() + "/web:" + tag;
+    spec.insecure_registry = true;
+    spec.work_dir = dir_.path() / "builds" / tag;
+    std::filesystem::create_directories(spec.work_dir);
+    return spec;
+  }
+
+  TestDir dir_;
+  TestRegistry registry_;
+  BuildahExecutor executor_;
+};
+
+TEST_F(BuildahExecutorTest, BuildsPushesAndReportsTheDigest) {
+  WriteDockerfile("FROM scratch\nCOPY hello.txt /hello.txt\n");
+  auto job = executor_.Prepare(Spec("linux/arm64", "t-arm64"));
+  std::vector<std::string> lines;
+  const PlatformJobResult result = job->Run([&](std::string_view l) { lines.emplace_back(l); });
+  ASSERT_EQ(result.outcome, PlatformJobResult::Outcome::kSucceeded) << result.error;
+  EXPECT_EQ(result.exit_code, 0);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.front(), "STEP 1/2: FROM scratch");
+
+  RegistryClient registry(registry_.url(), true);
+  EXPECT_EQ(registry.HeadManifest("web", "t-arm64"), result.digest);
+}
+
+TEST_F(BuildahExecutorTest, ABrokenDockerfileFailsWithBuildahsExitStatus) {
+  WriteDockerfile("FROM scratch\nCOPY missing.txt /\n");
+  auto job = executor_.Prepare(Spec("linux/amd64", "broken"));
+  std::string output;
+  const PlatformJobResult result =
+      job->Run([&](std::string_view l) { output.append(l).append("\n"); });
+  EXPECT_EQ(result.outcome, PlatformJobResult::Outcome::kFailed);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_EQ(result.error.rfind("buildah build exited with status ", 0), 0u) << result.error;
+  EXPECT_NE(output.find("missing.txt"), std::string::npos) << output;
+}
+
+TEST_F(BuildahExecutorTest, CancelKillsTheRunningStep) {
+  std::filesystem::copy_file("/bin/busybox", context() / "busybox");
+  WriteDockerfile("FROM scratch\nCOPY busybox /bin/busybox\n"
+                  "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo started; /bin/busybox sleep 60\"]\n");
+  auto job = executor_.Prepare(Spec("linux/amd64", "cancelled"));
+  std::promise<void> started;
+  auto run = std::async(std::launch::async, [&] {
+    return job->Run([&](std::string_view line) {
+      if (line == "started") started.set_value();
+    });
+  });
+  started.get_future().wait();
+  const auto cancel = std::chrono::steady_clock::now();
+  job->Cancel();
+  const PlatformJobResult result = run.get();
+  EXPECT_EQ(result.outcome, PlatformJobResult::Outcome::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - cancel, std::chrono::seconds(2));
+}
+
+TEST_F(BuildahExecutorTest, TimeoutEndsTheJob) {
+  std::filesystem::copy_file("/bin/busybox", context() / "busybox");
+  WriteDockerfile("FROM scratch\nCOPY busybox /bin/busybox\n"
+                  "RUN [\"/bin/busybox\", \"sleep\", \"60\"]\n");
+  PlatformJobSpec spec = Spec("linux/amd64", "slow");
+  spec.timeout = std::chrono::seconds(2);
+  const PlatformJobResult result = executor_.Prepare(spec)->Run([](std::string_view) {});
+  EXPECT_EQ(result.outcome, PlatformJobResult::Outcome::kTimedOut);
+  EXPECT_EQ(result.error, "timed out (builder.timeout)");
+}
+
+TEST_F(BuildahExecutorTest, CancelBeforeRunStartsNothing) {
+  WriteDockerfile("FROM scratch\nCOPY hello.txt /hello.txt\n");
+  auto job = executor_.Prepare(Spec("linux/amd64", "never"));
+  job->Cancel();
+  bool printed = false;
+  EXPECT_EQ(job->Run([&](std::string_view) { printed = true; }).outcome,
+            PlatformJobResult::Outcome::kCancelled);
+  EXPECT_FALSE(printed);
+}
+
+TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
+  PlatformJobSpec spec;
+  spec.platform = "linux/arm64";
+  spec.context_dir = "/ctx";
+  spec.target = "runtime";
+  spec.build_args = {"VERSION=1 2; rm -rf /"};
+  spec.destination = "127.0.0.1:5000/web:t";
+  spec.work_dir = "/w";
+  const auto argv = BuildahBuildArgv(BuildahConfig{}, spec);
+  const std::vector<std::string> expected = {
+      "buildah", "--root", "/w/storage", "--runroot", "/w/run", "--storage-driver", "vfs", "build",
+      "--isolation", "chroot", "--platform", "linux/arm64", "--layers=false", "--tls-verify",
+      "true", "--file", "/ctx/Dockerfile", "--tag", "127.0.0.1:5000/web:t", "--target",
+      "runtime", "--build-arg", "VERSION=1 2; rm -rf /", "/ctx"};
+  EXPECT_EQ(argv, expected);
+}
+
+}  // namespace
+}  // namespace hephy

@@ -1,0 +1,59 @@
+#include "build_scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+namespace hephy {
+namespace {
+
+TEST(BuildScheduler, ASecondBuildOfTheSameAppWaitsForTheFirst) {
+  BuildScheduler scheduler(4);
+  std::stop_source never;
+  auto first = scheduler.AcquireApp("web", never.get_token(), [] { FAIL() << "no need to wait"; });
+  ASSERT_TRUE(first);
+  // Another app does not wait.
+  EXPECT_TRUE(scheduler.AcquireApp("api", never.get_token(), [] { FAIL(); }));
+
+  std::promise<void> waiting;
+  auto second = std::async(std::launch::async, [&] {
+    return scheduler.AcquireApp("web", never.get_token(), [&] { waiting.set_value(); }).has_value();
+  });
+  waiting.get_future().wait();
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  first.reset();
+  EXPECT_TRUE(second.get());
+}
+
+TEST(BuildScheduler, AWaitEndsWhenItsPusherLeaves) {
+  BuildScheduler scheduler(1);
+  std::stop_source never, pusher;
+  auto held = scheduler.AcquireApp("web", never.get_token(), [] {});
+  auto slot = scheduler.AcquireJobSlot(never.get_token());
+  ASSERT_TRUE(slot);
+
+  std::promise<void> waiting;
+  auto app = std::async(std::launch::async, [&] {
+    return scheduler.AcquireApp("web", pusher.get_token(), [&] { waiting.set_value(); });
+  });
+  waiting.get_future().wait();
+  pusher.request_stop();
+  EXPECT_FALSE(app.get());
+  EXPECT_FALSE(scheduler.AcquireJobSlot(pusher.get_token()));
+}
+
+TEST(BuildScheduler, JobSlotsAreBoundedAndReturned) {
+  BuildScheduler scheduler(2);
+  std::stop_source never;
+  auto a = scheduler.AcquireJobSlot(never.get_token());
+  auto b = scheduler.AcquireJobSlot(never.get_token());
+  ASSERT_TRUE(a && b);
+  auto third = std::async(std::launch::async,
+                          [&] { return scheduler.AcquireJobSlot(never.get_token()).has_value(); });
+  EXPECT_EQ(third.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  a.reset();
+  EXPECT_TRUE(third.get());
+}
+
+}  // namespace
+}  // namespace hephy
