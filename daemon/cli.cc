@@ -25,6 +25,11 @@ Commands:
   keys remove FINGERPRINT                remove a key
   apps create NAME [--owner USER]        create an app
   apps list [--json]                     list apps
+  builds list [--app APP] [--limit N] [--json]
+                                         list builds, newest first
+  builds show ID [--json]                show a build and its platform jobs
+  logs BUILD_ID [--platform P] [--follow]
+                                         print a build's logs, or follow them
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -43,7 +48,8 @@ data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
 
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
-  for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands()}) {
+  for (const auto* group :
+       {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }
@@ -102,16 +108,22 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
 
   const auto commands = Group(group);
   if (commands.empty()) throw UsageError("unknown command '" + group + "'");
-  if (i == args.size() || args[i] == "--help" || args[i] == "-h") {
-    PrintGroupHelp(i == args.size() ? io.err : io.out, group, commands);
-    return i == args.size() ? 2 : 0;
-  }
-  const std::string verb = args[i++];
   const Command* command = nullptr;
-  for (const auto* c : commands) {
-    if (c->verb == verb) command = c;
+  std::string name = group;  // as errors name the command: "users add", "logs"
+  if (commands.size() == 1 && commands[0]->verb.empty()) {
+    command = commands[0];  // a group of one command without a verb: `logs BUILD_ID`
+  } else {
+    if (i == args.size() || args[i] == "--help" || args[i] == "-h") {
+      PrintGroupHelp(i == args.size() ? io.err : io.out, group, commands);
+      return i == args.size() ? 2 : 0;
+    }
+    const std::string verb = args[i++];
+    for (const auto* c : commands) {
+      if (c->verb == verb) command = c;
+    }
+    if (command == nullptr) throw UsageError("unknown command '" + group + " " + verb + "'");
+    name += " " + verb;
   }
-  if (command == nullptr) throw UsageError("unknown command '" + group + " " + verb + "'");
 
   CliArgs rest({args.begin() + i, args.end()});
   if (rest.Flag("--help") || rest.Flag("-h")) {
@@ -126,7 +138,7 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
   try {
     return command->run(rest, context);
   } catch (const UsageError& e) {
-    io.err << "hephyd " << group << " " << verb << ": " << e.what() << "\n"
+    io.err << "hephyd " << name << ": " << e.what() << "\n"
            << "usage: hephyd " << command->usage << "\n";
     return 2;
   }

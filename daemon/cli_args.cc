@@ -1,5 +1,7 @@
 #include "cli_args.h"
 
+#include <charconv>
+
 #include "hephy/error.h"
 
 namespace hephy {
@@ -63,6 +65,15 @@ void CliArgs::ExpectEnd() const {
     throw UsageError(arg.starts_with("-") ? "unknown option '" + arg + "'"
                                           : "unexpected argument '" + arg + "'");
   }
+}
+
+int64_t ParsePositive(const std::string& what, const std::string& text) {
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1) {
+    throw UsageError(what + " must be a positive number, got '" + text + "'");
+  }
+  return value;
 }
 
 }  // namespace hephy

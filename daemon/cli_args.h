@@ -2,6 +2,7 @@
 // positionals in order. Leftovers are a usage error.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,5 +27,9 @@ class CliArgs {
  private:
   std::vector<std::string> args_;
 };
+
+// `text` as a number from 1 up, for IDs and limits. Throws UsageError naming
+// `what` otherwise ("ID must be a positive number, got 'x'").
+int64_t ParsePositive(const std::string& what, const std::string& text);
 
 }  // namespace hephy

@@ -23,7 +23,7 @@ struct CommandContext {
 
 struct Command {
   std::string_view group;  // "users"
-  std::string_view verb;   // "add"
+  std::string_view verb;   // "add"; empty for a group that is one command ("logs")
   std::string_view usage;  // "users add NAME [--admin]"
   std::string_view help;   // what it does, for --help
   int (*run)(CliArgs& args, CommandContext& context);
@@ -32,6 +32,8 @@ struct Command {
 const std::vector<Command>& UsersCommands();
 const std::vector<Command>& KeysCommands();
 const std::vector<Command>& AppsCommands();
+const std::vector<Command>& BuildsCommands();
+const std::vector<Command>& LogsCommands();
 
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "hephy/error.h"
+#include "hephy/names.h"
 #include "libgit2.h"
 
 namespace hephy {
@@ -100,11 +100,6 @@ std::filesystem::path ExpandHome(const std::string& path) {
     if (home != nullptr) return std::filesystem::path(home) / path.substr(path.size() > 1 ? 2 : 1);
   }
   return path;
-}
-
-bool IsValidPlatform(const std::string& platform) {
-  static const std::regex kPlatform("^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$");
-  return std::regex_match(platform, kPlatform);
 }
 
 // As `git check-ref-format --branch`: a valid ref under refs/heads/ that

@@ -1,5 +1,6 @@
 #include "hephy/names.h"
 
+#include <regex>
 #include <string>
 
 #include "hephy/error.h"
@@ -35,6 +36,11 @@ void ValidateAppName(std::string_view name) {
                 "': use 1 to 63 lowercase letters, digits and '-', starting with a letter or "
                 "digit");
   }
+}
+
+bool IsValidPlatform(std::string_view platform) {
+  static const std::regex kPlatform("^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$");
+  return std::regex_match(platform.begin(), platform.end(), kPlatform);
 }
 
 void ValidateUserName(std::string_view name) {

@@ -10,6 +10,10 @@ namespace hephy {
 void ValidateAppName(std::string_view name);
 bool IsValidAppName(std::string_view name);
 
+// Platforms: ^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$, os/arch[/variant] as in
+// "linux/arm64/v8". They name build log files, so no '.' and no other '/'.
+bool IsValidPlatform(std::string_view platform);
+
 // User names: ^[a-z0-9][a-z0-9._-]{0,38}$. Throws Error like ValidateAppName.
 void ValidateUserName(std::string_view name);
 

@@ -1,5 +1,6 @@
 // The daemon's state in SQLite (WAL): users, SSH keys, apps and their members,
-// and the audit log. The schema comes only from migrations/NNNN_*.sql.
+// the audit log, and builds with their per-platform jobs. The schema comes only
+// from migrations/NNNN_*.sql.
 //
 // A Store is one connection: not thread-safe; give each thread its own. Many
 // connections to one file are fine (WAL, busy timeout).
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hephy/ssh_key.h"
@@ -48,6 +50,41 @@ struct AuditEntry {
   std::string detail;  // free text: result, refs, fingerprint
   std::string remote;  // remote address, empty for the CLI
 };
+
+// A build of one unit of an app for one push (or rebuild), and its jobs, one
+// per platform. Both go queued -> running -> one terminal status:
+// succeeded, failed, cancelled or interrupted (hephyd stopped meanwhile).
+// Times are UTC "YYYY-MM-DD HH:MM:SS".
+struct BuildJob {
+  int64_t id = 0;
+  std::string platform;  // "linux/arm64"
+  std::string status;    // queued|running|succeeded|failed|cancelled|interrupted
+  std::string tag;       // per-architecture tag, once known
+  std::string digest;    // image manifest digest, once pushed
+  std::optional<int> exit_code;
+  std::filesystem::path log_path;       // full log of this job
+  std::string started_at, finished_at;  // empty until set
+};
+
+struct Build {
+  int64_t id = 0;
+  std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
+  std::string status;
+  std::string error;              // why it failed, was cancelled or interrupted
+  std::string index_digest;       // set when succeeded
+  std::vector<std::string> tags;  // index tags
+  std::string created_at, started_at, finished_at;
+  std::vector<BuildJob> jobs;  // in platform order as created
+};
+
+struct NewBuild {
+  std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
+  std::vector<std::string> platforms;
+};
+
+// True for the statuses a build or job ends in: succeeded, failed, cancelled,
+// interrupted. False for queued, running and unknown strings.
+bool IsTerminalBuildStatus(std::string_view status);
 
 class Store {
  public:
@@ -89,7 +126,44 @@ class Store {
   void Audit(const AuditEntry& entry);
   std::vector<AuditEntry> ListAudit();
 
+  // Builds (store_builds.cc). Every status argument is checked: an unknown one,
+  // or one that is not terminal where a terminal one is due, throws Error. An
+  // unknown build throws Error "build N: no such build", an unknown job
+  // "build job N: no such job". A build or job that has already finished is
+  // not changed again: finishing or starting it throws Error.
+
+  // Records a queued build with one queued job per platform; each job's log_path is
+  // logs_dir/<build id>/<platform with '/' replaced by '-'>.log (see BuildLogPath).
+  // Throws Error when the app is unknown, or a platform is missing, invalid
+  // (IsValidPlatform) or given twice. Creates no file or directory.
+  Build CreateBuild(const NewBuild& build, const std::filesystem::path& logs_dir);
+  // Queued -> running, started_at = now.
+  void StartBuild(int64_t build_id);
+  // Terminal status (succeeded|failed|cancelled|interrupted); finished_at = now. Jobs still
+  // queued or running get the same status, unless it is succeeded: a build succeeds
+  // only once every job has succeeded, else Error. `tags` (the index's) are recorded
+  // in order, a repeated one once.
+  void FinishBuild(int64_t build_id, const std::string& status, const std::string& error,
+                   const std::string& index_digest, const std::vector<std::string>& tags);
+  // Queued -> running, with the job's per-architecture tag; started_at = now.
+  void StartJob(int64_t job_id, const std::string& tag);
+  // Queued or running -> a terminal status; finished_at = now.
+  void FinishJob(int64_t job_id, const std::string& status, std::optional<int> exit_code,
+                 const std::string& digest);
+  std::optional<Build> FindBuild(int64_t build_id);
+  // Newest first, at most `limit` (at least 1), of one app or of all. Throws
+  // Error when `app` is unknown.
+  std::vector<Build> ListBuilds(const std::optional<std::string>& app, int limit = 50);
+  // At start: builds (and their jobs) left queued or running by a hephyd that stopped without
+  // finishing them become interrupted. Returns their ids.
+  // Their error says "hephyd stopped before the build finished". Call it only
+  // while no other hephyd builds with this database.
+  std::vector<int64_t> MarkInterruptedBuilds();
+
  private:
+  // The build's status; throws Error when there is no such build.
+  std::string BuildStatus(int64_t build_id);
+
   std::unique_ptr<SQLite::Database> db_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "hephy/store.h"
 #include "test_daemon.h"
 
 namespace hephy {
@@ -73,10 +74,36 @@ TEST(Lifecycle, ConfigComesFromHephyConfigWhenNoFlagIsGiven) {
 TEST(Lifecycle, SecondStartAppliesNoMigrations) {
   TestDaemon daemon;
   daemon.Start();
-  EXPECT_NE(daemon.Log().find("applied 2 schema migration(s)"), std::string::npos) << daemon.Log();
+  EXPECT_NE(daemon.Log().find("applied 3 schema migration(s)"), std::string::npos) << daemon.Log();
   daemon.Stop();
   daemon.Start();
   EXPECT_EQ(daemon.Log().find("schema migration"), std::string::npos) << daemon.Log();
+}
+
+TEST(Lifecycle, BuildsLeftUnfinishedAreInterruptedAtStart) {
+  TestDaemon daemon;
+  ASSERT_EQ(daemon.Cli({"apps", "create", "web"}).exit_code, 0);
+  int64_t running = 0;
+  int64_t finished = 0;
+  {
+    Store store(daemon.data_dir() / "hephy.db");
+    const NewBuild push{"web", "web", "refs/heads/main", "", "1a2b3c4", "alice",
+                        "",    "",    {"linux/amd64"}};
+    running = store.CreateBuild(push, daemon.data_dir() / "logs").id;
+    store.StartBuild(running);
+    finished = store.CreateBuild(push, daemon.data_dir() / "logs").id;
+    store.FinishBuild(finished, "cancelled", "", "", {});
+  }
+  daemon.Start();
+  EXPECT_NE(daemon.Log().find("marked 1 build(s) left unfinished by the last hephyd as "
+                              "interrupted: " +
+                              std::to_string(running)),
+            std::string::npos)
+      << daemon.Log();
+  Store store(daemon.data_dir() / "hephy.db");
+  EXPECT_EQ(store.FindBuild(running)->status, "interrupted");
+  EXPECT_EQ(store.FindBuild(running)->jobs[0].status, "interrupted");
+  EXPECT_EQ(store.FindBuild(finished)->status, "cancelled");
 }
 
 // A client that disappears mid-push must not leave git running.

@@ -4,38 +4,12 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "cli_fixture.h"
 #include "fixtures.h"
-#include "test_dir.h"
 
 namespace hephy {
 namespace {
-
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-class CliTest : public ::testing::Test {
- protected:
-  CliTest() {
-    config_ = dir_.path() / "hephy.yaml";
-    std::ofstream(config_) << "data_dir: " << (dir_.path() / "data").string() << "\n";
-  }
-
-  Outcome Run(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), {"--config", config_.string()});
-    std::istringstream in(input);
-    std::ostringstream out, err;
-    const int code = RunCli(args, {in, out, err});
-    return {code, out.str(), err.str()};
-  }
-
-  TestDir dir_;
-  std::filesystem::path config_;
-};
 
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const auto& command : std::vector<std::vector<std::string>>{{"--help"},
@@ -48,7 +22,11 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                                                    {"keys", "list", "--help"},
                                                                    {"keys", "remove", "--help"},
                                                                    {"apps", "create", "--help"},
-                                                                   {"apps", "list", "--help"}}) {
+                                                                   {"apps", "list", "--help"},
+                                                                   {"builds", "--help"},
+                                                                   {"builds", "list", "--help"},
+                                                                   {"builds", "show", "--help"},
+                                                                   {"logs", "--help"}}) {
     const Outcome r = Run(command);
     EXPECT_EQ(r.code, 0) << command[0];
     EXPECT_NE(r.out.find("usage: hephyd"), std::string::npos) << r.out;

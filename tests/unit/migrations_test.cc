@@ -28,7 +28,8 @@ TEST(Migrations, FreshDatabaseGetsEveryTable) {
   EXPECT_EQ(ApplyMigrations(db, EmbeddedMigrations()), count);
   EXPECT_EQ(Recorded(db), count);
   const auto tables = Tables(db);
-  for (const char* t : {"users", "ssh_keys", "apps", "app_members", "audit_log"}) {
+  for (const char* t : {"users", "ssh_keys", "apps", "app_members", "audit_log", "builds",
+                        "build_jobs", "build_tags"}) {
     EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << t;
   }
 }
@@ -56,6 +57,37 @@ TEST(Migrations, DatabaseFromThePreviousSetIsUpgradedKeepingItsRows) {
   EXPECT_EQ(store.Migrate(), 1);
   ASSERT_TRUE(store.FindUser("alice"));
   EXPECT_NO_THROW(store.CreateApp("web", "alice"));
+}
+
+TEST(Migrations, TheSetIsTheFilesInOrder) {
+  std::vector<std::string> files;
+  for (const auto& m : EmbeddedMigrations()) files.push_back(m.file);
+  EXPECT_EQ(files, (std::vector<std::string>{"0001_users_and_keys.sql", "0002_apps_and_audit.sql",
+                                             "0003_builds.sql"}));
+}
+
+TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {
+  TestDir dir;
+  const auto& all = EmbeddedMigrations();
+  ASSERT_GE(all.size(), 3u);
+  ASSERT_EQ(all[1].file, "0002_apps_and_audit.sql");
+  {
+    SQLite::Database db((dir.path() / "h.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ApplyMigrations(db, {all.begin(), all.begin() + 2});
+    db.exec("INSERT INTO users (name) VALUES ('alice')");
+    db.exec("INSERT INTO apps (name, owner_id) VALUES ('web', 1)");
+    db.exec("INSERT INTO audit_log (actor, action, target) VALUES ('cli', 'apps.create', 'web')");
+  }
+  Store store(dir.path() / "h.db");
+  EXPECT_EQ(store.Migrate(), static_cast<int>(all.size()) - 2);
+  ASSERT_TRUE(store.FindApp("web"));
+  EXPECT_EQ(store.FindApp("web")->owner, "alice");
+  EXPECT_EQ(store.ListAudit().size(), 1u);
+  const Build build = store.CreateBuild(
+      {"web", "web", "refs/heads/main", "", "abc", "alice", "", "", {"linux/amd64"}},
+      dir.path() / "logs");
+  EXPECT_EQ(store.ListBuilds("web").at(0).id, build.id);
 }
 
 TEST(Migrations, RefusesADatabaseFromANewerHephyd) {

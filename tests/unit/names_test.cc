@@ -54,5 +54,17 @@ TEST(UserName, AcceptsAndRefuses) {
   }
 }
 
+TEST(Platform, IsOsArchAndAnOptionalVariant) {
+  for (const std::string& platform :
+       std::vector<std::string>{"linux/amd64", "linux/arm64", "linux/arm/v7", "wasi/wasm"}) {
+    EXPECT_TRUE(IsValidPlatform(platform)) << platform;
+  }
+  for (const std::string& platform :
+       std::vector<std::string>{"", "linux", "x86", "Linux/amd64", "linux/amd64/", "linux/../x",
+                                "../etc", "a/b/c/d", "linux/amd64\n", "linux/ amd64"}) {
+    EXPECT_FALSE(IsValidPlatform(platform)) << platform;
+  }
+}
+
 }  // namespace
 }  // namespace hephy

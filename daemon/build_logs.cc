@@ -1,0 +1,18 @@
+#include "hephy/build_logs.h"
+
+#include <algorithm>
+
+namespace hephy {
+
+std::filesystem::path BuildLogDir(const std::filesystem::path& logs_dir, int64_t build_id) {
+  return logs_dir / std::to_string(build_id);
+}
+
+std::filesystem::path BuildLogPath(const std::filesystem::path& logs_dir, int64_t build_id,
+                                   const std::string& platform) {
+  std::string file = platform;
+  std::replace(file.begin(), file.end(), '/', '-');
+  return BuildLogDir(logs_dir, build_id) / (file + ".log");
+}
+
+}  // namespace hephy

@@ -1,0 +1,190 @@
+// hephyd builds list | show
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <ctime>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "cli_commands.h"
+#include "hephy/error.h"
+
+namespace hephy {
+namespace {
+
+// Store times are UTC "YYYY-MM-DD HH:MM:SS".
+std::optional<std::time_t> ParseUtc(const std::string& text) {
+  std::tm tm{};
+  std::istringstream in(text);
+  in >> std::get_time(&tm, "%Y-%m-%d %H:%M:%S");
+  if (in.fail()) return std::nullopt;
+  return timegm(&tm);
+}
+
+// "42s", "3m07s", "1h02m03s".
+std::string FormatDuration(long seconds) {
+  char text[32];
+  if (seconds < 60) {
+    std::snprintf(text, sizeof text, "%lds", seconds);
+  } else if (seconds < 3600) {
+    std::snprintf(text, sizeof text, "%ldm%02lds", seconds / 60, seconds % 60);
+  } else {
+    std::snprintf(text, sizeof text, "%ldh%02ldm%02lds", seconds / 3600, seconds / 60 % 60,
+                  seconds % 60);
+  }
+  return text;
+}
+
+// From start to finish, or to now while running; "-" before it started.
+std::string Duration(const std::string& started_at, const std::string& finished_at) {
+  const auto start = ParseUtc(started_at);
+  if (!start) return "-";
+  const auto end = finished_at.empty() ? std::time(nullptr) : ParseUtc(finished_at);
+  if (!end) return "-";
+  return FormatDuration(std::max<long>(0, static_cast<long>(*end - *start)));
+}
+
+std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
+
+// What the pusher calls the ref: "main" for refs/heads/main; tags and other refs in full.
+std::string Branch(const std::string& ref) {
+  return ref.starts_with("refs/heads/") ? ref.substr(11) : ref;
+}
+
+// Fields not set (yet) are null, as apps list does for an app without owner.
+nlohmann::json NullIfEmpty(const std::string& text) {
+  return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+}
+
+nlohmann::json ToJson(const BuildJob& job) {
+  return {{"id", job.id},
+          {"platform", job.platform},
+          {"status", job.status},
+          {"tag", NullIfEmpty(job.tag)},
+          {"digest", NullIfEmpty(job.digest)},
+          {"exit_code", job.exit_code ? nlohmann::json(*job.exit_code) : nlohmann::json(nullptr)},
+          {"log_path", job.log_path.string()},
+          {"started_at", NullIfEmpty(job.started_at)},
+          {"finished_at", NullIfEmpty(job.finished_at)}};
+}
+
+nlohmann::json ToJson(const Build& build) {
+  auto jobs = nlohmann::json::array();
+  for (const auto& job : build.jobs) jobs.push_back(ToJson(job));
+  return {{"id", build.id},
+          {"app", build.app},
+          {"unit", build.unit},
+          {"ref", build.ref},
+          {"old_sha", build.old_sha},
+          {"new_sha", build.new_sha},
+          {"pusher", build.pusher},
+          {"key_fingerprint", NullIfEmpty(build.key_fingerprint)},
+          {"push_id", NullIfEmpty(build.push_id)},
+          {"status", build.status},
+          {"error", NullIfEmpty(build.error)},
+          {"index_digest", NullIfEmpty(build.index_digest)},
+          {"tags", build.tags},
+          {"created_at", build.created_at},
+          {"started_at", NullIfEmpty(build.started_at)},
+          {"finished_at", NullIfEmpty(build.finished_at)},
+          {"jobs", jobs}};
+}
+
+int List(CliArgs& args, CommandContext& ctx) {
+  const bool json = args.Flag("--json");
+  const auto app = args.Option("--app");
+  const auto limit = args.Option("--limit");
+  args.ExpectEnd();
+  const int64_t most = limit ? ParsePositive("--limit", *limit) : 50;
+  const auto builds = ctx.store.ListBuilds(app, static_cast<int>(std::min<int64_t>(most, INT_MAX)));
+  if (json) {
+    auto out = nlohmann::json::array();
+    for (const auto& b : builds) out.push_back(ToJson(b));
+    PrintJson(ctx.io.out, out);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& b : builds) {
+    rows.push_back({std::to_string(b.id), b.app, b.unit, Branch(b.ref), b.new_sha.substr(0, 7),
+                    b.status, OrDash(b.started_at), Duration(b.started_at, b.finished_at),
+                    b.pusher});
+  }
+  PrintTable(ctx.io.out,
+             {"ID", "APP", "UNIT", "BRANCH", "COMMIT", "STATUS", "STARTED", "DURATION", "PUSHER"},
+             rows);
+  return 0;
+}
+
+int Show(CliArgs& args, CommandContext& ctx) {
+  const bool json = args.Flag("--json");
+  const int64_t id = ParsePositive("ID", args.Required("ID"));
+  args.ExpectEnd();
+  const auto build = ctx.store.FindBuild(id);
+  if (!build) throw Error("build " + std::to_string(id) + ": no such build");
+  if (json) {
+    PrintJson(ctx.io.out, ToJson(*build));
+    return 0;
+  }
+  const Build& b = *build;
+  std::ostream& out = ctx.io.out;
+  out << "build " << b.id << ": " << b.status << "\n"
+      << "app:       " << b.app << "\n"
+      << "unit:      " << b.unit << "\n"
+      << "ref:       " << b.ref << "\n"
+      << "commits:   " << b.old_sha << ".." << b.new_sha << "\n"
+      << "pusher:    " << b.pusher
+      << (b.key_fingerprint.empty() ? "" : " (key " + b.key_fingerprint + ")") << "\n"
+      << "push:      " << OrDash(b.push_id) << "\n"
+      << "created:   " << b.created_at << "\n"
+      << "started:   " << OrDash(b.started_at) << "\n"
+      << "finished:  " << OrDash(b.finished_at) << "\n"
+      << "duration:  " << Duration(b.started_at, b.finished_at) << "\n"
+      << "error:     " << OrDash(b.error) << "\n"
+      << "index:     " << OrDash(b.index_digest) << "\n"
+      << "tags:      ";
+  for (size_t i = 0; i < b.tags.size(); ++i) out << (i ? " " : "") << b.tags[i];
+  out << (b.tags.empty() ? "-" : "") << "\n\n";
+
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& j : b.jobs) {
+    rows.push_back({j.platform, j.status, OrDash(j.tag), OrDash(j.digest),
+                    j.exit_code ? std::to_string(*j.exit_code) : "-",
+                    Duration(j.started_at, j.finished_at), j.log_path.string()});
+  }
+  PrintTable(out, {"PLATFORM", "STATUS", "TAG", "DIGEST", "EXIT", "DURATION", "LOG"}, rows);
+  return 0;
+}
+
+}  // namespace
+
+const std::vector<Command>& BuildsCommands() {
+  static const std::vector<Command> commands = {
+      {"builds", "list", "builds list [--app APP] [--limit N] [--json]",
+       "Lists builds, newest first: ID, APP, UNIT, BRANCH (the ref without\n"
+       "refs/heads/), COMMIT (the pushed commit, 7 characters), STATUS (queued,\n"
+       "running, succeeded, failed, cancelled or interrupted), STARTED (UTC),\n"
+       "DURATION (so far, while running) and PUSHER.\n"
+       "\n"
+       "  --app APP   only the builds of APP\n"
+       "  --limit N   at most N builds (default 50)\n"
+       "  --json      a JSON array of builds, each with every field and its jobs,\n"
+       "              as `builds show --json` prints them",
+       List},
+      {"builds", "show", "builds show ID [--json]",
+       "Shows build ID: status, app and unit, ref, old..new commit, pusher and key,\n"
+       "push id, times and duration, error, index digest and tags, then one line\n"
+       "per platform job: platform, status, tag, digest, exit code, duration and\n"
+       "log file. `hephyd logs ID` prints the logs.\n"
+       "\n"
+       "  --json   one JSON object: id, app, unit, ref, old_sha, new_sha, pusher,\n"
+       "           key_fingerprint, push_id, status, error, index_digest, tags,\n"
+       "           created_at, started_at, finished_at and jobs (id, platform,\n"
+       "           status, tag, digest, exit_code, log_path, started_at,\n"
+       "           finished_at); fields not set are null",
+       Show},
+  };
+  return commands;
+}
+
+}  // namespace hephy
