@@ -29,8 +29,13 @@ int Serve(const Config& config) {
     if (const int applied = store.Migrate()) {
       spdlog::info("applied {} schema migration(s) to {}", applied, config.DatabasePath().string());
     }
-    for (const int64_t id : store.MarkInterruptedBuilds()) {
-      spdlog::warn("build {} was left unfinished by a hephyd that stopped; marked interrupted", id);
+    // Builds the last hephyd left queued or running will never finish; saying
+    // so ends their `logs --follow` and keeps `builds list` true.
+    if (const auto ids = store.MarkInterruptedBuilds(); !ids.empty()) {
+      std::string list;
+      for (const int64_t id : ids) list += (list.empty() ? "" : ", ") + std::to_string(id);
+      spdlog::warn("marked {} build(s) left unfinished by the last hephyd as interrupted: {}",
+                   ids.size(), list);
     }
     if (store.ListKeys(std::nullopt).empty()) {
       spdlog::warn(

@@ -271,7 +271,7 @@ TEST_F(BuildTest, BuildsLeftRunningByACrashAreMarkedInterrupted) {
   git.Wait();
 
   daemon_->Start();
-  EXPECT_TRUE(daemon_->WaitForLog("build 1 was left unfinished")) << daemon_->Log();
+  EXPECT_TRUE(daemon_->WaitForLog("left unfinished by the last hephyd as interrupted: 1")) << daemon_->Log();
   const json build = BuildJson(1);
   EXPECT_EQ(build["status"], "interrupted");
   EXPECT_EQ(build["jobs"][0]["status"], "interrupted");
