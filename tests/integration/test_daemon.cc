@@ -1,6 +1,6 @@
 #include "test_daemon.h"
 
-#include "free_port.h"
+#include "test_registry.h"
 
 #include <poll.h>
 #include <signal.h>

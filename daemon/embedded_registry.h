@@ -1,0 +1,89 @@
+// registry.embedded: true. hephyd runs Debian's docker-registry itself, on
+// registry.url over plain HTTP, with its storage in a directory of hephyd's,
+// and keeps it running for as long as this object lives.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "hephy/process.h"
+#include "http_connection.h"
+
+namespace hephy {
+
+class EmbeddedRegistry {
+ public:
+  // Writes dir/config.yml (storage in dir/data, deletes enabled, http.addr =
+  // url, no auth, log level warn), starts `docker-registry serve` on `url`
+  // ("host[:port]", port 80 by default) and returns once that very process
+  // answers GET /v2/ (15 s at most). Its log lines are relayed to the
+  // "registry" logger. Throws Error naming the url and the reason, with the
+  // registry's last log lines, when it exits first (for a taken port, with
+  // what to do instead) or does not answer in time.
+  EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir);
+
+  // Stops the registry: SIGTERM, then SIGKILL after 5 s; reaps it.
+  ~EmbeddedRegistry();
+  EmbeddedRegistry(const EmbeddedRegistry&) = delete;
+  EmbeddedRegistry& operator=(const EmbeddedRegistry&) = delete;
+
+  const std::string& url() const { return url_; }
+
+  // The running registry's pid; -1 while it is being restarted.
+  pid_t pid() const;
+
+  // How many registry processes have answered so far: 1 once the constructor
+  // returned, one more after each restart. A registry that dies is logged
+  // and restarted after a back-off (0.5 s doubling to 30 s).
+  int starts() const;
+
+  // Blocks until starts() >= n, up to `timeout`; false if it did not come to
+  // that. For callers (and tests) that must not race a restart.
+  bool WaitForStarts(int n, std::chrono::milliseconds timeout) const;
+
+ private:
+  enum class Outcome { kReady, kExited, kStopped, kTimedOut };
+
+  void Launch();
+  Outcome AwaitReady(std::chrono::steady_clock::time_point deadline);
+  bool Answers();
+  void RelayLog();
+  int Reap();
+  std::string LastLines() const;
+  bool StopRequested(std::chrono::milliseconds wait) const;
+  void Supervise();
+  bool Restart(std::chrono::milliseconds& backoff);
+  void Terminate();
+  void MarkStarted();
+
+  const std::string url_;
+  const HostPort server_;
+  const std::filesystem::path config_path_;
+  // A random value the registry sends in a response header: proof that the
+  // process answering on url_ is ours, not another one holding the port.
+  const std::string token_;
+  UniqueFd stop_fd_;
+
+  // Owned by the constructor's thread, then by the supervisor thread alone.
+  Child child_;
+  UniqueFd pidfd_;
+  std::string partial_line_;
+  std::deque<std::string> last_lines_;
+  std::chrono::steady_clock::time_point started_at_;
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable started_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+
+  std::thread supervisor_;
+};
+
+}  // namespace hephy

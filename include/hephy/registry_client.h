@@ -1,0 +1,91 @@
+// A client of one OCI distribution registry (the /v2/ API): manifests and
+// blobs by repository, as the build pipeline pushes and stitches images.
+// Plain HTTP for now; TLS and authentication (docker config.json, bearer
+// tokens) come later behind the same interface.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace hephy {
+
+inline constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr char kOciIndex[] = "application/vnd.oci.image.index.v1+json";
+inline constexpr char kDockerManifest[] = "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr char kDockerManifestList[] =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+
+// "sha256:" and the lower-case hex SHA-256 of `bytes`: a content digest.
+std::string Sha256Digest(const std::string& bytes);
+
+// Synchronous; one HTTP/1.1 connection kept alive across requests and opened
+// again when the registry closed it. Not thread-safe: use one instance from
+// one thread at a time (one per build thread). Every method throws Error
+// naming the registry url, the method, the path and the status, plus the
+// registry's own error codes and messages when it sent them, e.g.
+// "registry 127.0.0.1:5000: PUT /v2/web/manifests/web-latest: 400 Bad Request:
+//  MANIFEST_INVALID: manifest invalid". Repository names and references are
+// checked before anything is sent.
+class RegistryClient {
+ public:
+  // Largest blob GetBlob accepts (configs, not layers): 16 MiB.
+  static constexpr size_t kMaxBlobSize = 16 * 1024 * 1024;
+
+  // `url` is registry.url: "host[:port]"; the port defaults to 80 (443 once
+  // TLS is spoken). insecure=true: plain HTTP. insecure=false needs TLS,
+  // which this client does not speak yet: throws Error naming
+  // registry.insecure and the url. `timeout` bounds each connect, request
+  // write and response read. Connects lazily, on the first request.
+  RegistryClient(std::string url, bool insecure,
+                 std::chrono::seconds timeout = std::chrono::seconds(30));
+  ~RegistryClient();
+  RegistryClient(RegistryClient&&) noexcept;
+  RegistryClient& operator=(RegistryClient&&) noexcept;
+  RegistryClient(const RegistryClient&) = delete;
+  RegistryClient& operator=(const RegistryClient&) = delete;
+
+  const std::string& url() const;
+
+  // GET /v2/. Throws Error when the registry is unreachable or does not
+  // answer 200 like one (a 401 says it needs authentication, not supported yet).
+  void Ping();
+
+  struct Manifest {
+    std::string media_type;  // from Content-Type, parameters dropped
+    std::string digest;      // "sha256:<hex>" of `body`
+    std::string body;        // the exact bytes the registry holds
+  };
+  // GET a manifest or index by tag or digest, accepting OCI manifest/index
+  // and Docker schema 2 manifest/manifest list (anything else is an Error).
+  // digest = sha256 of the exact body bytes; an Error when it differs from
+  // the digest asked for or from the registry's Docker-Content-Digest.
+  Manifest GetManifest(const std::string& repository, const std::string& reference);
+
+  // HEAD: the digest (Docker-Content-Digest), or nullopt when the registry
+  // says 404.
+  std::optional<std::string> HeadManifest(const std::string& repository,
+                                          const std::string& reference);
+
+  // PUT `body` under `reference` (tag or digest) with Content-Type
+  // `media_type`; returns the sha256 digest of the exact bytes sent, checked
+  // against Docker-Content-Digest when the registry sends one.
+  std::string PutManifest(const std::string& repository, const std::string& reference,
+                          const std::string& media_type, const std::string& body);
+
+  // The blob's bytes, checked against `digest` (sha256 only). Redirects to
+  // other plain-HTTP hosts are followed. Blobs over kMaxBlobSize are an Error.
+  std::string GetBlob(const std::string& repository, const std::string& digest);
+
+  // Monolithic upload (POST /v2/NAME/blobs/uploads/, then PUT to Location
+  // with ?digest=), skipped when HEAD says the blob exists. Returns the digest.
+  std::string PutBlob(const std::string& repository, const std::string& bytes);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hephy

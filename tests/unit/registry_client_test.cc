@@ -1,0 +1,339 @@
+#include "hephy/registry_client.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "hephy/error.h"
+#include "hephy/image_index.h"
+#include "test_registry.h"
+
+namespace hephy {
+namespace {
+
+// The message of the Error `f` throws; a test failure when it throws none.
+template <class F>
+std::string ErrorOf(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no Error thrown";
+  return "";
+}
+
+// A loopback socket that listens but never accepts: connects succeed, and
+// requests are never answered.
+class SilentServer {
+ public:
+  SilentServer() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        listen(fd_, 8) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot listen on loopback");
+    }
+    url_ = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  }
+  ~SilentServer() { close(fd_); }
+  const std::string& url() const { return url_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::string url_;
+};
+
+// A scripted HTTP server: answers each request, one per connection, with
+// what `handler` returns for its request line ("GET /v2/ HTTP/1.1") and body,
+// and records the request lines.
+class FakeServer {
+ public:
+  using Handler = std::function<std::string(const std::string& line, const std::string& body)>;
+  explicit FakeServer(Handler handler) : handler_(std::move(handler)) {
+    if (listen(listener_.fd(), 8) != 0) throw std::runtime_error("listen");
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakeServer() {
+    shutdown(listener_.fd(), SHUT_RDWR);  // wakes accept()
+    thread_.join();
+  }
+  const std::string& url() const { return listener_.url(); }
+  std::vector<std::string> requests() {
+    const std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+  // A complete response with `status` ("404 Not Found"), extra header lines
+  // and a body; the connection closes after it.
+  static std::string Response(const std::string& status, const std::string& headers = "",
+                              const std::string& body = "") {
+    return "HTTP/1.1 " + status + "\r\n" + headers +
+           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
+  }
+
+ private:
+  void Serve() {
+    for (;;) {
+      const int fd = accept(listener_.fd(), nullptr, nullptr);
+      if (fd < 0) return;
+      std::string data;
+      char buffer[4096];
+      size_t header_end;
+      ssize_t n;
+      while ((header_end = data.find("\r\n\r\n")) == std::string::npos &&
+             (n = read(fd, buffer, sizeof buffer)) > 0) {
+        data.append(buffer, n);
+      }
+      if (header_end != std::string::npos) {
+        size_t length = 0;
+        const auto at = data.find("Content-Length: ");
+        if (at != std::string::npos && at < header_end) length = std::stoul(data.substr(at + 16));
+        while (data.size() < header_end + 4 + length && (n = read(fd, buffer, sizeof buffer)) > 0) {
+          data.append(buffer, n);
+        }
+        const std::string line = data.substr(0, data.find("\r\n"));
+        {
+          const std::lock_guard lock(mutex_);
+          requests_.push_back(line);
+        }
+        const std::string response = handler_(line, data.substr(header_end + 4));
+        for (size_t sent = 0; sent < response.size();) {
+          const ssize_t w = write(fd, response.data() + sent, response.size() - sent);
+          if (w <= 0) break;
+          sent += w;
+        }
+      }
+      close(fd);
+    }
+  }
+
+  SilentServer listener_;
+  Handler handler_;
+  std::mutex mutex_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+class RegistryClientTest : public testing::Test {
+ protected:
+  TestRegistry registry_;
+  RegistryClient client_{registry_.url(), true};
+};
+
+TEST_F(RegistryClientTest, PingsARealRegistry) { EXPECT_NO_THROW(client_.Ping()); }
+
+TEST_F(RegistryClientTest, BlobRoundTripsUnderItsSha256) {
+  const std::string digest = client_.PutBlob("web", "hello");
+  EXPECT_EQ(digest, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  EXPECT_EQ(client_.GetBlob("web", digest), "hello");
+  EXPECT_EQ(client_.PutBlob("web", "hello"), digest);
+}
+
+TEST_F(RegistryClientTest, ManifestPutUnderATagReadsBackByTagAndDigest) {
+  const TestImage image = PushTestImage(client_, "apps/web", ParsePlatform("linux/amd64"));
+  EXPECT_EQ(client_.PutManifest("apps/web", "web-latest", kOciManifest, image.body), image.digest);
+
+  const auto by_tag = client_.GetManifest("apps/web", "web-latest");
+  EXPECT_EQ(by_tag.media_type, kOciManifest);
+  EXPECT_EQ(by_tag.digest, image.digest);
+  EXPECT_EQ(by_tag.body, image.body);
+  EXPECT_EQ(client_.GetManifest("apps/web", image.digest).body, image.body);
+  EXPECT_EQ(client_.HeadManifest("apps/web", "web-latest"), image.digest);
+}
+
+TEST_F(RegistryClientTest, DockerSchema2ManifestKeepsItsMediaType) {
+  const TestImage image = PushTestImage(client_, "web", ParsePlatform("linux/arm64"), true);
+  const auto manifest = client_.GetManifest("web", image.digest);
+  EXPECT_EQ(manifest.media_type, kDockerManifest);
+  EXPECT_EQ(manifest.body, image.body);
+}
+
+TEST_F(RegistryClientTest, HeadOfAnUnknownTagIsNullopt) {
+  EXPECT_EQ(client_.HeadManifest("web", "no-such-tag"), std::nullopt);
+}
+
+TEST_F(RegistryClientTest, UnknownManifestNamesUrlMethodPathAndRegistryError) {
+  const std::string message = ErrorOf([&] { client_.GetManifest("web", "nope"); });
+  EXPECT_NE(message.find("registry " + registry_.url() +
+                         ": GET /v2/web/manifests/nope: 404 Not Found: MANIFEST_UNKNOWN"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(RegistryClientTest, InvalidManifestGivesTheRegistrysCodeAndMessage) {
+  const std::string message =
+      ErrorOf([&] { client_.PutManifest("web", "web-latest", kOciManifest, "not json"); });
+  EXPECT_NE(message.find("registry " + registry_.url() +
+                         ": PUT /v2/web/manifests/web-latest: 400 Bad Request: "
+                         "MANIFEST_INVALID: manifest invalid"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(RegistryClientTest, ManifestOfAMissingBlobNamesTheBlob) {
+  const std::string missing = Sha256Digest("never pushed");
+  const std::string body =
+      nlohmann::json{{"schemaVersion", 2},
+                     {"mediaType", kOciManifest},
+                     {"config",
+                      {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                       {"digest", missing},
+                       {"size", 12}}},
+                     {"layers", nlohmann::json::array()}}
+          .dump();
+  const std::string message =
+      ErrorOf([&] { client_.PutManifest("web", "web-latest", kOciManifest, body); });
+  EXPECT_NE(message.find("MANIFEST_BLOB_UNKNOWN: blob unknown to registry: " + missing),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(RegistryClientTest, UnknownBlobIsAnError) {
+  const std::string digest = Sha256Digest("never pushed");
+  const std::string message = ErrorOf([&] { client_.GetBlob("web", digest); });
+  EXPECT_NE(message.find("GET /v2/web/blobs/" + digest + ": 404 Not Found: BLOB_UNKNOWN"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(RegistryClientTest, BlobOverTheCapIsRefusedAndTheClientCarriesOn) {
+  const std::string big(RegistryClient::kMaxBlobSize + 1, 'x');
+  const std::string digest = client_.PutBlob("web", big);
+  const std::string message = ErrorOf([&] { client_.GetBlob("web", digest); });
+  EXPECT_NE(message.find("registry " + registry_.url() + ": GET /v2/web/blobs/" + digest),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("larger than the limit of 16 MiB"), std::string::npos) << message;
+  EXPECT_NO_THROW(client_.Ping());
+}
+
+TEST_F(RegistryClientTest, BadNamesAreRefusedBeforeAnythingIsSent) {
+  EXPECT_NE(ErrorOf([&] { client_.GetManifest("../etc", "x"); }).find("'../etc'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { client_.GetManifest("Web", "x"); }).find("'Web'"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { client_.GetManifest("web", "a?b"); }).find("'a?b'"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { client_.HeadManifest("web", "-x"); }).find("'-x'"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { client_.GetBlob("web", "sha256:abc"); }).find("'sha256:abc'"),
+            std::string::npos);
+}
+
+TEST_F(RegistryClientTest, StoppedRegistryIsAnErrorNamingTheUrl) {
+  client_.Ping();  // leaves a kept-alive connection that the registry's exit closes
+  registry_.Stop();
+  const std::string message = ErrorOf([&] { client_.Ping(); });
+  EXPECT_NE(message.find("registry " + registry_.url() + ": GET /v2/: cannot connect: "),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("refused"), std::string::npos) << message;
+}
+
+TEST(RegistryClient, RefusesTlsUntilItSpeaksIt) {
+  const std::string message = ErrorOf([] { RegistryClient("registry.example:443", false); });
+  EXPECT_NE(message.find("registry.example:443"), std::string::npos) << message;
+  EXPECT_NE(message.find("registry.insecure"), std::string::npos) << message;
+}
+
+TEST(RegistryClient, RejectsAUrlThatIsNotHostAndPort) {
+  for (const std::string url :
+       {"http://127.0.0.1:5000", "127.0.0.1:5000/v2", "127.0.0.1:99999", ":5000", "::1:5000"}) {
+    const std::string message = ErrorOf([&] { RegistryClient(url, true); });
+    EXPECT_NE(message.find("registry.url '" + url + "'"), std::string::npos) << message;
+  }
+}
+
+TEST(RegistryClient, SilentServerTimesOutNamingTheUrl) {
+  SilentServer server;
+  RegistryClient client(server.url(), true, std::chrono::seconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = ErrorOf([&] { client.Ping(); });
+  EXPECT_NE(message.find("registry " + server.url() + ": GET /v2/: no response within 1 s"),
+            std::string::npos)
+      << message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(RegistryClient, NonRegistryAnswerNamesStatusAndBody) {
+  FakeServer server([](const std::string&, const std::string&) {
+    return FakeServer::Response("404 Not Found", "Content-Type: text/plain\r\n", "no such page\n");
+  });
+  RegistryClient client(server.url(), true);
+  const std::string message = ErrorOf([&] { client.Ping(); });
+  EXPECT_NE(message.find("GET /v2/: 404 Not Found: no such page"), std::string::npos) << message;
+}
+
+TEST(RegistryClient, AuthenticationChallengeSaysItIsNotSupportedYet) {
+  FakeServer server([](const std::string&, const std::string&) {
+    return FakeServer::Response(
+        "401 Unauthorized", "Content-Type: application/json\r\n",
+        R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
+  });
+  RegistryClient client(server.url(), true);
+  const std::string message = ErrorOf([&] { client.Ping(); });
+  EXPECT_NE(message.find("401 Unauthorized: UNAUTHORIZED: authentication required"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("does not authenticate"), std::string::npos) << message;
+}
+
+TEST(RegistryClient, UploadGoesToARelativeLocation) {
+  const std::string digest = Sha256Digest("bytes");
+  std::string uploaded;
+  FakeServer server([&](const std::string& line, const std::string& body) {
+    if (line.starts_with("HEAD ")) return FakeServer::Response("404 Not Found");
+    if (line.starts_with("POST ")) {
+      return FakeServer::Response("202 Accepted", "Location: /uploads/u1?_state=s\r\n");
+    }
+    uploaded = body;
+    return FakeServer::Response("201 Created", "Docker-Content-Digest: " + digest + "\r\n");
+  });
+  RegistryClient client(server.url(), true);
+  EXPECT_EQ(client.PutBlob("web", "bytes"), digest);
+  EXPECT_EQ(uploaded, "bytes");
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0], "HEAD /v2/web/blobs/" + digest + " HTTP/1.1");
+  EXPECT_EQ(requests[1], "POST /v2/web/blobs/uploads/ HTTP/1.1");
+  EXPECT_EQ(requests[2],
+            "PUT /uploads/u1?_state=s&digest=sha256%3A" + digest.substr(7) + " HTTP/1.1");
+}
+
+TEST(RegistryClient, BlobDownloadFollowsARedirect) {
+  const std::string digest = Sha256Digest("config");
+  FakeServer server([&](const std::string& line, const std::string&) {
+    if (line.starts_with("GET /v2/")) {
+      return FakeServer::Response("307 Temporary Redirect", "Location: /storage/blob\r\n");
+    }
+    return FakeServer::Response("200 OK", "", "config");
+  });
+  RegistryClient client(server.url(), true);
+  EXPECT_EQ(client.GetBlob("web", digest), "config");
+  EXPECT_EQ(server.requests().back(), "GET /storage/blob HTTP/1.1");
+}
+
+TEST(RegistryClient, ManifestWhoseBytesDoNotMatchTheDigestIsRefused) {
+  const std::string asked = Sha256Digest("the real manifest");
+  FakeServer server([&](const std::string&, const std::string&) {
+    return FakeServer::Response("200 OK", std::string("Content-Type: ") + kOciManifest + "\r\n",
+                                "{\"schemaVersion\":2}");
+  });
+  RegistryClient client(server.url(), true);
+  const std::string message = ErrorOf([&] { client.GetManifest("web", asked); });
+  EXPECT_NE(message.find("GET /v2/web/manifests/" + asked + ": the body's digest is " +
+                         Sha256Digest("{\"schemaVersion\":2}")),
+            std::string::npos)
+      << message;
+}
+
+}  // namespace
+}  // namespace hephy
