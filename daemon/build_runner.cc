@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "context_export.h"
+#include "hephy/build_logs.h"
 #include "hephy/error.h"
 #include "hephy/image_index.h"
 #include "hephy/image_tags.h"
@@ -106,7 +107,8 @@ class BuildExecution {
   ~BuildExecution() {
     std::error_code ec;
     std::filesystem::remove_all(work_dir_, ec);
-    if (ec) Log()->warn("build {}: cannot remove {}: {}", build_.id, work_dir_.string(), ec.message());
+    if (ec)
+      Log()->warn("build {}: cannot remove {}: {}", build_.id, work_dir_.string(), ec.message());
   }
 
   Outcome Execute(const QuarantineRepo& repo, std::stop_token cancel) {
@@ -125,6 +127,7 @@ class BuildExecution {
 
     std::filesystem::remove_all(work_dir_);
     std::filesystem::create_directories(work_dir_);
+    std::filesystem::create_directories(BuildLogDir(config_.LogsDir(), build_.id));
     const auto context = work_dir_ / "context";
     ExportTree(repo, plan_.new_id, context);
 

@@ -41,6 +41,11 @@ void Append(std::vector<std::string>& argv, std::initializer_list<std::string> a
   argv.insert(argv.end(), args.begin(), args.end());
 }
 
+// buildah's boolean flags take their value after "=" only.
+std::string TlsVerify(const PlatformJobSpec& spec) {
+  return spec.insecure_registry ? "--tls-verify=false" : "--tls-verify=true";
+}
+
 class BuildahJob : public PlatformJob {
  public:
   BuildahJob(const BuildahConfig& config, PlatformJobSpec spec)
@@ -171,9 +176,8 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
   // No layer cache: every job starts from empty storage anyway. Pulls (FROM
   // an image in the registry) honour the registry's plain-HTTP setting.
   Append(argv, {"build", "--isolation", config.isolation, "--platform", spec.platform,
-                "--layers=false", "--tls-verify", spec.insecure_registry ? "false" : "true",
-                "--file", (spec.context_dir / spec.dockerfile).string(), "--tag",
-                spec.destination});
+                "--layers=false", TlsVerify(spec), "--file",
+                (spec.context_dir / spec.dockerfile).string(), "--tag", spec.destination});
   if (!spec.target.empty()) {
     argv.push_back("--target");
     argv.push_back(spec.target);
@@ -188,9 +192,8 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
 
 std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec) {
   auto argv = BuildahArgv(config, spec);
-  Append(argv, {"push", "--tls-verify", spec.insecure_registry ? "false" : "true", "--digestfile",
-                (spec.work_dir / "digest").string(), spec.destination,
-                "docker://" + spec.destination});
+  Append(argv, {"push", TlsVerify(spec), "--digestfile", (spec.work_dir / "digest").string(),
+                spec.destination, "docker://" + spec.destination});
   return argv;
 }
 

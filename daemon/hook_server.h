@@ -18,9 +18,9 @@ namespace hephy {
 // fires when the hook goes away (the pusher disconnected and git was
 // killed); the return value is the hook's exit status (0: git accepts the
 // push). Called on the connection's own thread; it must not throw.
-using PushHandler = std::function<int(const PushRequest& request,
-                                      const std::function<void(const std::string&)>& say,
-                                      std::stop_token hangup)>;
+using PushHandler =
+    std::function<int(const PushRequest& request,
+                      const std::function<void(const std::string&)>& say, std::stop_token hangup)>;
 
 class HookServer {
  public:

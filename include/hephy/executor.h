@@ -17,8 +17,8 @@
 namespace hephy {
 
 struct PlatformJobSpec {
-  std::string platform;               // "linux/arm64"
-  std::filesystem::path context_dir;  // the build context; jobs only read it
+  std::string platform;                   // "linux/arm64"
+  std::filesystem::path context_dir;      // the build context; jobs only read it
   std::string dockerfile = "Dockerfile";  // relative to context_dir
   std::string target;                     // multi-stage target; empty: the last stage
   std::vector<std::string> build_args;    // "KEY=value"

@@ -69,16 +69,24 @@ TEST_F(BuildahExecutorTest, ABrokenDockerfileFailsWithBuildahsExitStatus) {
 
 TEST_F(BuildahExecutorTest, CancelKillsTheRunningStep) {
   std::filesystem::copy_file("/bin/busybox", context() / "busybox");
-  WriteDockerfile("FROM scratch\nCOPY busybox /bin/busybox\n"
-                  "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo started; /bin/busybox sleep 60\"]\n");
+  WriteDockerfile(
+      "FROM scratch\nCOPY busybox /bin/busybox\n"
+      "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo started; /bin/busybox sleep 60\"]\n");
   auto job = executor_.Prepare(Spec("linux/amd64", "cancelled"));
+  // Set when the RUN step has started, or when the job ended before that.
   std::promise<void> started;
+  std::string output;
   auto run = std::async(std::launch::async, [&] {
-    return job->Run([&](std::string_view line) {
-      if (line == "started") started.set_value();
+    bool said = false;
+    auto result = job->Run([&](std::string_view line) {
+      output.append(line).append("\n");
+      if (line == "started" && !said) started.set_value(), said = true;
     });
+    if (!said) started.set_value();
+    return result;
   });
   started.get_future().wait();
+  ASSERT_NE(output.find("started"), std::string::npos) << output;
   const auto cancel = std::chrono::steady_clock::now();
   job->Cancel();
   const PlatformJobResult result = run.get();
@@ -88,8 +96,9 @@ TEST_F(BuildahExecutorTest, CancelKillsTheRunningStep) {
 
 TEST_F(BuildahExecutorTest, TimeoutEndsTheJob) {
   std::filesystem::copy_file("/bin/busybox", context() / "busybox");
-  WriteDockerfile("FROM scratch\nCOPY busybox /bin/busybox\n"
-                  "RUN [\"/bin/busybox\", \"sleep\", \"60\"]\n");
+  WriteDockerfile(
+      "FROM scratch\nCOPY busybox /bin/busybox\n"
+      "RUN [\"/bin/busybox\", \"sleep\", \"60\"]\n");
   PlatformJobSpec spec = Spec("linux/amd64", "slow");
   spec.timeout = std::chrono::seconds(2);
   const PlatformJobResult result = executor_.Prepare(spec)->Run([](std::string_view) {});
@@ -116,11 +125,29 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
   spec.destination = "127.0.0.1:5000/web:t";
   spec.work_dir = "/w";
   const auto argv = BuildahBuildArgv(BuildahConfig{}, spec);
-  const std::vector<std::string> expected = {
-      "buildah", "--root", "/w/storage", "--runroot", "/w/run", "--storage-driver", "vfs", "build",
-      "--isolation", "chroot", "--platform", "linux/arm64", "--layers=false", "--tls-verify",
-      "true", "--file", "/ctx/Dockerfile", "--tag", "127.0.0.1:5000/web:t", "--target",
-      "runtime", "--build-arg", "VERSION=1 2; rm -rf /", "/ctx"};
+  const std::vector<std::string> expected = {"buildah",
+                                             "--root",
+                                             "/w/storage",
+                                             "--runroot",
+                                             "/w/run",
+                                             "--storage-driver",
+                                             "vfs",
+                                             "build",
+                                             "--isolation",
+                                             "chroot",
+                                             "--platform",
+                                             "linux/arm64",
+                                             "--layers=false",
+                                             "--tls-verify=true",
+                                             "--file",
+                                             "/ctx/Dockerfile",
+                                             "--tag",
+                                             "127.0.0.1:5000/web:t",
+                                             "--target",
+                                             "runtime",
+                                             "--build-arg",
+                                             "VERSION=1 2; rm -rf /",
+                                             "/ctx"};
   EXPECT_EQ(argv, expected);
 }
 

@@ -1,7 +1,5 @@
 #include "test_daemon.h"
 
-#include "test_registry.h"
-
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -9,6 +7,8 @@
 #include <fstream>
 #include <regex>
 #include <stdexcept>
+
+#include "test_registry.h"
 
 namespace hephy {
 namespace {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "fixtures.h"
 #include "hephy/error.h"
 
