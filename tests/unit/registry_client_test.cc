@@ -308,6 +308,17 @@ TEST(RegistryClient, UploadGoesToARelativeLocation) {
             "PUT /uploads/u1?_state=s&digest=sha256%3A" + digest.substr(7) + " HTTP/1.1");
 }
 
+TEST(RegistryClient, BlobTheRegistryHasIsNotUploadedAgain) {
+  FakeServer server([](const std::string& line, const std::string&) {
+    if (line.starts_with("HEAD ")) return FakeServer::Response("200 OK");
+    return FakeServer::Response("500 Internal Server Error");
+  });
+  RegistryClient client(server.url(), true);
+  EXPECT_EQ(client.PutBlob("web", "bytes"), Sha256Digest("bytes"));
+  EXPECT_EQ(server.requests(),
+            std::vector<std::string>{"HEAD /v2/web/blobs/" + Sha256Digest("bytes") + " HTTP/1.1"});
+}
+
 TEST(RegistryClient, BlobDownloadFollowsARedirect) {
   const std::string digest = Sha256Digest("config");
   FakeServer server([&](const std::string& line, const std::string&) {
