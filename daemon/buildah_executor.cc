@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <set>
 
 #include "hephy/error.h"
 #include "hephy/process.h"
@@ -208,25 +207,7 @@ std::string HostArchitecture() {
   return machine;  // ppc64le, s390x, riscv64 are spelt alike
 }
 
-int BuildahExecutor::StopOrphans() {
-  const std::string prefix = builds_dir_.string() + "/";
-  std::set<pid_t> groups;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string argument;
-    while (std::getline(in, argument, '\0')) {
-      if (!argument.starts_with(prefix)) continue;
-      const pid_t group = getpgid(std::stoi(name));
-      if (group > 1 && group != getpgrp()) groups.insert(group);
-      break;
-    }
-  }
-  for (const pid_t group : groups) kill(-group, SIGKILL);
-  return static_cast<int>(groups.size());
-}
+int BuildahExecutor::StopOrphans() { return KillGroupsWithArgumentUnder(builds_dir_); }
 
 std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spec) {
   std::filesystem::create_directories(spec.work_dir / "tmp");

@@ -166,6 +166,11 @@ EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   const std::string context = "embedded registry on " + url_ + ": ";
   if (!stop_fd_) throw Error(context + "eventfd: " + std::strerror(errno));
+  // A hephyd that crashed left its registry running (it is in a process
+  // group of its own), holding the port and the storage.
+  if (KillGroupsWithArgumentUnder(dir)) {
+    Log()->warn("stopped the registry a hephyd that crashed left running on {}", url_);
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir / "data", ec);
   if (ec) throw Error(context + "cannot create " + (dir / "data").string() + ": " + ec.message());

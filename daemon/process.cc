@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <set>
 #include <utility>
 
 #include "hephy/error.h"
@@ -184,6 +186,26 @@ Child Spawn(const SpawnOptions& options) {
     child.stderr_ = std::move(err.read);
   }
   return child;
+}
+
+int KillGroupsWithArgumentUnder(const std::filesystem::path& dir) {
+  const std::string prefix = dir.lexically_normal().string() + "/";
+  std::set<pid_t> groups;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string argument;
+    while (std::getline(cmdline, argument, '\0')) {
+      if (!argument.starts_with(prefix)) continue;
+      const pid_t group = getpgid(std::stoi(name));
+      if (group > 1 && group != getpgrp()) groups.insert(group);
+      break;
+    }
+  }
+  for (const pid_t group : groups) ::kill(-group, SIGKILL);
+  return static_cast<int>(groups.size());
 }
 
 RunResult Run(const SpawnOptions& spawn_options, const std::string& input,

@@ -19,6 +19,15 @@
 
 namespace hephy {
 int Serve(const Config& config) {
+  // Signals are taken by one thread with sigwait; every other thread
+  // (created after this, the embedded registry's supervisor included)
+  // inherits the blocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   // Everything that can be checked is, before anything is written.
   const auto hook_program = HookProgramBesideExecutable();
   MakePrivateDirectory(config.data_dir);
@@ -52,19 +61,7 @@ int Serve(const Config& config) {
   std::filesystem::remove_all(config.BuildsDir());
   MakePrivateDirectory(config.BuildsDir());
   std::optional<EmbeddedRegistry> registry;
-  if (config.registry.embedded) {
-    registry.emplace(config.registry.url, config.RegistryDir());
-    spdlog::info("embedded registry serving on {} (storage in {})", config.registry.url,
-                 config.RegistryDir().string());
-  }
-
-  // Signals are taken by one thread with sigwait; every other thread
-  // (created after this) inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (config.registry.embedded) registry.emplace(config.registry.url, config.RegistryDir());
 
   BuildScheduler scheduler(config.builder.max_jobs);
   BuildRunner runner(config, *executor, scheduler);

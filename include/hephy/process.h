@@ -81,6 +81,12 @@ class Child {
 // non-blocking. Throws Error naming argv[0] when it cannot be started.
 Child Spawn(const SpawnOptions& options);
 
+// Recovery after a crash: children run in process groups of their own, so
+// they outlive a hephyd that was killed. Kills (SIGKILL) the group of every
+// process one of whose arguments is a path under `dir`, except hephyd's own
+// group. Returns how many groups it killed.
+int KillGroupsWithArgumentUnder(const std::filesystem::path& dir);
+
 struct RunResult {
   int exit_code = -1;
   std::string out;

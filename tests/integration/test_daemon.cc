@@ -36,13 +36,16 @@ std::string Join(const std::vector<std::string>& words) {
 TestDaemon::TestDaemon(const std::string& extra_config, const std::string& registry_url)
     : registry_url_(registry_url) {
   std::filesystem::create_directories(dir() / "home");
+  std::ofstream config(config_path());
+  config << "data_dir: " << data_dir().string() << "\n"
+         << "ssh:\n  listen: \"127.0.0.1:0\"\n"
+         << extra_config;
+  // Last, so that tests' line numbers and open mappings are theirs.
   const bool embedded = registry_url_.empty();
   if (embedded) registry_url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
-  std::ofstream(config_path()) << "data_dir: " << data_dir().string() << "\n"
-                               << "ssh:\n  listen: \"127.0.0.1:0\"\n"
-                               << "registry:\n  url: \"" << registry_url_ << "\"\n"
-                               << "  embedded: " << (embedded ? "true" : "false") << "\n"
-                               << extra_config;
+  if (!extra_config.empty() && !extra_config.ends_with('\n')) config << "\n";
+  config << "registry:\n  url: \"" << registry_url_ << "\"\n"
+         << "  embedded: " << (embedded ? "true" : "false") << "\n";
 }
 
 TestDaemon::~TestDaemon() {

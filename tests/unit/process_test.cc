@@ -30,6 +30,15 @@ TEST(Process, StderrToStdoutKeepsTheOrderOfOneStream) {
   EXPECT_EQ(r.err, "");
 }
 
+TEST(Process, GroupsWithAnArgumentUnderADirectoryAreKilled) {
+  const auto dir = std::filesystem::temp_directory_path() / "hephy-process-test-orphans";
+  Child orphan = Spawn({.argv = {"sh", "-c", "sleep 30", (dir / "job").string()}});
+  Child bystander = Spawn({.argv = {"sh", "-c", "sleep 30", (dir.string() + "-other/job")}});
+  EXPECT_EQ(KillGroupsWithArgumentUnder(dir), 1);
+  EXPECT_EQ(orphan.Wait(), 128 + SIGKILL);
+  EXPECT_FALSE(bystander.TryWait());
+}
+
 TEST(Process, TimeoutKillsTheWholeProcessGroup) {
   // The grandchild holds stdout open; only killing the group ends the run.
   const auto start = std::chrono::steady_clock::now();
