@@ -146,6 +146,8 @@ class BuildExecution {
       spec.insecure_registry = config_.registry.insecure;
       spec.work_dir = work_dir_ / "jobs" / Dashed(record.platform);
       spec.timeout = config_.builder.timeout;
+      spec.concurrent_jobs = static_cast<int>(
+          std::min<size_t>(build_.jobs.size(), static_cast<size_t>(config_.builder.max_jobs)));
       std::filesystem::create_directories(spec.work_dir);
       run.job = executor_.Prepare(spec);
     }

@@ -27,6 +27,9 @@ struct PlatformJobSpec {
   // The job's own scratch directory, existing and empty; the caller removes it.
   std::filesystem::path work_dir;
   std::chrono::seconds timeout{3600};
+  // Jobs of the same build that run at once, this one included: executors
+  // that run on this machine size their threads to their share of it.
+  int concurrent_jobs = 1;
 };
 
 struct PlatformJobResult {
