@@ -30,6 +30,11 @@ int Serve(const Config& config) {
 
   // Everything that can be checked is, before anything is written.
   const auto hook_program = HookProgramBesideExecutable();
+  if (!config.registry.insecure) {
+    throw Error("registry.insecure: false needs TLS to " + config.registry.url +
+                ", which this version of hephyd does not speak yet; use a plain-HTTP registry "
+                "(registry.insecure: true) on a network you trust");
+  }
   MakePrivateDirectory(config.data_dir);
   MakePrivateDirectory(config.ReposDir());
   MakePrivateDirectory(config.LogsDir());

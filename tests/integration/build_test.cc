@@ -213,6 +213,19 @@ TEST_F(BuildTest, FailingPlatformRejectsThePushAndCancelsTheOthers) {
   EXPECT_EQ(status["linux/amd64"], "cancelled");
 }
 
+TEST_F(BuildTest, UnreachableRegistryRejectsThePushNamingIt) {
+  Start("builder:\n  platforms: [linux/amd64]\n");
+  registry_.Stop();
+  CommitCopyOnlyApp("nowhere to go");
+  const RunResult r = Push();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("failed after"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("buildah push to " + registry_.url() + "/web:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("connection refused"), std::string::npos) << r.err;
+  EXPECT_EQ(StoredRef(), "");
+  EXPECT_EQ(BuildJson(1)["status"], "failed");
+}
+
 TEST_F(BuildTest, DisconnectMidBuildKillsEveryJobAndRecordsTheBuildCancelled) {
   Start("builder:\n  platforms: [linux/amd64]\n");
   CommitRunApp("echo started; /bin/busybox sleep 60");
