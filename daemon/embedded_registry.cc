@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "hephy/error.h"
+#include "hex.h"
 #include "logging.h"
 
 extern char** environ;
@@ -42,13 +43,7 @@ std::string RandomHex(size_t bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
     throw Error("embedded registry: no random bytes from OpenSSL");
   }
-  std::string hex;
-  char byte[3];
-  for (unsigned char b : raw) {
-    std::snprintf(byte, sizeof byte, "%02x", b);
-    hex += byte;
-  }
-  return hex;
+  return HexEncode(raw);
 }
 
 HostPort ParseUrl(const std::string& url) {

@@ -1,27 +1,15 @@
 #include "migrations.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <openssl/sha.h>
 
 #include <cstdio>
 #include <map>
 
 #include "hephy/error.h"
+#include "hex.h"
 
 namespace hephy {
 namespace {
-
-std::string Sha256Hex(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  std::string hex;
-  char byte[3];
-  for (unsigned char b : digest) {
-    std::snprintf(byte, sizeof byte, "%02x", b);
-    hex += byte;
-  }
-  return hex;
-}
 
 int VersionOf(const std::string& file) {
   if (file.size() < 6 || file.find_first_not_of("0123456789") != 4 || file[4] != '_') {

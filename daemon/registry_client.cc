@@ -1,7 +1,5 @@
 #include "hephy/registry_client.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "hephy/error.h"
+#include "hex.h"
 #include "http_connection.h"
 
 namespace hephy {
@@ -82,17 +81,7 @@ std::string PercentEncodeColon(const std::string& digest) {
 
 }  // namespace
 
-std::string Sha256Digest(const std::string& bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  std::string out = "sha256:";
-  char byte[3];
-  for (unsigned char b : digest) {
-    std::snprintf(byte, sizeof byte, "%02x", b);
-    out += byte;
-  }
-  return out;
-}
+std::string Sha256Digest(const std::string& bytes) { return "sha256:" + Sha256Hex(bytes); }
 
 struct RegistryClient::Impl {
   std::string url;

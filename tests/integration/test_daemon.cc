@@ -171,8 +171,8 @@ RunResult TestDaemon::Ssh(const TestKey& key, const std::string& command,
   return Run(options, "", std::chrono::seconds(60));
 }
 
-RunResult TestDaemon::Git(const TestKey& key, const std::vector<std::string>& args,
-                          const std::filesystem::path& cwd) const {
+SpawnOptions TestDaemon::GitOptions(const TestKey& key, const std::vector<std::string>& args,
+                                    const std::filesystem::path& cwd) const {
   SpawnOptions options;
   options.argv = {"git"};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
@@ -180,17 +180,17 @@ RunResult TestDaemon::Git(const TestKey& key, const std::vector<std::string>& ar
   // git runs GIT_SSH_COMMAND through a shell; the test's own paths have no spaces.
   options.env->push_back("GIT_SSH_COMMAND=" + Join(SshArgs(key)));
   options.cwd = cwd;
-  return Run(options, "", std::chrono::minutes(2));
+  return options;
+}
+
+RunResult TestDaemon::Git(const TestKey& key, const std::vector<std::string>& args,
+                          const std::filesystem::path& cwd) const {
+  return Run(GitOptions(key, args, cwd), "", std::chrono::minutes(2));
 }
 
 Child TestDaemon::GitInBackground(const TestKey& key, const std::vector<std::string>& args,
                                   const std::filesystem::path& cwd) const {
-  SpawnOptions options;
-  options.argv = {"git"};
-  options.argv.insert(options.argv.end(), args.begin(), args.end());
-  options.env = ClientEnv();
-  options.env->push_back("GIT_SSH_COMMAND=" + Join(SshArgs(key)));
-  options.cwd = cwd;
+  SpawnOptions options = GitOptions(key, args, cwd);
   options.pipe_stderr = true;
   return Spawn(options);
 }

@@ -75,6 +75,10 @@ class TestDaemon {
   std::vector<std::string> ClientEnv() const;
 
  private:
+  // git with GIT_SSH_COMMAND set up for `key`, in `cwd`.
+  SpawnOptions GitOptions(const TestKey& key, const std::vector<std::string>& args,
+                          const std::filesystem::path& cwd) const;
+
   TestDir dir_;
   Child serve_;
   std::thread log_reader_;

@@ -4,22 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "error_of.h"
 #include "hephy/error.h"
 #include "test_registry.h"
 
 namespace hephy {
 namespace {
-
-template <class F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return "";
-}
 
 TEST(Platform, ParsesAndPrintsOsArchAndVariant) {
   const Platform arm = ParsePlatform("linux/arm/v7");

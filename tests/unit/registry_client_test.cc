@@ -9,24 +9,13 @@
 #include <mutex>
 #include <thread>
 
+#include "error_of.h"
 #include "hephy/error.h"
 #include "hephy/image_index.h"
 #include "test_registry.h"
 
 namespace hephy {
 namespace {
-
-// The message of the Error `f` throws; a test failure when it throws none.
-template <class F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return "";
-}
 
 // A loopback socket that listens but never accepts: connects succeed, and
 // requests are never answered.

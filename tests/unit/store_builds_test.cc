@@ -1,6 +1,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include "error_of.h"
 #include "hephy/error.h"
 #include "hephy/store.h"
 #include "test_dir.h"
@@ -31,17 +32,6 @@ class StoreBuildsTest : public ::testing::Test {
   }
 
   Build Create(const std::string& app = "web") { return store_.CreateBuild(Push(app), logs_); }
-
-  // The Error message of `f`, or "" when it throws none.
-  template <typename F>
-  static std::string ErrorOf(F f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  }
 
   TestDir dir_;
   Store store_;
