@@ -113,27 +113,27 @@ class BuildExecution {
 
   Outcome Execute(const QuarantineRepo& repo, std::stop_token cancel) {
     Outcome outcome;
-    const auto lease = scheduler_.AcquireApp(plan_.app, cancel, [&] {
-      say_("hephy: another build of " + plan_.app + " is running; build " +
+    const auto lease = scheduler_.AcquireApp(build_.app, cancel, [&] {
+      say_("hephy: another build of " + build_.app + " is running; build " +
            std::to_string(build_.id) + " waits for it");
     });
     if (!lease) return Cancelled(outcome);
 
     Store store(config_.DatabasePath());
     store.StartBuild(build_.id);
-    say_("hephy: building " + plan_.app + " (build " + std::to_string(build_.id) + ", " +
-         BranchOf(plan_.ref) + " " + plan_.new_id.substr(0, 7) + ") for " +
-         Join(plan_.platforms, ", "));
+    say_("hephy: building " + build_.app + " (build " + std::to_string(build_.id) + ", " +
+         BranchOf(build_.ref) + " " + build_.new_sha.substr(0, 7) + ") for " +
+         Join(plan_.build.platforms, ", "));
 
     std::filesystem::remove_all(work_dir_);
     std::filesystem::create_directories(work_dir_);
     std::filesystem::create_directories(BuildLogDir(config_.LogsDir(), build_.id));
     const auto context = work_dir_ / "context";
-    ExportTree(repo, plan_.new_id, context);
+    ExportTree(repo, build_.new_sha, context);
 
     const auto now = std::chrono::system_clock::now();
-    const UnitTags tags = TagsFor(plan_.unit, plan_.new_id, now);
-    const std::string repository = RepositoryFor(config_.registry.repository, plan_.app);
+    const UnitTags tags = TagsFor(build_.unit, build_.new_sha, now);
+    const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
     for (const auto& record : build_.jobs) {
       auto& run = runs_.emplace_back();
       run.record = record;
@@ -176,8 +176,8 @@ class BuildExecution {
     RegistryClient registry(config_.registry.url, config_.registry.insecure);
     const StitchedIndex index =
         StitchIndex(registry, repository, digests,
-                    {{"org.opencontainers.image.source", SourceUrl(config_, plan_.app)},
-                     {"org.opencontainers.image.revision", plan_.new_id},
+                    {{"org.opencontainers.image.source", SourceUrl(config_, build_.app)},
+                     {"org.opencontainers.image.revision", build_.new_sha},
                      {"org.opencontainers.image.created", Rfc3339(now)}},
                     tags.index_tags);
     outcome.status = "succeeded";
@@ -274,18 +274,10 @@ bool BuildRunner::Run(const QuarantineRepo& repo, const BuildPlan& plan, const S
   Build build;
   try {
     Store store(config_.DatabasePath());
-    build = store.CreateBuild({.app = plan.app,
-                               .unit = plan.unit,
-                               .ref = plan.ref,
-                               .old_sha = plan.old_id,
-                               .new_sha = plan.new_id,
-                               .pusher = plan.pusher,
-                               .key_fingerprint = plan.key_fingerprint,
-                               .push_id = plan.push_id,
-                               .platforms = plan.platforms},
-                              config_.LogsDir());
+    build = store.CreateBuild(plan.build, config_.LogsDir());
   } catch (const std::exception& e) {
-    Log()->error("push {} app={}: cannot record a build: {}", plan.push_id, plan.app, e.what());
+    Log()->error("push {} app={}: cannot record a build: {}", plan.build.push_id, plan.build.app,
+                 e.what());
     say("hephy: internal error: cannot record the build: " + std::string(e.what()));
     return false;
   }
@@ -308,15 +300,15 @@ bool BuildRunner::Run(const QuarantineRepo& repo, const BuildPlan& plan, const S
   } catch (const std::exception& e) {
     Log()->error("build {}: cannot record its end: {}", build.id, e.what());
   }
-  Log()->info("build {} app={} unit={} {} {} in {}{}", build.id, plan.app, plan.unit,
-              plan.new_id.substr(0, 7), outcome.status, elapsed,
+  Log()->info("build {} app={} unit={} {} {} in {}{}", build.id, plan.build.app, plan.build.unit,
+              plan.build.new_sha.substr(0, 7), outcome.status, elapsed,
               outcome.error.empty() ? "" : ": " + outcome.error);
   if (outcome.status == "succeeded") {
     say("hephy: build " + id + " succeeded in " + elapsed);
     return true;
   }
   say("hephy: build " + id + " " + outcome.status + " after " + elapsed + "; " +
-      BranchOf(plan.ref) + " was not updated (see `hephyd logs " + id + "`)");
+      BranchOf(plan.build.ref) + " was not updated (see `hephyd logs " + id + "`)");
   return false;
 }
 

@@ -12,6 +12,7 @@
 #include "build_scheduler.h"
 #include "hephy/config.h"
 #include "hephy/executor.h"
+#include "hephy/store.h"
 #include "quarantine_repo.h"
 
 namespace hephy {
@@ -19,13 +20,10 @@ namespace hephy {
 // Sends one line to the pusher. Thread-safe, never throws.
 using Say = std::function<void(const std::string& line)>;
 
+// What to build: the record to create (app, unit, ref, commits, pusher,
+// platforms) and where the Dockerfile is in the context.
 struct BuildPlan {
-  std::string app;
-  std::string unit;  // names the tags: "{unit}-{YYYYMMDD}-{sha7}"
-  std::string ref;   // "refs/heads/main"
-  std::string old_id, new_id;
-  std::string pusher, key_fingerprint, push_id;
-  std::vector<std::string> platforms;
+  NewBuild build;                         // unit names the tags: "{unit}-{YYYYMMDD}-{sha7}"
   std::string dockerfile = "Dockerfile";  // relative to the context
 };
 

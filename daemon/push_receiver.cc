@@ -41,15 +41,15 @@ int PushReceiver::Receive(const PushRequest& request, const Say& say,
         refused = true;
         continue;
       }
-      plans.push_back({.app = request.app,
-                       .unit = request.app,
-                       .ref = update.ref,
-                       .old_id = update.old_id,
-                       .new_id = update.new_id,
-                       .pusher = request.user,
-                       .key_fingerprint = request.key_fingerprint,
-                       .push_id = request.push_id,
-                       .platforms = config_.builder.platforms});
+      plans.push_back({.build = {.app = request.app,
+                                 .unit = request.app,
+                                 .ref = update.ref,
+                                 .old_sha = update.old_id,
+                                 .new_sha = update.new_id,
+                                 .pusher = request.user,
+                                 .key_fingerprint = request.key_fingerprint,
+                                 .push_id = request.push_id,
+                                 .platforms = config_.builder.platforms}});
     }
     // Every build of a push must succeed for git to move any ref; the
     // first failure ends the push.
