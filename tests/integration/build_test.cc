@@ -10,6 +10,7 @@
 #include "hephy/image_tags.h"
 #include "hephy/registry_client.h"
 #include "output_watcher.h"
+#include "processes.h"
 #include "test_daemon.h"
 #include "test_registry.h"
 
@@ -244,8 +245,7 @@ TEST_F(BuildTest, DisconnectMidBuildKillsEveryJobAndRecordsTheBuildCancelled) {
   EXPECT_EQ(BuildJson(1)["jobs"][0]["status"], "cancelled");
   EXPECT_TRUE(std::filesystem::is_empty(daemon_->data_dir() / "builds"));
   // No buildah (nor what it ran) outlives the build.
-  const RunResult ps = hephy::Run({.argv = {"pgrep", "-f", daemon_->data_dir().string()}});
-  EXPECT_EQ(ps.out, "");
+  EXPECT_TRUE(ProcessesMatching(daemon_->data_dir().string()).empty());
   EXPECT_EQ(StoredRef(), "");
 }
 
@@ -292,8 +292,7 @@ TEST_F(BuildTest, BuildsLeftRunningByACrashAreMarkedInterrupted) {
   EXPECT_EQ(build["status"], "interrupted");
   EXPECT_EQ(build["jobs"][0]["status"], "interrupted");
   // The crashed hephyd's buildah was found and stopped at start.
-  const RunResult ps = hephy::Run({.argv = {"pgrep", "-f", daemon_->data_dir().string()}});
-  EXPECT_EQ(ps.out, "");
+  EXPECT_TRUE(ProcessesMatching(daemon_->data_dir().string()).empty());
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <stdexcept>
 
 #include "hephy/store.h"
+#include "processes.h"
 #include "test_daemon.h"
 
 namespace hephy {
@@ -17,17 +19,23 @@ std::string ReadFile(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Processes whose command line contains `needle`.
-std::vector<pid_t> ProcessesMatching(const std::string& needle) {
-  std::vector<pid_t> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = ReadFile(entry.path() / "cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+// A real ssh client running `git-receive-pack 'APP.git'`, returned once
+// receive-pack has advertised its refs: git is running on the far side and
+// waits for the client's commands.
+Child OpenReceivePack(const TestDaemon& daemon, const TestKey& key, const std::string& app) {
+  SpawnOptions options;
+  options.argv = daemon.SshArgs(key);
+  options.argv.push_back("git@127.0.0.1");
+  options.argv.push_back("git-receive-pack '" + app + ".git'");
+  options.env = daemon.ClientEnv();
+  options.pipe_stdin = options.pipe_stdout = true;
+  Child client = Spawn(options);
+  pollfd fd{client.stdout_fd().get(), POLLIN, 0};
+  char buffer[256];
+  if (poll(&fd, 1, 20000) != 1 || read(client.stdout_fd().get(), buffer, sizeof buffer) <= 0) {
+    throw std::runtime_error("no ref advertisement from receive-pack for " + app);
   }
-  return pids;
+  return client;
 }
 
 TEST(Lifecycle, HostKeysAreGeneratedOnceAndReused) {
@@ -111,19 +119,7 @@ TEST(Lifecycle, ClientDisconnectKillsGit) {
   TestDaemon daemon;
   const TestKey alice = daemon.AddUser("alice");
   daemon.Start();
-  SpawnOptions options;
-  options.argv = daemon.SshArgs(alice);
-  options.argv.push_back("git@127.0.0.1");
-  options.argv.push_back("git-receive-pack 'dropped.git'");
-  options.env = daemon.ClientEnv();
-  options.pipe_stdin = options.pipe_stdout = true;
-  Child client = Spawn(options);
-
-  // Wait for receive-pack's ref advertisement: git is running on the far side.
-  pollfd fd{client.stdout_fd().get(), POLLIN, 0};
-  ASSERT_EQ(poll(&fd, 1, 20000), 1) << daemon.Log();
-  char buffer[256];
-  ASSERT_GT(read(client.stdout_fd().get(), buffer, sizeof buffer), 0);
+  Child client = OpenReceivePack(daemon, alice, "dropped");
   const std::string repo = daemon.RepoPath("dropped").string();
   ASSERT_FALSE(ProcessesMatching("receive-pack " + repo).empty());
 
@@ -138,15 +134,7 @@ TEST(Lifecycle, SessionsBeyondMaxSessionsAreRefused) {
   const TestKey alice = daemon.AddUser("alice");
   daemon.Start();
   // One session held open: receive-pack waits for the client's commands.
-  SpawnOptions options;
-  options.argv = daemon.SshArgs(alice);
-  options.argv.push_back("git@127.0.0.1");
-  options.argv.push_back("git-receive-pack 'held.git'");
-  options.env = daemon.ClientEnv();
-  options.pipe_stdin = options.pipe_stdout = true;
-  Child held = Spawn(options);
-  pollfd fd{held.stdout_fd().get(), POLLIN, 0};
-  ASSERT_EQ(poll(&fd, 1, 20000), 1) << daemon.Log();
+  Child held = OpenReceivePack(daemon, alice, "held");
 
   EXPECT_EQ(daemon.Ssh(alice, "git-upload-pack 'held.git'").exit_code, 255);
   EXPECT_TRUE(daemon.WaitForLog("refused: ssh.max_sessions (1) sessions are open"));
