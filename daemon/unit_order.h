@@ -71,8 +71,8 @@ std::vector<std::string> OrderUnits(const std::vector<UnitDependencies>& units,
 // For each unit of `selected` (the units a push builds), the units of
 // `selected` it depends on directly, in the order of `units`; a unit with none
 // maps to an empty list. A dependency not in `selected` is not waited for: its
-// image is pulled from the registry as it is. Building in OrderUnits order
-// with `selected` filtered out of it waits for nothing that comes later.
+// image is pulled from the registry as it is. Building the selected units in
+// OrderUnits order (the others left out) never waits for a later unit.
 std::map<std::string, std::vector<std::string>> WaitsFor(const std::vector<UnitDependencies>& units,
                                                          const std::set<std::string>& selected);
 
