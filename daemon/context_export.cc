@@ -53,6 +53,7 @@ void MakeDirectory(const std::filesystem::path& dir) {
 struct Exporter {
   git_repository* repo;
   std::filesystem::path root;
+  std::string root_name;  // in errors: "the repository", or the exported directory
   std::vector<std::pair<std::filesystem::path, std::string>> links;  // checked at the end
 
   void Tree(const git_tree* tree, const std::filesystem::path& dir, const std::string& prefix) {
@@ -99,16 +100,19 @@ struct Exporter {
 
   // With every file in place, each link is resolved as the kernel (and so
   // the builder) would: through other links, '..' included. A link that
-  // ends outside the tree could let a build read the host's files.
+  // ends outside the tree could let a build read the host's files. Its
+  // target is resolved rather than the link itself, so that a link to
+  // nothing (yet) is judged by where it points, not taken as a file.
   void CheckLinks() const {
     const auto canonical_root = std::filesystem::canonical(root);
     for (const auto& [link, path] : links) {
       std::error_code ec;
-      const auto resolved = std::filesystem::weakly_canonical(link, ec);
+      const auto resolved = std::filesystem::weakly_canonical(
+          link.parent_path() / std::filesystem::read_symlink(link), ec);
       const auto [end, unused] = std::mismatch(canonical_root.begin(), canonical_root.end(),
                                                resolved.begin(), resolved.end());
       if (ec || end != canonical_root.end()) {
-        throw Error(path + ": symbolic link leads outside the repository ('" +
+        throw Error(path + ": symbolic link leads outside " + root_name + " ('" +
                     std::filesystem::read_symlink(link).string() + "')");
       }
     }
@@ -117,29 +121,60 @@ struct Exporter {
 
 }  // namespace
 
-void ExportTree(const QuarantineRepo& repo, const std::string& commit_id,
+void ExportTree(git_repository* repo, const std::string& commit_id, const std::string& subdir,
                 const std::filesystem::path& dest) {
   git_oid oid;
   git_commit* commit = nullptr;
-  if (git_oid_fromstr(&oid, commit_id.c_str()) != 0 ||
-      git_commit_lookup(&commit, repo.get(), &oid) != 0) {
-    git::Throw("commit " + commit_id);
+  if (commit_id.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, commit_id.c_str()) != 0) {
+    throw Error("'" + commit_id + "': not a commit id");
   }
+  if (git_commit_lookup(&commit, repo, &oid) != 0) git::Throw("commit " + commit_id);
   const Owned<git_commit, git_commit_free> owned_commit(commit);
-  git_tree* tree = nullptr;
-  if (git_commit_tree(&tree, commit) != 0) git::Throw("tree of " + commit_id);
-  const Owned<git_tree, git_tree_free> owned_tree(tree);
+  git_tree* root = nullptr;
+  if (git_commit_tree(&root, commit) != 0) git::Throw("tree of " + commit_id);
+  const Owned<git_tree, git_tree_free> owned_root(root);
+
+  // Names as git_tree_entry_bypath takes them: no empty, "." or ".." parts.
+  std::string path;
+  for (const auto& part : std::filesystem::path(subdir)) {
+    if (part.empty() || part == ".") continue;
+    if (part == ".." || part == "/") {
+      throw Error(subdir + ": not a relative path inside the repository");
+    }
+    path += (path.empty() ? "" : "/") + part.string();
+  }
+  const git_tree* tree = root;
+  Owned<git_tree, git_tree_free> owned_subtree;
+  if (!path.empty()) {
+    git_tree_entry* entry = nullptr;
+    if (git_tree_entry_bypath(&entry, root, path.c_str()) != 0) {
+      throw Error(subdir + ": no such directory in commit " + commit_id);
+    }
+    const Owned<git_tree_entry, git_tree_entry_free> owned_entry(entry);
+    if (git_tree_entry_type(entry) != GIT_OBJECT_TREE) {
+      throw Error(subdir + ": not a directory in commit " + commit_id);
+    }
+    git_tree* sub = nullptr;
+    if (git_tree_lookup(&sub, repo, git_tree_entry_id(entry)) != 0) git::Throw(subdir);
+    owned_subtree.reset(sub);
+    tree = sub;
+  }
 
   MakeDirectory(dest);
   std::error_code ec;
   try {
-    Exporter exporter{repo.get(), dest, {}};
-    exporter.Tree(tree, dest, "");
+    Exporter exporter{repo, dest, path.empty() ? "the repository" : "'" + path + "'", {}};
+    exporter.Tree(tree, dest, path.empty() ? "" : path + "/");
     exporter.CheckLinks();
   } catch (...) {
     std::filesystem::remove_all(dest, ec);
     throw;
   }
+}
+
+void ExportTree(const QuarantineRepo& repo, const std::string& commit_id,
+                const std::filesystem::path& dest) {
+  ExportTree(repo.get(), commit_id, "", dest);
 }
 
 }  // namespace hephy

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "error_of.h"
 #include "hephy/error.h"
 #include "hephy/process.h"
 #include "test_dir.h"
@@ -51,6 +52,26 @@ class ContextExportTest : public ::testing::Test {
     Git({"commit", "-q", "-m", "c"});
     const QuarantineRepo repo(work_ / ".git", {});
     ExportTree(repo, Git({"rev-parse", "HEAD"}), context());
+  }
+
+  // Exports `subdir` of the last commit into dir/ctx, committing everything
+  // first unless that was done.
+  void ExportSubdir(const std::string& subdir) {
+    if (!Git({"status", "--porcelain"}).empty()) {
+      Git({"add", "-A"});
+      Git({"commit", "-q", "-m", "c"});
+    }
+    const QuarantineRepo repo(work_ / ".git", {});
+    ExportTree(repo.get(), Git({"rev-parse", "HEAD"}), subdir, context());
+  }
+
+  std::string ExportSubdirError(const std::string& subdir) {
+    try {
+      ExportSubdir(subdir);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "exported";
   }
 
   std::string ExportError() {
@@ -110,6 +131,12 @@ TEST_F(ContextExportTest, RefusesLinksLeadingOutside) {
   EXPECT_FALSE(std::filesystem::exists(context()));
 }
 
+TEST_F(ContextExportTest, RefusesLinksToNothingOutside) {
+  Link("dangling", "../no-such-file");
+  EXPECT_EQ(ExportError(),
+            "dangling: symbolic link leads outside the repository ('../no-such-file')");
+}
+
 TEST_F(ContextExportTest, RefusesEscapesThroughOtherLinks) {
   // Each looks harmless alone: here -> '.', and out -> 'here/..', which reads
   // as '.' but resolves through `here` to the parent of the tree.
@@ -138,6 +165,61 @@ TEST_F(ContextExportTest, RefusesAnExistingDestination) {
   Write("Dockerfile", "FROM scratch\n");
   std::filesystem::create_directory(context());
   EXPECT_NE(ExportError().find("cannot create directory"), std::string::npos);
+}
+
+TEST_F(ContextExportTest, ExportsASubdirectoryAsTheWholeContext) {
+  Write("Dockerfile", "FROM scratch\n");
+  Write("units/web/Dockerfile", "FROM web\n");
+  Write("units/web/src/app.c", "app\n");
+  Link("units/web/conf", "src");
+  ExportSubdir("units/web");
+  std::ifstream in(context() / "Dockerfile");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "FROM web\n");
+  EXPECT_TRUE(std::filesystem::is_regular_file(context() / "conf/app.c"));
+  EXPECT_FALSE(std::filesystem::exists(context() / "units"));
+  EXPECT_EQ(ModeOf(context()), 0755u);
+}
+
+TEST_F(ContextExportTest, EmptyOrDotSubdirectoryIsTheRoot) {
+  Write("Dockerfile", "FROM scratch\n");
+  ExportSubdir("");
+  EXPECT_TRUE(std::filesystem::is_regular_file(context() / "Dockerfile"));
+  std::filesystem::remove_all(context());
+  ExportSubdir("./");
+  EXPECT_TRUE(std::filesystem::is_regular_file(context() / "Dockerfile"));
+}
+
+TEST_F(ContextExportTest, MissingOrNonDirectorySubdirectoryIsAnError) {
+  Write("units/web/Dockerfile", "FROM web\n");
+  const std::string missing = ExportSubdirError("units/api");
+  EXPECT_EQ(missing.substr(0, missing.find(" in commit ")), "units/api: no such directory");
+  EXPECT_FALSE(std::filesystem::exists(context()));
+  const std::string file = ExportSubdirError("units/web/Dockerfile");
+  EXPECT_EQ(file.substr(0, file.find(" in commit ")), "units/web/Dockerfile: not a directory");
+  EXPECT_EQ(ExportSubdirError("../x"), "../x: not a relative path inside the repository");
+  EXPECT_EQ(ExportSubdirError("/units"), "/units: not a relative path inside the repository");
+}
+
+TEST_F(ContextExportTest, SubdirectoryLinksMustStayInsideTheSubdirectory) {
+  // Inside the repository, but outside what becomes the build context.
+  Write("shared/secret", "s\n");
+  Link("units/web/secret", "../../shared/secret");
+  EXPECT_EQ(ExportSubdirError("units/web"),
+            "units/web/secret: symbolic link leads outside 'units/web' ('../../shared/secret')");
+  EXPECT_FALSE(std::filesystem::exists(context()));
+}
+
+TEST_F(ContextExportTest, UnknownCommitIsAnError) {
+  Write("Dockerfile", "FROM scratch\n");
+  Git({"add", "-A"});
+  Git({"commit", "-q", "-m", "c"});
+  const QuarantineRepo repo(work_ / ".git", {});
+  EXPECT_EQ(ErrorOf([&] { ExportTree(repo.get(), "abc", "", context()); }),
+            "'abc': not a commit id");
+  EXPECT_EQ(
+      ErrorOf([&] { ExportTree(repo.get(), std::string(40, 'a'), "", context()); }).substr(0, 49),
+      "commit aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: ");
+  EXPECT_FALSE(std::filesystem::exists(context()));
 }
 
 }  // namespace
