@@ -111,6 +111,13 @@ bool IsValidBranchName(const std::string& branch) {
          git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
 }
 
+bool IsEnvironmentName(const std::string& name) {
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
 }  // namespace
 
 std::string ListenAddress::ToString() const {
@@ -291,6 +298,30 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                                config.apps.auto_create = r.Bool(v, vk);
                              }}});
              }},
+            {"upstreams",
+             [&](Node n, Key k) {
+               auto& u = config.upstreams;
+               r.Map(n, k,
+                     {{"credentials_file",
+                       [&](Node v, Key vk) {
+                         u.credentials_file = ExpandHome(r.Scalar(v, vk));
+                         if (u.credentials_file.empty()) r.Fail(v, vk, "must not be empty");
+                       }},
+                      {"token_env",
+                       [&](Node v, Key vk) {
+                         u.token_env = r.Scalar(v, vk);
+                         if (!u.token_env.empty() && !IsEnvironmentName(u.token_env)) {
+                           r.Fail(v, vk,
+                                  "invalid environment variable name '" + u.token_env +
+                                      "' (expected letters, digits and _, not starting with a "
+                                      "digit)");
+                         }
+                       }},
+                      {"ssh_key", [&](Node v, Key vk) { u.ssh_key = ExpandHome(r.Scalar(v, vk)); }},
+                      {"known_hosts",
+                       [&](Node v, Key vk) { u.known_hosts = ExpandHome(r.Scalar(v, vk)); }},
+                      {"allow_local", [&](Node v, Key vk) { u.allow_local = r.Bool(v, vk); }}});
+             }},
         });
 
   if (config.builder.max_jobs == 0) {
@@ -300,6 +331,10 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
   if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
   if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;
   config.data_dir = config.data_dir.lexically_normal();
+  for (auto* path : {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
+                     &config.upstreams.known_hosts}) {
+    if (!path->empty()) *path = (config.data_dir / *path).lexically_normal();
+  }
   return config;
 }
 

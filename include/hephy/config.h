@@ -57,6 +57,29 @@ struct AppsConfig {
   bool auto_create = true;
 };
 
+// Where build units' upstream_repo sources come from, and the credentials
+// hephyd fetches them with (daemon/upstream_cache.h). Paths are absolute
+// after parsing: "~/" means $HOME, a relative path is taken from data_dir.
+struct UpstreamsConfig {
+  // git-credential-store lines, https://USER:TOKEN@HOST[/PATH-PREFIX], for
+  // http(s) upstreams; must not be readable by group or others. A missing
+  // file means no credentials.
+  std::filesystem::path credentials_file = "upstream-credentials";
+  // Name of an environment variable whose value is the password (user
+  // "x-access-token") for https upstreams without a credentials_file entry;
+  // empty: none. Any https host a build-config.yaml names can ask for it.
+  std::string token_env;
+  // Private key for ssh:// and scp-style upstreams; empty: none.
+  std::filesystem::path ssh_key;
+  // OpenSSH known_hosts file an upstream's ssh host key must be listed in;
+  // empty: ~/.ssh/known_hosts of hephyd's user, looked up when used.
+  std::filesystem::path known_hosts;
+  // Whether upstream_repo may be a file:// URL or a local path. Off by
+  // default: it would let any pusher build from any repository hephyd's
+  // user can read, other apps' included.
+  bool allow_local = false;
+};
+
 struct Config {
   std::filesystem::path data_dir = "./hephy-data";
   SshConfig ssh;
@@ -64,6 +87,7 @@ struct Config {
   RegistryConfig registry;
   BuilderConfig builder;
   AppsConfig apps;
+  UpstreamsConfig upstreams;
 
   // Paths derived from data_dir.
   std::filesystem::path ReposDir() const { return data_dir / "repos"; }
@@ -74,6 +98,8 @@ struct Config {
   // Per-build scratch space (contexts, buildah storage), removed after each build.
   std::filesystem::path BuildsDir() const { return data_dir / "builds"; }
   std::filesystem::path RegistryDir() const { return data_dir / "registry"; }
+  // One bare mirror per upstream_repo URL (daemon/upstream_cache.h).
+  std::filesystem::path UpstreamsDir() const { return data_dir / "upstreams"; }
 };
 
 // Parses YAML text. `source` names the text in errors ("hephy.yaml"). Relative

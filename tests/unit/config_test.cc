@@ -38,6 +38,12 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.builder.buildah.storage_driver, "vfs");
   EXPECT_EQ(c.builder.buildah.isolation, "chroot");
   EXPECT_TRUE(c.apps.auto_create);
+  EXPECT_EQ(c.upstreams.credentials_file, "/srv/hephy-data/upstream-credentials");
+  EXPECT_EQ(c.upstreams.token_env, "");
+  EXPECT_EQ(c.upstreams.ssh_key, "");
+  EXPECT_EQ(c.upstreams.known_hosts, "");
+  EXPECT_FALSE(c.upstreams.allow_local);
+  EXPECT_EQ(c.UpstreamsDir(), "/srv/hephy-data/upstreams");
   EXPECT_EQ(c.DatabasePath(), "/srv/hephy-data/hephy.db");
   EXPECT_EQ(c.ReposDir(), "/srv/hephy-data/repos");
 }
@@ -61,6 +67,12 @@ builder:
   max_jobs: 3
   buildah: { storage_driver: overlay, isolation: oci }
 apps: { auto_create: false }
+upstreams:
+  credentials_file: /etc/hephy/upstream-credentials
+  token_env: GITHUB_TOKEN
+  ssh_key: keys/upstream_ed25519
+  known_hosts: /etc/hephy/known_hosts
+  allow_local: true
 )");
   EXPECT_EQ(c.data_dir, "/var/lib/hephy");
   EXPECT_EQ(c.ssh.listen.host, "0.0.0.0");
@@ -79,6 +91,38 @@ apps: { auto_create: false }
   EXPECT_EQ(c.builder.buildah.storage_driver, "overlay");
   EXPECT_EQ(c.builder.buildah.isolation, "oci");
   EXPECT_FALSE(c.apps.auto_create);
+  EXPECT_EQ(c.upstreams.credentials_file, "/etc/hephy/upstream-credentials");
+  EXPECT_EQ(c.upstreams.token_env, "GITHUB_TOKEN");
+  EXPECT_EQ(c.upstreams.ssh_key, "/var/lib/hephy/keys/upstream_ed25519");
+  EXPECT_EQ(c.upstreams.known_hosts, "/etc/hephy/known_hosts");
+  EXPECT_TRUE(c.upstreams.allow_local);
+}
+
+TEST(Config, UpstreamPathsAreTakenFromDataDirAndHome) {
+  setenv("HOME", "/home/h", 1);
+  const Config c = Parse(
+      "data_dir: /d\nupstreams: { credentials_file: creds, ssh_key: ~/.ssh/id, known_hosts: kh }");
+  EXPECT_EQ(c.upstreams.credentials_file, "/d/creds");
+  EXPECT_EQ(c.upstreams.ssh_key, "/home/h/.ssh/id");
+  EXPECT_EQ(c.upstreams.known_hosts, "/d/kh");
+}
+
+TEST(Config, UpstreamKeysAreChecked) {
+  EXPECT_EQ(ErrorOf("upstreams:\n  token: x\n"),
+            "hephy.yaml:2: upstreams.token: unknown key (expected one of: allow_local, "
+            "credentials_file, known_hosts, ssh_key, token_env)");
+  EXPECT_EQ(ErrorOf("upstreams:\n  token_env: 1TOKEN\n"),
+            "hephy.yaml:2: upstreams.token_env: invalid environment variable name '1TOKEN' "
+            "(expected letters, digits and _, not starting with a digit)");
+  EXPECT_NE(ErrorOf("upstreams:\n  token_env: A-B\n").find("invalid environment variable name"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("upstreams:\n  ssh_key: [a]\n"),
+            "hephy.yaml:2: upstreams.ssh_key: expected a string");
+  EXPECT_EQ(ErrorOf("upstreams:\n  credentials_file: \"\"\n"),
+            "hephy.yaml:2: upstreams.credentials_file: must not be empty");
+  EXPECT_EQ(ErrorOf("upstreams:\n  allow_local: sometimes\n"),
+            "hephy.yaml:2: upstreams.allow_local: expected true or false");
+  EXPECT_EQ(ErrorOf("upstreams: token\n"), "hephy.yaml:1: upstreams: expected a mapping");
 }
 
 TEST(Config, RelativeDataDirIsResolvedAgainstTheBaseDirectory) {
