@@ -1,0 +1,78 @@
+// Upstream sources of build units: a build-config.yaml's upstream_repo (a
+// git URL, see upstream_url.h) and upstream_ref (a tag, branch or commit),
+// fetched with libgit2 into one bare mirror per URL and resolved to a commit.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "hephy/config.h"
+#include "upstream_url.h"
+
+namespace hephy {
+
+class UpstreamCache {
+ public:
+  // Mirrors live in `dir` (Config::UpstreamsDir()), which is created if
+  // missing; temporary directories a crash left there are removed. Throws
+  // Error when `dir` cannot be created.
+  UpstreamCache(std::filesystem::path dir, UpstreamsConfig config);
+  UpstreamCache(const UpstreamCache&) = delete;
+  UpstreamCache& operator=(const UpstreamCache&) = delete;
+
+  struct Resolved {
+    // The bare mirror repository holding `commit` and everything it
+    // reaches; open it with git_repository_open_bare.
+    std::filesystem::path mirror;
+    std::string commit;  // 40 lower-case hex digits
+    // The URL as given: Resolve refuses URLs that carry credentials, so this
+    // is safe for the database, logs and image annotations.
+    std::string display_url;
+  };
+
+  // Resolves `ref` of the upstream repository `url` to a commit, fetching
+  // only when needed:
+  // - a 40-hex `ref` whose commit the mirror already holds needs no fetch;
+  // - otherwise every branch and tag is fetched into the mirror (forced,
+  //   pruned; no HTTP redirects followed) and `ref` is looked up as a tag
+  //   (annotated ones peeled), then a branch ("release/1.x" too), then a
+  //   full commit id.
+  // The mirror is data_dir/upstreams/<first 16 hex of SHA-256 of url>.git,
+  // so a URL never becomes a path; a new one is created under a temporary
+  // name and renamed into place.
+  //
+  // Authentication: http(s) upstreams get the credential
+  // FindHttpCredential finds (upstream_credentials.h), once the server asks
+  // for one; ssh upstreams authenticate with config.ssh_key as the URL's
+  // user (default "git"), and their host key must be in config.known_hosts
+  // (default ~/.ssh/known_hosts). A refused credential is not offered again.
+  //
+  // `progress` gets human lines for the build log, such as "fetching
+  // https://host/x.git (v1.2.3)"; it may be empty.
+  //
+  // Thread-safe: calls for the same URL take turns on its mirror, calls for
+  // different URLs run in parallel. libgit2 1.5 has no network timeouts, so a
+  // server that stops answering holds the call (and its URL) until the
+  // connection breaks.
+  //
+  // Throws Error "URL: REASON" naming the ref, e.g. "https://host/x.git: ref
+  // 'v9' not found (no such tag, branch or commit)", for a URL
+  // UpstreamUrlProblem refuses, a local URL while config.allow_local is off,
+  // an invalid ref, and failed fetches (network, authentication, host key).
+  // Messages never hold a credential.
+  Resolved Resolve(const std::string& url, const std::string& ref,
+                   const std::function<void(const std::string&)>& progress);
+
+ private:
+  std::mutex& MirrorMutex(const std::string& name);
+
+  const std::filesystem::path dir_;
+  const UpstreamsConfig config_;
+  std::mutex mutexes_mutex_;
+  std::map<std::string, std::mutex> mirror_mutexes_;  // by mirror name; never erased
+};
+
+}  // namespace hephy
