@@ -16,9 +16,9 @@ namespace hephy {
 // Refused: other schemes and transport helpers (ext::), relative paths,
 // whitespace and control characters, query strings and fragments, a
 // password in any URL and a user name in http(s) and git URLs (credentials
-// belong in upstreams.credentials_file). The reason never repeats the URL,
-// so it is safe to show even when the URL holds a token; it reads well after
-// "upstream_repo: ".
+// belong in upstreams.credentials_file). The reason quotes at most the
+// scheme or host, never user information, so it is safe to show even when
+// the URL holds a token; it reads well after "upstream_repo: ".
 std::optional<std::string> UpstreamUrlProblem(std::string_view url);
 
 // An accepted URL, split up.
