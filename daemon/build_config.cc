@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "hephy/names.h"
+#include "upstream_url.h"
 
 namespace hephy {
 namespace {
@@ -53,21 +54,23 @@ class Problems {
   std::vector<std::string>& out_;
 };
 
-// A relative path that stays inside its root once normalised, as the
-// kernel would not see it ("a/../b" is fine, "../b" and "/b" are not).
-std::optional<std::string> PathProblem(const std::string& path) {
+// Why `path`, relative to `base` (a directory of the same tree), is not a
+// path inside that tree once normalised ("a/../b" is fine; "../b" from the
+// root and "/b" are not); nullopt when it is.
+std::optional<std::string> PathProblem(const std::string& path, const std::string& base,
+                                       const std::string& tree) {
   if (path.empty()) return "must not be empty";
   const std::filesystem::path p(path);
   if (p.is_absolute()) return "'" + path + "' is absolute; give a path relative to the unit";
-  const auto normal = p.lexically_normal();
+  const auto normal = (std::filesystem::path(base) / p).lexically_normal();
   if (!normal.empty() && *normal.begin() == "..") {
-    return "'" + path + "' leads outside the unit (..)";
+    return "'" + path + "' leads outside " + tree + " (..)";
   }
   return std::nullopt;
 }
 
-// 128 (the tag limit) minus "-YYYYMMDD-SHA7-" and room for "arm64v8".
-constexpr size_t kMaxUnitName = 128 - 18 - 8;
+// 128 (the tag limit) minus "-YYYYMMDD-SHA7-" and room for "wasip1-wasm".
+constexpr size_t kMaxUnitName = 128 - 18 - 12;
 
 bool IsBuildArgName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
@@ -92,8 +95,10 @@ std::string UnitName(std::string_view directory) {
   return name;
 }
 
-BuildConfig ParseBuildConfig(std::string_view text, const std::string& file,
-                             const std::string& unit, std::vector<std::string>& out) {
+namespace {
+
+BuildConfig Parse(std::string_view text, const std::string& file, const std::string& unit,
+                  std::vector<std::string>& out) {
   BuildConfig config;
   Problems problems(file, out);
   // The longest tag a unit gets is "{unit}-YYYYMMDD-SHA7-{arch}{variant}".
@@ -122,16 +127,26 @@ BuildConfig ParseBuildConfig(std::string_view text, const std::string& file,
       if (auto value = problems.Scalar(node, key)) field = *value;
     };
   };
+  // Paths are checked once every key is read: what they are relative to
+  // depends on upstream_repo.
+  std::map<std::string, YAML::Node> path_nodes;
   const auto path_into = [&](std::string& field) -> Handler {
     return [&](const YAML::Node& node, const std::string& key) {
-      const auto value = problems.Scalar(node, key);
-      if (!value) return;
-      if (const auto problem = PathProblem(*value)) return problems.Add(node, key, *problem);
-      field = *value;
+      if (auto value = problems.Scalar(node, key)) {
+        field = *value;
+        path_nodes[key] = node;
+      }
     };
   };
   const std::map<std::string, Handler> handlers = {
-      {"upstream_repo", text_into(config.upstream_repo)},
+      {"upstream_repo",
+       [&](const YAML::Node& node, const std::string& key) {
+         const auto value = problems.Scalar(node, key);
+         if (!value) return;
+         if (const auto problem = UpstreamUrlProblem(*value))
+           return problems.Add(node, key, *problem);
+         config.upstream_repo = *value;
+       }},
       {"upstream_ref", text_into(config.upstream_ref)},
       {"dockerfile_path", path_into(config.dockerfile_path)},
       {"context_path", path_into(config.context_path)},
@@ -194,13 +209,50 @@ BuildConfig ParseBuildConfig(std::string_view text, const std::string& file,
     if (key == "upstream_repo") upstream_repo_node = entry.first;
     handler->second(entry.second, key);
   }
+  // An in-tree context may lie outside the unit's directory but not outside
+  // the repository; an upstream context stays inside the upstream tree; the
+  // Dockerfile stays inside its context.
+  const bool upstream = !config.upstream_repo.empty();
+  const std::string unit_dir =
+      upstream ? "" : std::filesystem::path(file).parent_path().generic_string();
+  const auto check_path = [&](std::string& field, const std::string& key, const std::string& base,
+                              const std::string& tree, const std::string& fallback) {
+    const auto node = path_nodes.find(key);
+    if (node == path_nodes.end()) return;
+    if (const auto problem = PathProblem(field, base, tree)) {
+      problems.Add(node->second, key, *problem);
+      field = fallback;
+    }
+  };
+  check_path(config.context_path, "context_path", unit_dir,
+             upstream ? "the upstream repository" : "the repository", ".");
+  check_path(config.dockerfile_path, "dockerfile_path", "", "the context", "Dockerfile");
+
   if (!config.upstream_repo.empty() && config.upstream_ref.empty()) {
     problems.Add(upstream_repo_node, "upstream_ref",
                  "missing: a unit with upstream_repo needs upstream_ref (a tag, branch or commit)");
   }
-  if (config.upstream_repo.empty() && !config.upstream_ref.empty()) {
+  if (upstream_repo_node.IsNull() && !config.upstream_ref.empty()) {
     problems.Add(root, "upstream_ref", "given without upstream_repo");
   }
+  return config;
+}
+
+// The line of a problem "FILE:LINE: ...", 0 for one about the whole file.
+int LineOf(const std::string& problem, const std::string& file) {
+  if (problem.size() <= file.size() || problem[file.size()] != ':') return 0;
+  return std::atoi(problem.c_str() + file.size() + 1);
+}
+
+}  // namespace
+
+BuildConfig ParseBuildConfig(std::string_view text, const std::string& file,
+                             const std::string& unit, std::vector<std::string>& out) {
+  const auto first = static_cast<std::ptrdiff_t>(out.size());
+  BuildConfig config = Parse(text, file, unit, out);
+  // In the order of the file, whatever order the checks ran in.
+  std::stable_sort(out.begin() + first, out.end(),
+                   [&](const auto& a, const auto& b) { return LineOf(a, file) < LineOf(b, file); });
   return config;
 }
 

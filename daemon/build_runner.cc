@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -16,6 +17,8 @@
 #include "hephy/registry_client.h"
 #include "hephy/store.h"
 #include "logging.h"
+#include "quarantine_repo.h"
+#include "unit_order.h"
 
 namespace hephy {
 namespace {
@@ -92,16 +95,71 @@ struct Outcome {
   std::vector<std::string> tags;
 };
 
+// The units of a run that have finished, for the units waiting on them.
+class FinishedUnits {
+ public:
+  void Add(const std::string& unit, const Outcome& outcome) {
+    {
+      std::lock_guard lock(mutex_);
+      finished_[unit] = outcome;
+    }
+    changed_.notify_all();
+  }
+
+  // Blocks until every unit of `units` has finished; their outcomes, or
+  // nullopt when `stop` fired first.
+  std::optional<std::map<std::string, Outcome>> WaitFor(
+      const std::map<std::string, std::vector<std::string>>& units, std::stop_token stop) {
+    std::unique_lock lock(mutex_);
+    const bool all = changed_.wait(lock, stop, [&] {
+      return std::all_of(units.begin(), units.end(),
+                         [&](const auto& unit) { return finished_.contains(unit.first); });
+    });
+    if (!all) return std::nullopt;
+    std::map<std::string, Outcome> outcomes;
+    for (const auto& [unit, images] : units) outcomes[unit] = finished_.at(unit);
+    return outcomes;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any changed_;
+  std::map<std::string, Outcome> finished_;
+};
+
+// Why a run stops early: the pusher went away or a unit failed. The first
+// reason given is kept.
+class RunAbort {
+ public:
+  void Request(const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    if (source_.stop_requested()) return;
+    reason_ = reason;
+    source_.request_stop();
+  }
+  std::stop_token token() const { return source_.get_token(); }
+  std::string reason() const {
+    std::lock_guard lock(mutex_);
+    return reason_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::stop_source source_;
+  std::string reason_;
+};
+
 class BuildExecution {
  public:
   BuildExecution(const Config& config, Executor& executor, BuildScheduler& scheduler,
-                 const BuildPlan& plan, const Build& build, const Say& say)
+                 const BuildPlan& plan, const Build& build, const Say& say, std::string line_prefix)
       : config_(config),
         executor_(executor),
         scheduler_(scheduler),
         plan_(plan),
         build_(build),
         say_(say),
+        line_prefix_(std::move(line_prefix)),
         work_dir_(config.BuildsDir() / std::to_string(build.id)) {}
 
   ~BuildExecution() {
@@ -111,28 +169,31 @@ class BuildExecution {
       Log()->warn("build {}: cannot remove {}: {}", build_.id, work_dir_.string(), ec.message());
   }
 
-  Outcome Execute(const QuarantineRepo& repo, std::stop_token cancel) {
+  // Builds with the FROM images of dependencies pinned to `pinned`
+  // (image -> image@digest). Returns with the status "cancelled" when
+  // `stop` fires.
+  Outcome Execute(const std::map<std::string, std::string>& pinned, std::stop_token stop) {
     Outcome outcome;
-    const auto lease = scheduler_.AcquireApp(build_.app, cancel, [&] {
-      say_("hephy: another build of " + build_.app + " is running; build " +
-           std::to_string(build_.id) + " waits for it");
-    });
-    if (!lease) return Cancelled(outcome);
-
     Store store(config_.DatabasePath());
     store.StartBuild(build_.id);
-    say_("hephy: building " + build_.app + " (build " + std::to_string(build_.id) + ", " +
-         BranchOf(build_.ref) + " " + build_.new_sha.substr(0, 7) + ") for " +
-         Join(plan_.build.platforms, ", "));
+    const bool upstream = !build_.source_sha.empty();
+    const std::string& commit = upstream ? build_.source_sha : build_.new_sha;
+    say_("hephy: building " + build_.unit + " (build " + std::to_string(build_.id) + ", " +
+         (upstream ? build_.source_url + " " : BranchOf(build_.ref) + " ") + commit.substr(0, 7) +
+         ") for " + Join(plan_.build.platforms, ", "));
 
     std::filesystem::remove_all(work_dir_);
     std::filesystem::create_directories(work_dir_);
     std::filesystem::create_directories(BuildLogDir(config_.LogsDir(), build_.id));
     const auto context = work_dir_ / "context";
-    ExportTree(repo, build_.new_sha, context);
+    {
+      const QuarantineRepo repo(plan_.context.repo, plan_.context.env);
+      ExportTree(repo.get(), plan_.context.commit, plan_.context.dir, context);
+    }
+    if (!pinned.empty()) Pin(context / plan_.dockerfile, pinned);
 
     const auto now = std::chrono::system_clock::now();
-    const UnitTags tags = TagsFor(build_.unit, build_.new_sha, now);
+    const UnitTags tags = TagsFor(build_.unit, commit, now, plan_.additional_tags);
     const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
     for (const auto& record : build_.jobs) {
       auto& run = runs_.emplace_back();
@@ -142,6 +203,8 @@ class BuildExecution {
       spec.platform = record.platform;
       spec.context_dir = context;
       spec.dockerfile = plan_.dockerfile;
+      spec.target = plan_.target;
+      spec.build_args = plan_.build_args;
       spec.destination = config_.registry.url + "/" + repository + ":" + run.arch_tag;
       spec.insecure_registry = config_.registry.insecure;
       spec.work_dir = work_dir_ / "jobs" / Dashed(record.platform);
@@ -152,9 +215,12 @@ class BuildExecution {
       run.job = executor_.Prepare(spec);
     }
 
-    RunJobs(cancel);
+    RunJobs(stop);
 
-    if (cancel.stop_requested()) return Cancelled(outcome);
+    if (stop.stop_requested()) {
+      outcome.status = "cancelled";
+      return outcome;
+    }
     for (auto& run : runs_) {
       if (run.result.outcome == PlatformJobResult::Outcome::kSucceeded ||
           run.result.outcome == PlatformJobResult::Outcome::kCancelled) {
@@ -162,11 +228,11 @@ class BuildExecution {
       }
       const std::string& platform = run.record.platform;
       if (outcome.error.empty()) outcome.error = platform + ": " + run.result.error;
-      say_("hephy: [" + platform + "] failed after " + Seconds(run.elapsed) + ": " +
-           run.result.error);
+      say_("hephy: " + line_prefix_ + "[" + platform + "] failed after " + Seconds(run.elapsed) +
+           ": " + run.result.error);
       if (!run.tail.empty()) {
-        say_("hephy: [" + platform + "] its last lines were:");
-        for (const auto& line : run.tail) say_("  [" + platform + "] " + line);
+        say_("hephy: " + line_prefix_ + "[" + platform + "] its last lines were:");
+        for (const auto& line : run.tail) say_("  " + line_prefix_ + "[" + platform + "] " + line);
       }
     }
     if (!outcome.error.empty()) return outcome;
@@ -174,31 +240,40 @@ class BuildExecution {
     std::vector<std::string> digests;
     for (const auto& run : runs_) digests.push_back(run.result.digest);
     RegistryClient registry(config_.registry.url, config_.registry.insecure);
-    const StitchedIndex index =
-        StitchIndex(registry, repository, digests,
-                    {{"org.opencontainers.image.source", SourceUrl(config_, build_.app)},
-                     {"org.opencontainers.image.revision", build_.new_sha},
-                     {"org.opencontainers.image.created", Rfc3339(now)}},
-                    tags.index_tags);
+    const std::string source = upstream ? build_.source_url : SourceUrl(config_, build_.app);
+    const StitchedIndex index = StitchIndex(registry, repository, digests,
+                                            {{"org.opencontainers.image.source", source},
+                                             {"org.opencontainers.image.revision", commit},
+                                             {"org.opencontainers.image.created", Rfc3339(now)}},
+                                            tags.index_tags);
     outcome.status = "succeeded";
     outcome.index_digest = index.digest;
     outcome.tags = tags.index_tags;
-    say_("hephy: image " + config_.registry.url + "/" + repository + "@" + index.digest);
-    say_("hephy: tagged " + Join(tags.index_tags, ", "));
+    say_("hephy: " + line_prefix_ + "image " + config_.registry.url + "/" + repository + "@" +
+         index.digest);
+    say_("hephy: " + line_prefix_ + "tagged " + Join(tags.index_tags, ", "));
     return outcome;
   }
 
  private:
-  static Outcome& Cancelled(Outcome& outcome) {
-    outcome.status = "cancelled";
-    outcome.error = "the pusher disconnected";
-    return outcome;
+  // Rewrites the exported Dockerfile so that the FROM lines naming a unit
+  // built in this run use the digest just built.
+  void Pin(const std::filesystem::path& dockerfile,
+           const std::map<std::string, std::string>& pinned) {
+    std::ifstream in(dockerfile, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    std::ofstream out(dockerfile, std::ios::binary | std::ios::trunc);
+    out << PinFromImages(text, pinned);
+    if (!out.flush()) throw Error(dockerfile.string() + ": cannot rewrite FROM lines");
+    for (const auto& [image, digest_ref] : pinned)
+      say_("hephy: FROM " + image + " -> " + digest_ref);
   }
 
-  // One thread per platform. A job that fails, or the pusher going away,
-  // cancels every other job of the build.
-  void RunJobs(std::stop_token cancel) {
-    std::stop_callback pusher_gone(cancel, [this] { abort_.request_stop(); });
+  // One thread per platform. A job that fails, or a stop request, cancels
+  // every other job of the build.
+  void RunJobs(std::stop_token stop) {
+    std::stop_callback stopped(stop, [this] { abort_.request_stop(); });
     std::stop_callback kill_jobs(abort_.get_token(), [this] {
       for (auto& run : runs_) run.job->Cancel();
     });
@@ -222,7 +297,7 @@ class BuildExecution {
         return;
       }
       store.StartJob(run.record.id, run.arch_tag);
-      const std::string prefix = "[" + platform + "] ";
+      const std::string prefix = line_prefix_ + "[" + platform + "] ";
       const auto start = std::chrono::steady_clock::now();
       run.result = run.job->Run([&](std::string_view line) {
         log << line << '\n' << std::flush;
@@ -255,60 +330,150 @@ class BuildExecution {
   const BuildPlan& plan_;
   const Build& build_;
   const Say& say_;
+  const std::string line_prefix_;  // "unit " when a run builds several units
   const std::filesystem::path work_dir_;
   std::stop_source abort_;
   std::deque<JobRun> runs_;  // stable addresses: job threads hold references
 };
 
+// One unit of a run, from its record to its end: waits for the units it
+// depends on, builds, records the outcome and tells the units waiting on it.
+class UnitRun {
+ public:
+  UnitRun(const Config& config, Executor& executor, BuildScheduler& scheduler,
+          const BuildPlan& plan, const Build& build, const Say& say, bool several_units)
+      : config_(config),
+        executor_(executor),
+        scheduler_(scheduler),
+        plan_(plan),
+        build_(build),
+        say_(say),
+        line_prefix_(several_units ? plan.build.unit + " " : "") {}
+
+  bool Run(FinishedUnits& finished, RunAbort& abort) {
+    const auto start = std::chrono::steady_clock::now();
+    Outcome outcome;
+    try {
+      outcome = WaitAndBuild(finished, abort);
+    } catch (const std::exception& e) {
+      outcome.status = "failed";
+      outcome.error = e.what();
+      say_("hephy: " + line_prefix_ + outcome.error);
+    }
+    if (outcome.status == "cancelled" && outcome.error.empty()) outcome.error = abort.reason();
+    if (outcome.status == "failed") abort.Request(build_.unit + " failed");
+
+    const std::string id = std::to_string(build_.id);
+    const std::string elapsed = Seconds(std::chrono::steady_clock::now() - start);
+    try {
+      Store store(config_.DatabasePath());
+      store.FinishBuild(build_.id, outcome.status, outcome.error, outcome.index_digest,
+                        outcome.tags);
+    } catch (const std::exception& e) {
+      Log()->error("build {}: cannot record its end: {}", build_.id, e.what());
+    }
+    Log()->info("build {} app={} unit={} {} {} in {}{}", build_.id, build_.app, build_.unit,
+                build_.new_sha.substr(0, 7), outcome.status, elapsed,
+                outcome.error.empty() ? "" : ": " + outcome.error);
+    if (outcome.status == "succeeded") {
+      say_("hephy: build " + id + " (" + build_.unit + ") succeeded in " + elapsed);
+    } else {
+      say_("hephy: build " + id + " (" + build_.unit + ") " + outcome.status + " after " + elapsed +
+           (outcome.error.empty() ? "" : ": " + outcome.error) + " (see `hephyd logs " + id + "`)");
+    }
+    finished.Add(build_.unit, outcome);
+    return outcome.status == "succeeded";
+  }
+
+ private:
+  Outcome WaitAndBuild(FinishedUnits& finished, RunAbort& abort) {
+    Outcome outcome;
+    outcome.status = "cancelled";
+    if (!plan_.waits_for.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [unit, images] : plan_.waits_for) names.push_back(unit);
+      say_("hephy: " + build_.unit + " waits for " + Join(names, ", "));
+    }
+    const auto dependencies = finished.WaitFor(plan_.waits_for, abort.token());
+    if (!dependencies || abort.token().stop_requested()) return outcome;
+    std::map<std::string, std::string> pinned;
+    const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
+    for (const auto& [unit, images] : plan_.waits_for) {
+      const Outcome& dependency = dependencies->at(unit);
+      if (dependency.status != "succeeded") {
+        outcome.error = "its dependency " + unit + " was not built";
+        return outcome;
+      }
+      for (const auto& image : images) {
+        pinned[image] = config_.registry.url + "/" + repository + "@" + dependency.index_digest;
+      }
+    }
+    BuildExecution execution(config_, executor_, scheduler_, plan_, build_, say_, line_prefix_);
+    return execution.Execute(pinned, abort.token());
+  }
+
+  const Config& config_;
+  Executor& executor_;
+  BuildScheduler& scheduler_;
+  const BuildPlan& plan_;
+  const Build& build_;
+  const Say& say_;
+  const std::string line_prefix_;
+};
+
 }  // namespace
 
-bool BuildRunner::Run(const QuarantineRepo& repo, const BuildPlan& plan, const Say& say_any,
+bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
                       std::stop_token cancel) {
+  if (plans.empty()) return true;
   // Job threads speak at once; each line must reach the pusher whole.
   std::mutex say_mutex;
   const Say say = [&](const std::string& line) {
     std::lock_guard lock(say_mutex);
     say_any(line);
   };
-  const auto start = std::chrono::steady_clock::now();
-  Build build;
+  const std::string& app = plans.front().build.app;
+  std::vector<Build> builds;
   try {
     Store store(config_.DatabasePath());
-    build = store.CreateBuild(plan.build, config_.LogsDir());
+    for (const auto& plan : plans)
+      builds.push_back(store.CreateBuild(plan.build, config_.LogsDir()));
   } catch (const std::exception& e) {
-    Log()->error("push {} app={}: cannot record a build: {}", plan.build.push_id, plan.build.app,
+    Log()->error("push {} app={}: cannot record a build: {}", plans.front().build.push_id, app,
                  e.what());
     say("hephy: internal error: cannot record the build: " + std::string(e.what()));
     return false;
   }
 
-  Outcome outcome;
-  try {
-    BuildExecution execution(config_, executor_, scheduler_, plan, build, say);
-    outcome = execution.Execute(repo, cancel);
-  } catch (const std::exception& e) {
-    outcome.status = "failed";
-    outcome.error = e.what();
-    say("hephy: " + outcome.error);
-  }
+  RunAbort abort;
+  std::stop_callback pusher_gone(cancel, [&] { abort.Request("the pusher disconnected"); });
+  std::vector<std::string> ids;
+  for (const auto& build : builds) ids.push_back(std::to_string(build.id));
+  const auto lease = scheduler_.AcquireApp(app, abort.token(), [&] {
+    say("hephy: another build of " + app + " is running; build" + (ids.size() > 1 ? "s " : " ") +
+        Join(ids, ", ") + (ids.size() > 1 ? " wait" : " waits") + " for it");
+  });
 
-  const std::string id = std::to_string(build.id);
-  const std::string elapsed = Seconds(std::chrono::steady_clock::now() - start);
-  try {
-    Store store(config_.DatabasePath());
-    store.FinishBuild(build.id, outcome.status, outcome.error, outcome.index_digest, outcome.tags);
-  } catch (const std::exception& e) {
-    Log()->error("build {}: cannot record its end: {}", build.id, e.what());
+  FinishedUnits finished;
+  std::vector<char> succeeded(plans.size(), 0);
+  {
+    std::vector<std::jthread> units;
+    for (size_t i = 0; i < plans.size(); ++i) {
+      units.emplace_back([&, i] {
+        UnitRun unit(config_, executor_, scheduler_, plans[i], builds[i], say, plans.size() > 1);
+        succeeded[i] = unit.Run(finished, abort);
+      });
+    }
   }
-  Log()->info("build {} app={} unit={} {} {} in {}{}", build.id, plan.build.app, plan.build.unit,
-              plan.build.new_sha.substr(0, 7), outcome.status, elapsed,
-              outcome.error.empty() ? "" : ": " + outcome.error);
-  if (outcome.status == "succeeded") {
-    say("hephy: build " + id + " succeeded in " + elapsed);
-    return true;
-  }
-  say("hephy: build " + id + " " + outcome.status + " after " + elapsed + "; " +
-      BranchOf(plan.build.ref) + " was not updated (see `hephyd logs " + id + "`)");
+  const auto built = static_cast<size_t>(std::count(succeeded.begin(), succeeded.end(), 1));
+  if (built == plans.size()) return true;
+  const std::string branch = BranchOf(plans.front().build.ref);
+  say("hephy: " +
+      (plans.size() > 1
+           ? std::to_string(built) + " of " + std::to_string(plans.size()) + " units built; "
+           : "") +
+      (plans.front().build.triggered_by == "push" ? branch + " was not updated"
+                                                  : "rebuild failed"));
   return false;
 }
 

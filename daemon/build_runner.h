@@ -1,10 +1,13 @@
-// Runs one build: a unit of a pushed commit, built for each platform in
-// parallel by the executor, the per-architecture images stitched into one
-// index and tagged, every step recorded in the store and streamed to the
-// pusher.
+// Runs the builds of one push (or rebuild) of one app: each unit built for
+// each of its platforms in parallel by the executor, the per-architecture
+// images stitched into one index and tagged, every step recorded in the
+// store and streamed to the pusher. Units build concurrently, each after the
+// units it depends on.
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -13,18 +16,36 @@
 #include "hephy/config.h"
 #include "hephy/executor.h"
 #include "hephy/store.h"
-#include "quarantine_repo.h"
 
 namespace hephy {
 
 // Sends one line to the pusher. Thread-safe, never throws.
 using Say = std::function<void(const std::string& line)>;
 
-// What to build: the record to create (app, unit, ref, commits, pusher,
-// platforms) and where the Dockerfile is in the context.
+// Where a unit's build context comes from: a directory of a commit of a
+// bare repository (the app's, seen through the push's quarantine, or the
+// mirror of an upstream).
+struct ContextSource {
+  std::filesystem::path repo;
+  std::map<std::string, std::string> env;  // the hook's quarantine variables, if any
+  std::string commit;
+  std::string dir;  // "" for the root
+};
+
+// One unit to build, as the planner decided.
 struct BuildPlan {
-  NewBuild build;                         // unit names the tags: "{unit}-{YYYYMMDD}-{sha7}"
+  // The record to create. build.unit names the tags; the short commit in
+  // them is build.source_sha for an upstream unit, else build.new_sha.
+  NewBuild build;
+  ContextSource context;
   std::string dockerfile = "Dockerfile";  // relative to the context
+  std::string target;
+  std::vector<std::string> build_args;  // "KEY=value", SOURCE_DATE_EPOCH included
+  std::vector<std::string> additional_tags;
+  // Units of the same run that must be built first, each with the images
+  // of this unit's Dockerfile FROM lines that name it: those are pinned to
+  // the digest just built, so the build never pulls a stale image.
+  std::map<std::string, std::vector<std::string>> waits_for;
 };
 
 class BuildRunner {
@@ -32,12 +53,12 @@ class BuildRunner {
   BuildRunner(const Config& config, Executor& executor, BuildScheduler& scheduler)
       : config_(config), executor_(executor), scheduler_(scheduler) {}
 
-  // Builds `plan` from the commit in `repo`. Returns true when every platform
-  // was built and pushed and the index tagged. A stop request on `cancel`
-  // (the pusher went away) kills every job and records the build cancelled.
-  // Never throws: failures are told to the pusher and recorded.
-  bool Run(const QuarantineRepo& repo, const BuildPlan& plan, const Say& say,
-           std::stop_token cancel);
+  // Builds every plan (all of one app, in dependency order: a plan comes
+  // after those it waits for). Returns true when every unit was built,
+  // pushed and tagged. The first failure cancels the rest; a stop request on
+  // `cancel` (the pusher went away) kills every job and records the builds
+  // cancelled. Never throws: failures are told to the pusher and recorded.
+  bool Run(const std::vector<BuildPlan>& plans, const Say& say, std::stop_token cancel);
 
  private:
   const Config& config_;

@@ -30,6 +30,7 @@ Commands:
   builds show ID [--json]                show a build and its platform jobs
   logs BUILD_ID [--platform P] [--follow]
                                          print a build's logs, or follow them
+  rebuild APP [UNIT...]                  build units again without a push
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -48,8 +49,8 @@ data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
 
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
-  for (const auto* group :
-       {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands()}) {
+  for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(),
+                            &LogsCommands(), &RebuildCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

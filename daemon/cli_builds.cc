@@ -81,6 +81,9 @@ nlohmann::json ToJson(const Build& build) {
           {"pusher", build.pusher},
           {"key_fingerprint", NullIfEmpty(build.key_fingerprint)},
           {"push_id", NullIfEmpty(build.push_id)},
+          {"triggered_by", build.triggered_by},
+          {"source_url", NullIfEmpty(build.source_url)},
+          {"source_sha", NullIfEmpty(build.source_sha)},
           {"status", build.status},
           {"error", NullIfEmpty(build.error)},
           {"index_digest", NullIfEmpty(build.index_digest)},
@@ -108,10 +111,11 @@ int List(CliArgs& args, CommandContext& ctx) {
   for (const auto& b : builds) {
     rows.push_back({std::to_string(b.id), b.app, b.unit, Branch(b.ref), b.new_sha.substr(0, 7),
                     b.status, OrDash(b.started_at), Duration(b.started_at, b.finished_at),
-                    b.pusher});
+                    b.triggered_by, b.pusher});
   }
   PrintTable(ctx.io.out,
-             {"ID", "APP", "UNIT", "BRANCH", "COMMIT", "STATUS", "STARTED", "DURATION", "PUSHER"},
+             {"ID", "APP", "UNIT", "BRANCH", "COMMIT", "STATUS", "STARTED", "DURATION", "TRIGGER",
+              "PUSHER"},
              rows);
   return 0;
 }
@@ -136,6 +140,8 @@ int Show(CliArgs& args, CommandContext& ctx) {
       << "pusher:    " << b.pusher
       << (b.key_fingerprint.empty() ? "" : " (key " + b.key_fingerprint + ")") << "\n"
       << "push:      " << OrDash(b.push_id) << "\n"
+      << "trigger:   " << b.triggered_by << "\n"
+      << "source:    " << (b.source_url.empty() ? "-" : b.source_url + " " + b.source_sha) << "\n"
       << "created:   " << b.created_at << "\n"
       << "started:   " << OrDash(b.started_at) << "\n"
       << "finished:  " << OrDash(b.finished_at) << "\n"
@@ -164,7 +170,8 @@ const std::vector<Command>& BuildsCommands() {
        "Lists builds, newest first: ID, APP, UNIT, BRANCH (the ref without\n"
        "refs/heads/), COMMIT (the pushed commit, 7 characters), STATUS (queued,\n"
        "running, succeeded, failed, cancelled or interrupted), STARTED (UTC),\n"
-       "DURATION (so far, while running) and PUSHER.\n"
+       "DURATION (so far, while running), TRIGGER (push, schedule or manual) and\n"
+       "PUSHER (who pushed, or who ran `hephyd rebuild`; hephyd for the schedule).\n"
        "\n"
        "  --app APP   only the builds of APP\n"
        "  --limit N   at most N builds (default 50)\n"
@@ -173,12 +180,14 @@ const std::vector<Command>& BuildsCommands() {
        List},
       {"builds", "show", "builds show ID [--json]",
        "Shows build ID: status, app and unit, ref, old..new commit, pusher and key,\n"
-       "push id, times and duration, error, index digest and tags, then one line\n"
+       "push id, trigger, source (the upstream repository and commit of an\n"
+       "upstream unit), times and duration, error, index digest and tags, then one line\n"
        "per platform job: platform, status, tag, digest, exit code, duration and\n"
        "log file. `hephyd logs ID` prints the logs.\n"
        "\n"
        "  --json   one JSON object: id, app, unit, ref, old_sha, new_sha, pusher,\n"
-       "           key_fingerprint, push_id, status, error, index_digest, tags,\n"
+       "           key_fingerprint, push_id, triggered_by, source_url, source_sha,\n"
+       "           status, error, index_digest, tags,\n"
        "           created_at, started_at, finished_at and jobs (id, platform,\n"
        "           status, tag, digest, exit_code, log_path, started_at,\n"
        "           finished_at); fields not set are null",

@@ -14,6 +14,7 @@
 #include "hephy/error.h"
 #include "hephy/names.h"
 #include "libgit2.h"
+#include "rebuild_schedule.h"
 
 namespace hephy {
 namespace {
@@ -262,6 +263,19 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                            b.timeout = ParseDuration(r.Scalar(v, vk));
                          } catch (const Error& e) {
                            r.Fail(v, vk, e.what());
+                         }
+                       }},
+                      {"rebuild_schedule",
+                       [&](Node v, Key vk) {
+                         b.rebuild_schedule = r.Scalar(v, vk);
+                         try {
+                           RebuildSchedule::Parse(b.rebuild_schedule);
+                         } catch (const Error& e) {
+                           // The reader names the key already.
+                           std::string reason = e.what();
+                           const std::string key = "builder.rebuild_schedule: ";
+                           if (reason.starts_with(key)) reason.erase(0, key.size());
+                           r.Fail(v, vk, reason);
                          }
                        }},
                       {"max_jobs",

@@ -50,6 +50,13 @@ PushRequest ParsePushRequest(const std::vector<std::string>& packets) {
       request.env[value.substr(0, equals)] = value.substr(equals + 1);
     } else if (field == "option") {
       request.options.push_back(value);
+    } else if (field == "trigger") {
+      if (value != "push" && value != "manual") {
+        throw Error("hook request: unknown trigger '" + value + "'");
+      }
+      request.trigger = value;
+    } else if (field == "unit") {
+      request.units.push_back(value);
     } else if (field == "update") {
       std::istringstream words(value);
       RefUpdate update;

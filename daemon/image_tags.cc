@@ -16,17 +16,21 @@ std::string FormatUtc(std::chrono::system_clock::time_point when, const char* fo
 }  // namespace
 
 UnitTags TagsFor(const std::string& unit, const std::string& commit_id,
-                 std::chrono::system_clock::time_point when) {
+                 std::chrono::system_clock::time_point when,
+                 const std::vector<std::string>& additional_tags) {
   UnitTags tags;
   tags.default_tag = unit + "-" + FormatUtc(when, "%Y%m%d") + "-" + commit_id.substr(0, 7);
-  tags.index_tags = {tags.default_tag, unit + "-latest"};
+  tags.index_tags = {tags.default_tag};
+  for (const auto& tag : additional_tags) tags.index_tags.push_back(unit + "-" + tag);
   return tags;
 }
 
 std::string ArchTag(const std::string& default_tag, const std::string& platform) {
-  std::string suffix = platform.substr(platform.find('/') + 1);
+  const auto slash = platform.find('/');
+  const std::string os = platform.substr(0, slash);
+  std::string suffix = platform.substr(slash + 1);
   std::erase(suffix, '/');
-  return default_tag + "-" + suffix;
+  return default_tag + "-" + (os == "linux" ? "" : os + "-") + suffix;
 }
 
 std::string RepositoryFor(const std::string& pattern, const std::string& app) {

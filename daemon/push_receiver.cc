@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "logging.h"
-#include "quarantine_repo.h"
+#include "push_options.h"
 
 namespace hephy {
 namespace {
@@ -20,10 +20,14 @@ std::shared_ptr<spdlog::logger> Log() {
 int PushReceiver::Receive(const PushRequest& request, const Say& say,
                           std::stop_token cancel) const {
   try {
+    std::vector<std::string> problems;
+    const PushOptions options = ParsePushOptions(request.options, problems);
+    for (const auto& option : options.ignored) {
+      say("hephy: ignoring push option '" + option +
+          "' (hephyd knows rebuild=all|UNIT,... and platforms=OS/ARCH,...)");
+    }
     const auto& branches = config_.builder.branches;
-    std::optional<QuarantineRepo> repo;
-    std::vector<BuildPlan> plans;
-    bool refused = false;
+    std::vector<Plan> plans;
     for (const auto& update : request.updates) {
       if (!update.ref.starts_with("refs/heads/") || update.new_id == kZeroId) continue;
       const std::string branch = update.ref.substr(11);
@@ -33,29 +37,34 @@ int PushReceiver::Receive(const PushRequest& request, const Say& say,
             "build");
         continue;
       }
-      if (!repo) repo.emplace(config_.ReposDir() / (request.app + ".git"), request.env);
-      if (!repo->HasFile(update.new_id, "Dockerfile")) {
-        say("hephy: nothing to build on " + branch + " (" + update.new_id.substr(0, 7) +
-            "): there is no Dockerfile at the repository's root");
-        say("hephy: add one and push again");
-        refused = true;
-        continue;
-      }
-      plans.push_back({.build = {.app = request.app,
-                                 .unit = request.app,
-                                 .ref = update.ref,
-                                 .old_sha = update.old_id,
-                                 .new_sha = update.new_id,
-                                 .pusher = request.user,
-                                 .key_fingerprint = request.key_fingerprint,
-                                 .push_id = request.push_id,
-                                 .platforms = config_.builder.platforms}});
+      PlanRequest plan_request{.repo = config_.ReposDir() / (request.app + ".git"),
+                               .env = request.env,
+                               .select = PlanRequest::Select::kChanged,
+                               .units = {},
+                               .options = options,
+                               .build = {.app = request.app,
+                                         .ref = update.ref,
+                                         .old_sha = update.old_id,
+                                         .new_sha = update.new_id,
+                                         .pusher = request.user,
+                                         .key_fingerprint = request.key_fingerprint,
+                                         .push_id = request.push_id,
+                                         .triggered_by = "push"}};
+      Plan plan = planner_.Make(plan_request, say);
+      problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+      plans.push_back(std::move(plan));
     }
-    // Every build of a push must succeed for git to move any ref; the
-    // first failure ends the push.
+    // Every problem of the push is told at once, before anything builds.
+    bool refused = !problems.empty();
+    if (refused) {
+      say("hephy: push refused, nothing was built:");
+      for (const auto& problem : problems) say("  " + problem);
+    }
+    // Every build of a push must succeed for git to move any ref; the first
+    // failed branch ends the push.
     for (const auto& plan : plans) {
       if (refused) break;
-      refused = !runner_.Run(*repo, plan, say, cancel);
+      refused = !runner_.Run(plan.builds, say, cancel);
     }
     Log()->info("push {} app={} user={} refs={} {}", request.push_id, request.app, request.user,
                 request.updates.size(), refused ? "refused" : "accepted");

@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 
+#include "build_planner.h"
 #include "build_runner.h"
 #include "hephy/config.h"
 #include "push_request.h"
@@ -15,18 +16,21 @@ namespace hephy {
 
 class PushReceiver {
  public:
-  PushReceiver(const Config& config, BuildRunner& runner) : config_(config), runner_(runner) {}
+  PushReceiver(const Config& config, const BuildPlanner& planner, BuildRunner& runner)
+      : config_(config), planner_(planner), runner_(runner) {}
 
-  // Branches in builder.branches build; a repository builds as one unit
-  // named after the app when it has a Dockerfile at its root, and a push that
-  // would build without one is refused before anything builds. Deletions,
-  // tags and other branches are accepted without a build. `cancel` fires
-  // when the pusher goes away. Returns the hook's exit status (0 only when
-  // every build succeeded); never throws.
+  // Branches in builder.branches build the units the planner picks (the
+  // changed ones, or those -o rebuild= names); a push with a problem (a
+  // malformed build-config.yaml, an unknown unit, an upstream that cannot be
+  // fetched, nothing to build at all) is refused with every problem listed,
+  // before anything builds. Deletions, tags and other branches are accepted
+  // without a build. `cancel` fires when the pusher goes away. Returns the
+  // hook's exit status (0 only when every build succeeded); never throws.
   int Receive(const PushRequest& request, const Say& say, std::stop_token cancel) const;
 
  private:
   const Config& config_;
+  const BuildPlanner& planner_;
   BuildRunner& runner_;
 };
 

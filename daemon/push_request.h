@@ -21,6 +21,10 @@ struct PushRequest {
   std::map<std::string, std::string> env;  // GIT_QUARANTINE_PATH and friends
   std::vector<std::string> options;        // git push -o ...
   std::vector<RefUpdate> updates;
+  // "push" from the hook; "manual" from `hephyd rebuild`, which names units
+  // (none: every unit) instead of sending updates.
+  std::string trigger = "push";
+  std::vector<std::string> units;
 };
 
 }  // namespace hephy

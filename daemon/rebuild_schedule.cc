@@ -310,9 +310,9 @@ std::optional<RebuildSchedule::TimePoint> RebuildSchedule::NextCron(TimePoint la
   }
 }
 
-std::vector<std::string> ParseRebuildList(std::string_view text, const std::string& file,
-                                          std::vector<std::string>& problems) {
-  std::vector<std::string> units;
+std::vector<ListedUnit> ParseRebuildList(std::string_view text, const std::string& file,
+                                         std::vector<std::string>& problems) {
+  std::vector<ListedUnit> units;
   std::map<std::string, int> seen;
   int number = 0;
   for (auto line : Split(text, '\n')) {
@@ -332,7 +332,7 @@ std::vector<std::string> ParseRebuildList(std::string_view text, const std::stri
       continue;
     }
     const int times = ++seen[name];
-    if (times == 1) units.push_back(name);
+    if (times == 1) units.push_back({name, number});
     if (times == 2) problems.push_back(where + "unit '" + name + "' listed twice");
   }
   return units;

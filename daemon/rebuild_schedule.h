@@ -85,9 +85,13 @@ class RebuildSchedule {
 // skipped. Appends to `problems` "FILE:LINE: 'a b' is not a unit name" for
 // names that cannot start an image tag (IsValidTag) and "FILE:LINE: unit 'x'
 // listed twice" once for each name listed more than once, at its second line.
-// Returns the valid names in order, each once. Whether they are units of the
-// repository is for the caller to check.
-std::vector<std::string> ParseRebuildList(std::string_view text, const std::string& file,
-                                          std::vector<std::string>& problems);
+// Returns the valid names in order, each once, with the line it is first
+// on. Whether they are units of the repository is for the caller to check.
+struct ListedUnit {
+  std::string unit;
+  int line;  // 1-based
+};
+std::vector<ListedUnit> ParseRebuildList(std::string_view text, const std::string& file,
+                                         std::vector<std::string>& problems);
 
 }  // namespace hephy

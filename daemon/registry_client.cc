@@ -282,6 +282,23 @@ std::string RegistryClient::GetBlob(const std::string& repository, const std::st
   return std::move(response.body);
 }
 
+std::vector<std::string> RegistryClient::ListTags(const std::string& repository) {
+  impl_->CheckRepository(repository);
+  const HttpLocation where{"", "/v2/" + repository + "/tags/list"};
+  const HttpResponse response = impl_->Call("GET", where, {}, "", {200, 404});
+  std::vector<std::string> tags;
+  if (response.status == 404) return tags;
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("tags")) impl_->Fail("GET", where, "no tag list");
+  if (body["tags"].is_array()) {
+    for (const auto& tag : body["tags"]) {
+      if (tag.is_string()) tags.push_back(tag.get<std::string>());
+    }
+  }
+  std::sort(tags.begin(), tags.end());
+  return tags;
+}
+
 std::string RegistryClient::PutBlob(const std::string& repository, const std::string& bytes) {
   impl_->CheckRepository(repository);
   const std::string digest = Sha256Digest(bytes);

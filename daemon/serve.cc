@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "build_planner.h"
 #include "build_runner.h"
 #include "build_scheduler.h"
 #include "data_dir.h"
@@ -15,7 +16,10 @@
 #include "hephy/store.h"
 #include "hook_server.h"
 #include "push_receiver.h"
+#include "rebuilder.h"
+#include "scheduled_rebuilds.h"
 #include "ssh_server.h"
+#include "upstream_cache.h"
 
 namespace hephy {
 int Serve(const Config& config) {
@@ -70,8 +74,20 @@ int Serve(const Config& config) {
 
   BuildScheduler scheduler(config.builder.max_jobs);
   BuildRunner runner(config, *executor, scheduler);
-  const PushReceiver receiver(config, runner);
+  UpstreamCache upstreams(config.UpstreamsDir(), config.upstreams);
+  const BuildPlanner planner(config, upstreams);
+  const PushReceiver receiver(config, planner, runner);
+  const Rebuilder rebuilder(config, planner, runner);
   HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
+    if (request.trigger == "manual") {
+      return rebuilder.Rebuild({.app = request.app,
+                                .select = request.units.empty() ? PlanRequest::Select::kAll
+                                                                : PlanRequest::Select::kNamed,
+                                .units = request.units,
+                                .triggered_by = "manual",
+                                .requested_by = request.user},
+                               say, hangup);
+    }
     return receiver.Receive(request, say, hangup);
   });
   hooks.Listen(config.HookSocketPath());
@@ -83,6 +99,8 @@ int Serve(const Config& config) {
                config.builder.branches.front());
 
   std::thread hook_thread([&] { hooks.Run(); });
+  const ScheduledRebuilds schedule(config, rebuilder);
+  std::jthread schedule_thread([&](std::stop_token stop) { schedule.Run(stop); });
   std::thread signals([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
@@ -92,6 +110,8 @@ int Serve(const Config& config) {
   // The hook service outlives the SSH sessions: a push being stopped may
   // still be talking to it.
   const auto stop_hooks = [&] {
+    schedule_thread.request_stop();
+    schedule_thread.join();
     hooks.Stop();
     hook_thread.join();
   };

@@ -46,7 +46,8 @@ std::pair<std::string, std::string> JobNameAndStatus(SQLite::Database& db, int64
 constexpr const char* kSelectBuild =
     "SELECT b.id, a.name, b.unit, b.ref, b.old_sha, b.new_sha, b.pusher, b.key_fingerprint,"
     " b.push_id, b.status, b.error, b.index_digest, b.created_at, ifnull(b.started_at, ''),"
-    " ifnull(b.finished_at, '') FROM builds b JOIN apps a ON a.id = b.app_id";
+    " ifnull(b.finished_at, ''), b.triggered_by, b.source_url, b.source_sha"
+    " FROM builds b JOIN apps a ON a.id = b.app_id";
 
 Build ReadBuild(SQLite::Statement& q) {
   Build b;
@@ -65,6 +66,9 @@ Build ReadBuild(SQLite::Statement& q) {
   b.created_at = q.getColumn(12).getString();
   b.started_at = q.getColumn(13).getString();
   b.finished_at = q.getColumn(14).getString();
+  b.triggered_by = q.getColumn(15).getString();
+  b.source_url = q.getColumn(16).getString();
+  b.source_sha = q.getColumn(17).getString();
   return b;
 }
 
@@ -113,6 +117,10 @@ Build Store::CreateBuild(const NewBuild& build, const std::filesystem::path& log
   if (!app) throw Error("no app '" + build.app + "'");
   const std::string what = "build of " + build.app + " (" + build.unit + ")";
   if (build.platforms.empty()) throw Error(what + ": no platform to build for");
+  if (build.triggered_by != "push" && build.triggered_by != "schedule" &&
+      build.triggered_by != "manual") {
+    throw Error(what + ": unknown trigger '" + build.triggered_by + "'");
+  }
   for (size_t i = 0; i < build.platforms.size(); ++i) {
     const std::string& platform = build.platforms[i];
     if (!IsValidPlatform(platform)) {
@@ -127,7 +135,8 @@ Build Store::CreateBuild(const NewBuild& build, const std::filesystem::path& log
   SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   SQLite::Statement insert(*db_,
                            "INSERT INTO builds (app_id, unit, ref, old_sha, new_sha, pusher,"
-                           " key_fingerprint, push_id) VALUES (?,?,?,?,?,?,?,?)");
+                           " key_fingerprint, push_id, triggered_by, source_url, source_sha)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   insert.bind(1, app->id);
   insert.bind(2, build.unit);
   insert.bind(3, build.ref);
@@ -136,6 +145,9 @@ Build Store::CreateBuild(const NewBuild& build, const std::filesystem::path& log
   insert.bind(6, build.pusher);
   insert.bind(7, build.key_fingerprint);
   insert.bind(8, build.push_id);
+  insert.bind(9, build.triggered_by);
+  insert.bind(10, build.source_url);
+  insert.bind(11, build.source_sha);
   insert.exec();
   const int64_t id = db_->getLastInsertRowid();
   for (const auto& platform : build.platforms) {
@@ -258,6 +270,24 @@ std::vector<Build> Store::ListBuilds(const std::optional<std::string>& app, int 
   for (auto& build : builds) ReadDetails(*db_, build);
   tx.commit();
   return builds;
+}
+
+// Times are stored as SQLite's datetime('now') writes them: "YYYY-MM-DD HH:MM:SS", UTC.
+std::optional<std::chrono::system_clock::time_point> Store::LastScheduledRebuild() {
+  SQLite::Statement q(*db_,
+                      "SELECT CAST(strftime('%s', last_run_at) AS INTEGER) FROM rebuild_schedule"
+                      " WHERE id = 1");
+  if (!q.executeStep()) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(q.getColumn(0).getInt64());
+}
+
+void Store::RecordScheduledRebuild(std::chrono::system_clock::time_point when) {
+  SQLite::Statement q(*db_,
+                      "INSERT INTO rebuild_schedule (id, last_run_at) VALUES (1, datetime(?, "
+                      "'unixepoch')) ON CONFLICT (id) DO UPDATE SET last_run_at = "
+                      "excluded.last_run_at");
+  q.bind(1, static_cast<int64_t>(std::chrono::system_clock::to_time_t(when)));
+  q.exec();
 }
 
 std::vector<int64_t> Store::MarkInterruptedBuilds() {

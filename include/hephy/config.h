@@ -49,6 +49,9 @@ struct BuilderConfig {
   // Platform jobs running at once across all pushes; 0 in the file means
   // one per CPU core, which is what the parsed config holds.
   int max_jobs = 0;
+  // When the units listed in rebuild-weekly.txt rebuild; syntax in
+  // daemon/rebuild_schedule.h and docs/hephyd.md.
+  std::string rebuild_schedule = "weekly";
   BuildahConfig buildah;
 };
 

@@ -8,6 +8,9 @@
 //   "env NAME=VALUE" (GIT_QUARANTINE_PATH, GIT_OBJECT_DIRECTORY,
 //   GIT_ALTERNATE_OBJECT_DIRECTORIES), "option TEXT" (each push option),
 //   "update OLD NEW REF" (each ref update, as git gives them on stdin).
+// `hephyd rebuild` sends the same kind of request over the same socket, with
+// "trigger manual" and one "unit NAME" packet per unit asked for (none: every
+// unit) instead of ref updates; the response is the same.
 // Response (hephyd -> hook), streamed as it happens:
 //   "line TEXT" (shown to the pusher), and last "status N" (the exit code).
 #pragma once

@@ -10,15 +10,19 @@ namespace hephy {
 
 struct UnitTags {
   std::string default_tag;              // "{unit}-{YYYYMMDD}-{sha7}"
-  std::vector<std::string> index_tags;  // default_tag, then "{unit}-latest"
+  std::vector<std::string> index_tags;  // default_tag, then "{unit}-{tag}" for each additional
 };
 
-// The tags of a build of `unit` at `commit_id`, dated `when` (UTC).
+// The tags of a build of `unit` from `commit_id` (the pushed commit, or the
+// upstream commit of an upstream unit), dated `when` (UTC), with
+// build-config.yaml's additional_tags.
 UnitTags TagsFor(const std::string& unit, const std::string& commit_id,
-                 std::chrono::system_clock::time_point when);
+                 std::chrono::system_clock::time_point when,
+                 const std::vector<std::string>& additional_tags);
 
 // The per-architecture tag: "{default}-{arch}{variant}", e.g. "web-20261125-a1b2c3d-arm64"
-// for linux/arm64 and "...-armv7" for linux/arm/v7.
+// for linux/arm64 and "...-armv7" for linux/arm/v7. Other systems than linux
+// keep their name: "...-wasi-wasm" for wasi/wasm, "...-wasip1-wasm" for wasip1/wasm.
 std::string ArchTag(const std::string& default_tag, const std::string& platform);
 
 // registry.repository with "{app}" replaced by the app's name.

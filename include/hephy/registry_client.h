@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hephy {
 
@@ -78,6 +79,11 @@ class RegistryClient {
   // The blob's bytes, checked against `digest` (sha256 only). Redirects to
   // other plain-HTTP hosts are followed. Blobs over kMaxBlobSize are an Error.
   std::string GetBlob(const std::string& repository, const std::string& digest);
+
+  // Every tag of `repository`, sorted (GET /v2/NAME/tags/list, one page:
+  // registries that page the list return its first page only). An unknown
+  // repository has none.
+  std::vector<std::string> ListTags(const std::string& repository);
 
   // Monolithic upload (POST /v2/NAME/blobs/uploads/, then PUT to Location
   // with ?digest=), skipped when HEAD says the blob exists. Returns the digest.

@@ -6,6 +6,7 @@
 // connections to one file are fine (WAL, busy timeout).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -69,6 +70,8 @@ struct BuildJob {
 struct Build {
   int64_t id = 0;
   std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
+  std::string triggered_by;            // push|schedule|manual
+  std::string source_url, source_sha;  // an upstream unit's repository and commit
   std::string status;
   std::string error;              // why it failed, was cancelled or interrupted
   std::string index_digest;       // set when succeeded
@@ -79,6 +82,8 @@ struct Build {
 
 struct NewBuild {
   std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
+  std::string triggered_by = "push";   // push|schedule|manual
+  std::string source_url, source_sha;  // set for upstream units, without credentials
   std::vector<std::string> platforms;
 };
 
@@ -159,6 +164,10 @@ class Store {
   // Their error says "hephyd stopped before the build finished". Call it only
   // while no other hephyd builds with this database.
   std::vector<int64_t> MarkInterruptedBuilds();
+
+  // The rebuild schedule's last run (UTC), if it ever ran; and recording one.
+  std::optional<std::chrono::system_clock::time_point> LastScheduledRebuild();
+  void RecordScheduledRebuild(std::chrono::system_clock::time_point when);
 
  private:
   // The build's status; throws Error when there is no such build.

@@ -97,7 +97,7 @@ class BuildTest : public ::testing::Test {
   }
 
   std::string TodayTag(const std::string& unit, const std::string& commit) {
-    return TagsFor(unit, commit, std::chrono::system_clock::now()).default_tag;
+    return TagsFor(unit, commit, std::chrono::system_clock::now(), {}).default_tag;
   }
 
   TestRegistry registry_;
@@ -194,7 +194,7 @@ TEST_F(BuildTest, FailingPlatformRejectsThePushAndCancelsTheOthers) {
   if (!std::filesystem::exists("/proc/sys/fs/binfmt_misc/qemu-aarch64")) {
     EXPECT_NE(r.err.find("without a qemu binfmt handler"), std::string::npos) << r.err;
   }
-  EXPECT_NE(r.err.find("remote: hephy: build 2 failed after"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("remote: hephy: build 2 (web) failed after"), std::string::npos) << r.err;
 
   // The ref and the index tags are where they were; the new commit has no tag.
   EXPECT_EQ(StoredRef(), good);

@@ -82,7 +82,7 @@ TEST(Lifecycle, ConfigComesFromHephyConfigWhenNoFlagIsGiven) {
 TEST(Lifecycle, SecondStartAppliesNoMigrations) {
   TestDaemon daemon;
   daemon.Start();
-  EXPECT_NE(daemon.Log().find("applied 3 schema migration(s)"), std::string::npos) << daemon.Log();
+  EXPECT_NE(daemon.Log().find("applied 4 schema migration(s)"), std::string::npos) << daemon.Log();
   daemon.Stop();
   daemon.Start();
   EXPECT_EQ(daemon.Log().find("schema migration"), std::string::npos) << daemon.Log();
@@ -95,8 +95,12 @@ TEST(Lifecycle, BuildsLeftUnfinishedAreInterruptedAtStart) {
   int64_t finished = 0;
   {
     Store store(daemon.data_dir() / "hephy.db");
-    const NewBuild push{"web", "web", "refs/heads/main", "", "1a2b3c4", "alice",
-                        "",    "",    {"linux/amd64"}};
+    const NewBuild push{.app = "web",
+                        .unit = "web",
+                        .ref = "refs/heads/main",
+                        .new_sha = "1a2b3c4",
+                        .pusher = "alice",
+                        .platforms = {"linux/amd64"}};
     running = store.CreateBuild(push, daemon.data_dir() / "logs").id;
     store.StartBuild(running);
     finished = store.CreateBuild(push, daemon.data_dir() / "logs").id;

@@ -56,9 +56,12 @@ colour: blue
 target: [a, b]
 )");
   const std::vector<std::string> expected = {
+      "kaniko/build-config.yaml:1: upstream_ref: missing: a unit with upstream_repo needs "
+      "upstream_ref (a tag, branch or commit)",
       "kaniko/build-config.yaml:2: dockerfile_path: '/etc/Dockerfile' is absolute; give a path "
       "relative to the unit",
-      "kaniko/build-config.yaml:3: context_path: '../../secrets' leads outside the unit (..)",
+      "kaniko/build-config.yaml:3: context_path: '../../secrets' leads outside the upstream "
+      "repository (..)",
       "kaniko/build-config.yaml:4: build_args: 'NOEQUALS' has no '=' (expected KEY=value)",
       "kaniko/build-config.yaml:4: build_args: '1BAD' is not a build argument name (letters, "
       "digits and _, not starting with a digit)",
@@ -69,15 +72,34 @@ target: [a, b]
       "build_args, context_path, depends_on, dockerfile_path, platforms, target, upstream_ref, "
       "upstream_repo)",
       "kaniko/build-config.yaml:8: target: expected a string",
-      "kaniko/build-config.yaml:1: upstream_ref: missing: a unit with upstream_repo needs "
-      "upstream_ref (a tag, branch or commit)",
   };
   EXPECT_EQ(problems, expected);
 }
 
-TEST(BuildConfig, PathsMayWanderInsideTheUnit) {
+TEST(BuildConfig, PathsMayWanderInsideTheirTree) {
   EXPECT_TRUE(ProblemsOf("dockerfile_path: build/../deploy/Dockerfile\n").empty());
-  EXPECT_EQ(ProblemsOf("context_path: a/../../b\n").size(), 1u);
+  EXPECT_EQ(ProblemsOf("dockerfile_path: ../Dockerfile\n"),
+            std::vector<std::string>{"kaniko/build-config.yaml:1: dockerfile_path: "
+                                     "'../Dockerfile' leads outside the context (..)"});
+  // An in-tree context may be a sibling of the unit, inside the repository.
+  EXPECT_TRUE(ProblemsOf("context_path: ../common\n").empty());
+  EXPECT_EQ(ProblemsOf("context_path: a/../../../b\n"),
+            std::vector<std::string>{"kaniko/build-config.yaml:1: context_path: "
+                                     "'a/../../../b' leads outside the repository (..)"});
+  // An upstream context starts at the upstream's root.
+  EXPECT_EQ(
+      ProblemsOf("upstream_repo: file:///srv/x\nupstream_ref: v1\ncontext_path: ../x\n").size(),
+      1u);
+}
+
+TEST(BuildConfig, UpstreamUrlsAreCheckedWithTheirLine) {
+  const auto problems =
+      ProblemsOf("upstream_ref: v1\nupstream_repo: https://user:secret@example.org/x.git\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_TRUE(problems[0].starts_with("kaniko/build-config.yaml:2: upstream_repo: "))
+      << problems[0];
+  EXPECT_EQ(problems[0].find("secret"), std::string::npos) << problems[0];
+  EXPECT_EQ(ProblemsOf("upstream_repo: ftp://example.org/x\nupstream_ref: v1\n").size(), 1u);
 }
 
 TEST(BuildConfig, MalformedYamlAndNonMappingsAreProblems) {
@@ -95,7 +117,8 @@ TEST(BuildConfig, MalformedYamlAndNonMappingsAreProblems) {
 TEST(BuildConfig, UnitNamesMustStartValidTags) {
   EXPECT_TRUE(ProblemsOf("", "tools-kaniko").empty());
   EXPECT_EQ(ProblemsOf("", ".hidden").size(), 1u);
-  EXPECT_EQ(ProblemsOf("", std::string(103, 'a')).size(), 1u);
+  EXPECT_EQ(ProblemsOf("", std::string(99, 'a')).size(), 1u);
+  EXPECT_TRUE(ProblemsOf("", std::string(98, 'a')).empty());
   EXPECT_EQ(UnitName("tools/kaniko/debug"), "tools-kaniko-debug");
 }
 

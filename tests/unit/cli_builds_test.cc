@@ -34,8 +34,15 @@ class BuildsCliTest : public CliTest {
 
   Build Create(const std::string& app,
                std::vector<std::string> platforms = {"linux/amd64", "linux/arm64"}) {
-    return store_->CreateBuild({app, app, "refs/heads/main", kOldSha, kNewSha, "alice",
-                                "SHA256:key", "push-1", std::move(platforms)},
+    return store_->CreateBuild({.app = app,
+                                .unit = app,
+                                .ref = "refs/heads/main",
+                                .old_sha = kOldSha,
+                                .new_sha = kNewSha,
+                                .pusher = "alice",
+                                .key_fingerprint = "SHA256:key",
+                                .push_id = "push-1",
+                                .platforms = std::move(platforms)},
                                data_dir() / "logs");
   }
 
@@ -92,9 +99,12 @@ TEST_F(BuildsCliTest, ListIsATableNewestFirst) {
   const Outcome r = Run({"builds", "list"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
-            "ID  APP  UNIT  BRANCH  COMMIT   STATUS  STARTED              DURATION  PUSHER\n"
-            "2   api  api   main    1a2b3c4  queued  -                    -         alice\n"
-            "1   web  web   main    1a2b3c4  failed  2025-10-14 10:00:00  1m05s     alice\n");
+            "ID  APP  UNIT  BRANCH  COMMIT   STATUS  STARTED              DURATION  TRIGGER  "
+            "PUSHER\n"
+            "2   api  api   main    1a2b3c4  queued  -                    -         push     "
+            "alice\n"
+            "1   web  web   main    1a2b3c4  failed  2025-10-14 10:00:00  1m05s     push     "
+            "alice\n");
 }
 
 TEST_F(BuildsCliTest, ListFiltersByAppAndLimits) {
@@ -175,6 +185,8 @@ TEST_F(BuildsCliTest, ShowPrintsTheBuildThenOneLinePerJob) {
                 "\n"
                 "pusher:    alice (key SHA256:key)\n"
                 "push:      push-1\n"
+                "trigger:   push\n"
+                "source:    -\n"
                 "created:   2025-10-14 10:00:00\n"
                 "started:   2025-10-14 10:00:00\n"
                 "finished:  2025-10-14 10:01:05\n"

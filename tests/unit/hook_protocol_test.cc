@@ -57,6 +57,16 @@ TEST(HookProtocol, PushRequestsAreParsed) {
   EXPECT_EQ(r.updates[0].ref, "refs/heads/main");
 }
 
+TEST(HookProtocol, RebuildRequestsNameUnits) {
+  const PushRequest r =
+      ParsePushRequest({"app web", "user root", "trigger manual", "unit base", "unit api"});
+  EXPECT_EQ(r.trigger, "manual");
+  EXPECT_EQ(r.units, (std::vector<std::string>{"base", "api"}));
+  EXPECT_TRUE(r.updates.empty());
+  EXPECT_EQ(ParsePushRequest({"app web"}).trigger, "push");
+  EXPECT_THROW(ParsePushRequest({"trigger schedule"}), Error);
+}
+
 TEST(HookProtocol, MalformedRequestsNameTheField) {
   EXPECT_THROW(ParsePushRequest({"update nothing"}), Error);
   EXPECT_THROW(ParsePushRequest({"env NOEQUALS"}), Error);

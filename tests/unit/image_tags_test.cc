@@ -9,15 +9,36 @@ namespace {
 const auto kWhen = std::chrono::system_clock::from_time_t(1795594200);
 
 TEST(ImageTags, DefaultTagIsUnitDateAndShortCommit) {
-  const UnitTags tags = TagsFor("web", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", kWhen);
+  const UnitTags tags = TagsFor("web", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", kWhen, {});
   EXPECT_EQ(tags.default_tag, "web-20261125-a1b2c3d");
-  EXPECT_EQ(tags.index_tags, (std::vector<std::string>{"web-20261125-a1b2c3d", "web-latest"}));
+  EXPECT_EQ(tags.index_tags, std::vector<std::string>{"web-20261125-a1b2c3d"});
+}
+
+TEST(ImageTags, AdditionalTagsArePrefixedWithTheUnit) {
+  const UnitTags tags = TagsFor("kaniko-debug", "0123456789abcdef0123456789abcdef01234567", kWhen,
+                                {"debug", "v1.25.3"});
+  EXPECT_EQ(tags.index_tags,
+            (std::vector<std::string>{"kaniko-debug-20261125-0123456", "kaniko-debug-debug",
+                                      "kaniko-debug-v1.25.3"}));
+}
+
+TEST(ImageTags, TheDateIsTheUtcDay) {
+  // 2026-11-25 23:59:59 UTC is already the 26th east of Greenwich.
+  const auto late = std::chrono::system_clock::from_time_t(1795651199);
+  EXPECT_EQ(TagsFor("web", std::string(40, 'f'), late, {}).default_tag, "web-20261125-fffffff");
+  EXPECT_EQ(TagsFor("web", std::string(40, 'f'), late + std::chrono::seconds(1), {}).default_tag,
+            "web-20261126-fffffff");
 }
 
 TEST(ImageTags, ArchTagKeepsTheVariant) {
   EXPECT_EQ(ArchTag("web-20261125-a1b2c3d", "linux/arm64"), "web-20261125-a1b2c3d-arm64");
   EXPECT_EQ(ArchTag("web-20261125-a1b2c3d", "linux/amd64"), "web-20261125-a1b2c3d-amd64");
   EXPECT_EQ(ArchTag("web-20261125-a1b2c3d", "linux/arm/v7"), "web-20261125-a1b2c3d-armv7");
+}
+
+TEST(ImageTags, ArchTagNamesSystemsOtherThanLinux) {
+  EXPECT_EQ(ArchTag("hello-20261125-a1b2c3d", "wasi/wasm"), "hello-20261125-a1b2c3d-wasi-wasm");
+  EXPECT_EQ(ArchTag("hello-20261125-a1b2c3d", "wasip1/wasm"), "hello-20261125-a1b2c3d-wasip1-wasm");
 }
 
 TEST(ImageTags, RepositoryReplacesEveryAppPlaceholder) {

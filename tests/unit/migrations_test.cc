@@ -62,8 +62,9 @@ TEST(Migrations, DatabaseFromThePreviousSetIsUpgradedKeepingItsRows) {
 TEST(Migrations, TheSetIsTheFilesInOrder) {
   std::vector<std::string> files;
   for (const auto& m : EmbeddedMigrations()) files.push_back(m.file);
-  EXPECT_EQ(files, (std::vector<std::string>{"0001_users_and_keys.sql", "0002_apps_and_audit.sql",
-                                             "0003_builds.sql"}));
+  EXPECT_EQ(files,
+            (std::vector<std::string>{"0001_users_and_keys.sql", "0002_apps_and_audit.sql",
+                                      "0003_builds.sql", "0004_build_triggers_and_sources.sql"}));
 }
 
 TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {
@@ -84,10 +85,35 @@ TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {
   ASSERT_TRUE(store.FindApp("web"));
   EXPECT_EQ(store.FindApp("web")->owner, "alice");
   EXPECT_EQ(store.ListAudit().size(), 1u);
-  const Build build = store.CreateBuild(
-      {"web", "web", "refs/heads/main", "", "abc", "alice", "", "", {"linux/amd64"}},
-      dir.path() / "logs");
+  const Build build = store.CreateBuild({.app = "web",
+                                         .unit = "web",
+                                         .ref = "refs/heads/main",
+                                         .new_sha = "abc",
+                                         .pusher = "alice",
+                                         .platforms = {"linux/amd64"}},
+                                        dir.path() / "logs");
   EXPECT_EQ(store.ListBuilds("web").at(0).id, build.id);
+}
+
+TEST(Migrations, BuildsFromBeforeTriggersWerePushes) {
+  TestDir dir;
+  const auto& all = EmbeddedMigrations();
+  ASSERT_EQ(all.at(2).file, "0003_builds.sql");
+  {
+    SQLite::Database db((dir.path() / "h.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ApplyMigrations(db, {all.begin(), all.begin() + 3});
+    db.exec("INSERT INTO apps (name) VALUES ('web')");
+    db.exec(
+        "INSERT INTO builds (app_id, unit, ref, old_sha, new_sha, pusher) VALUES "
+        "(1, 'web', 'refs/heads/main', '', 'abc', 'alice')");
+  }
+  Store store(dir.path() / "h.db");
+  EXPECT_EQ(store.Migrate(), static_cast<int>(all.size()) - 3);
+  const auto build = store.FindBuild(1);
+  ASSERT_TRUE(build);
+  EXPECT_EQ(build->triggered_by, "push");
+  EXPECT_EQ(build->source_url, "");
 }
 
 TEST(Migrations, RefusesADatabaseFromANewerHephyd) {

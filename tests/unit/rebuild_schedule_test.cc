@@ -235,6 +235,12 @@ TEST(RebuildSchedule, UnknownWordsAndBadIntervalsAreErrors) {
             "years)");
 }
 
+std::vector<std::string> Names(const std::vector<ListedUnit>& units) {
+  std::vector<std::string> names;
+  for (const auto& listed : units) names.push_back(listed.unit);
+  return names;
+}
+
 std::vector<std::string> ListProblems(std::string_view text) {
   std::vector<std::string> problems;
   ParseRebuildList(text, "rebuild-weekly.txt", problems);
@@ -251,7 +257,8 @@ TEST(RebuildScheduleList, ReadsOneNamePerLineSkippingCommentsAndBlanks) {
       "\t\n"
       "tools-web",
       "rebuild-weekly.txt", problems);
-  EXPECT_EQ(units, (std::vector<std::string>{"base", "kaniko-debug", "tools-web"}));
+  EXPECT_EQ(Names(units), (std::vector<std::string>{"base", "kaniko-debug", "tools-web"}));
+  EXPECT_EQ(units.at(1).line, 4);
   EXPECT_TRUE(problems.empty());
 }
 
@@ -259,7 +266,7 @@ TEST(RebuildScheduleList, DuplicatesAreReportedOnceAndListedOnce) {
   std::vector<std::string> problems;
   const auto units =
       ParseRebuildList("base\nweb\nbase\nbase # again\n", "rebuild-weekly.txt", problems);
-  EXPECT_EQ(units, (std::vector<std::string>{"base", "web"}));
+  EXPECT_EQ(Names(units), (std::vector<std::string>{"base", "web"}));
   EXPECT_EQ(problems, std::vector<std::string>{"rebuild-weekly.txt:3: unit 'base' listed twice"});
 }
 

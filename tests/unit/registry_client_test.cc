@@ -141,6 +141,16 @@ TEST_F(RegistryClientTest, ManifestPutUnderATagReadsBackByTagAndDigest) {
   EXPECT_EQ(client_.HeadManifest("apps/web", "web-latest"), image.digest);
 }
 
+TEST_F(RegistryClientTest, ListsTagsSortedAndNoneOfAnUnknownRepository) {
+  EXPECT_TRUE(client_.ListTags("tools").empty());
+  const TestImage image = PushTestImage(client_, "tools", ParsePlatform("linux/amd64"));
+  for (const std::string tag : {"web-latest", "api-v1", "web-20261125-a1b2c3d"}) {
+    client_.PutManifest("tools", tag, kOciManifest, image.body);
+  }
+  EXPECT_EQ(client_.ListTags("tools"),
+            (std::vector<std::string>{"api-v1", "web-20261125-a1b2c3d", "web-latest"}));
+}
+
 TEST_F(RegistryClientTest, DockerSchema2ManifestKeepsItsMediaType) {
   const TestImage image = PushTestImage(client_, "web", ParsePlatform("linux/arm64"), true);
   const auto manifest = client_.GetManifest("web", image.digest);

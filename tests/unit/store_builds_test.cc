@@ -20,15 +20,15 @@ class StoreBuildsTest : public ::testing::Test {
 
   NewBuild Push(const std::string& app,
                 std::vector<std::string> platforms = {"linux/amd64", "linux/arm64"}) {
-    return NewBuild{app,
-                    app,
-                    "refs/heads/main",
-                    std::string(40, '0'),
-                    "1a2b3c4d5e6f1a2b3c4d5e6f1a2b3c4d5e6f1a2b",
-                    "alice",
-                    "SHA256:key",
-                    "push-1",
-                    std::move(platforms)};
+    return NewBuild{.app = app,
+                    .unit = app,
+                    .ref = "refs/heads/main",
+                    .old_sha = std::string(40, '0'),
+                    .new_sha = "1a2b3c4d5e6f1a2b3c4d5e6f1a2b3c4d5e6f1a2b",
+                    .pusher = "alice",
+                    .key_fingerprint = "SHA256:key",
+                    .push_id = "push-1",
+                    .platforms = std::move(platforms)};
   }
 
   Build Create(const std::string& app = "web") { return store_.CreateBuild(Push(app), logs_); }
@@ -37,6 +37,34 @@ class StoreBuildsTest : public ::testing::Test {
   Store store_;
   std::filesystem::path logs_ = dir_.path() / "logs";
 };
+
+TEST_F(StoreBuildsTest, RecordsTheTriggerAndTheUpstreamSource) {
+  EXPECT_EQ(Create().triggered_by, "push");
+  NewBuild scheduled = Push("web");
+  scheduled.triggered_by = "schedule";
+  scheduled.source_url = "https://example.org/kaniko.git";
+  scheduled.source_sha = std::string(40, 'e');
+  const Build b = store_.CreateBuild(scheduled, logs_);
+  const auto found = store_.FindBuild(b.id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->triggered_by, "schedule");
+  EXPECT_EQ(found->source_url, "https://example.org/kaniko.git");
+  EXPECT_EQ(found->source_sha, std::string(40, 'e'));
+
+  NewBuild odd = Push("web");
+  odd.triggered_by = "cron";
+  EXPECT_EQ(ErrorOf([&] { store_.CreateBuild(odd, logs_); }),
+            "build of web (web): unknown trigger 'cron'");
+}
+
+TEST_F(StoreBuildsTest, RemembersTheLastScheduledRebuild) {
+  EXPECT_FALSE(store_.LastScheduledRebuild());
+  const auto first = std::chrono::system_clock::from_time_t(1795594200);
+  store_.RecordScheduledRebuild(first);
+  EXPECT_EQ(store_.LastScheduledRebuild(), first);
+  store_.RecordScheduledRebuild(first + std::chrono::hours(168));
+  EXPECT_EQ(store_.LastScheduledRebuild(), first + std::chrono::hours(168));
+}
 
 TEST_F(StoreBuildsTest, CreateRecordsAQueuedBuildWithAQueuedJobPerPlatform) {
   const Build b = Create();

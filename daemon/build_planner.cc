@@ -1,0 +1,277 @@
+#include "build_planner.h"
+
+#include <algorithm>
+#include <set>
+
+#include "build_units.h"
+#include "change_detection.h"
+#include "commit_reader.h"
+#include "hephy/error.h"
+#include "hephy/image_tags.h"
+#include "quarantine_repo.h"
+#include "rebuild_schedule.h"
+#include "unit_order.h"
+
+namespace hephy {
+namespace {
+
+const std::string kZeroId(40, '0');
+
+std::string Join(const std::vector<std::string>& items, const std::string& separator = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+std::string BranchOf(const std::string& ref) {
+  return ref.starts_with("refs/heads/") ? ref.substr(11) : ref;
+}
+
+bool Contains(const std::vector<std::string>& items, const std::string& item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+std::string ConfigFileOf(const BuildUnit& unit) {
+  return unit.dir.empty() ? kBuildConfigFile : unit.dir + "/" + kBuildConfigFile;
+}
+
+// The platforms a unit builds for on this push: its own or the daemon's,
+// narrowed by -o platforms=.
+std::vector<std::string> PlatformsOf(const BuildUnit& unit, const Config& config,
+                                     const PushOptions& options) {
+  std::vector<std::string> platforms =
+      unit.config.platforms.empty() ? config.builder.platforms : unit.config.platforms;
+  if (options.only_platforms.empty()) return platforms;
+  std::erase_if(platforms, [&](const auto& p) { return !Contains(options.only_platforms, p); });
+  return platforms;
+}
+
+// Adds the units a Dockerfile builds FROM to those `entry` depends on. A
+// unit FROM its own earlier image pulls that image; it waits for nothing.
+void AddDetected(UnitDependencies& entry, const std::vector<std::string>& from_units) {
+  for (const auto& unit : from_units) {
+    if (unit != entry.unit && !Contains(entry.depends_on, unit)) entry.depends_on.push_back(unit);
+  }
+}
+
+// What one unit of the plan builds from, once its source is known.
+struct Source {
+  ContextSource context;
+  std::string dockerfile_text;
+  std::chrono::system_clock::time_point time;
+  std::string url, sha;  // upstream units only
+};
+
+}  // namespace
+
+Plan BuildPlanner::Make(const PlanRequest& request, const Say& say) const {
+  Plan plan;
+  auto& problems = plan.problems;
+  const NewBuild& base = request.build;
+  const std::string where = BranchOf(base.ref) + " (" + base.new_sha.substr(0, 7) + ")";
+  const QuarantineRepo repo(request.repo, request.env);
+  const CommitReader commit(repo.get(), base.new_sha);
+
+  const std::vector<BuildUnit> units = FindUnits(commit, base.app, problems);
+  if (units.empty() && problems.empty()) {
+    problems.push_back("nothing to build on " + where +
+                       ": there is no Dockerfile at the repository's root and no " +
+                       kBuildConfigFile + " in any directory");
+  }
+  std::vector<std::string> names;
+  for (const auto& unit : units) names.push_back(unit.name);
+  const auto unit_named = [&](const std::string& name) -> const BuildUnit& {
+    return *std::find_if(units.begin(), units.end(), [&](const auto& u) { return u.name == name; });
+  };
+  const auto check_named = [&](const std::vector<std::string>& asked, const std::string& what) {
+    for (const auto& name : asked) {
+      if (!Contains(names, name)) {
+        problems.push_back(what + ": no unit '" + name + "' on " + where +
+                           " (units: " + Join(names) + ")");
+      }
+    }
+  };
+  check_named(request.options.rebuild_units, "push option 'rebuild'");
+  if (request.select == PlanRequest::Select::kNamed) check_named(request.units, "rebuild");
+
+  // A broken rebuild list is said on the push that breaks it, not weeks
+  // later by the scheduler.
+  std::vector<std::string> listed;
+  if (const auto text = commit.ReadFile(kRebuildListFile)) {
+    for (const auto& entry : ParseRebuildList(*text, kRebuildListFile, problems)) {
+      if (Contains(names, entry.unit)) {
+        listed.push_back(entry.unit);
+      } else {
+        problems.push_back(std::string(kRebuildListFile) + ":" + std::to_string(entry.line) +
+                           ": no unit '" + entry.unit + "' (units: " + Join(names) + ")");
+      }
+    }
+  }
+  if (!problems.empty()) return plan;
+
+  // What each unit depends on: depends_on, and the units its Dockerfile
+  // builds FROM (upstream Dockerfiles are read once fetched, below).
+  const std::string repository = RepositoryFor(config_.registry.repository, base.app);
+  std::map<std::string, Source> sources;
+  std::vector<UnitDependencies> dependencies;
+  for (const auto& unit : units) {
+    auto& entry = dependencies.emplace_back(UnitDependencies{unit.name, unit.config.depends_on});
+    if (unit.upstream()) continue;
+    Source& source = sources[unit.name];
+    source.context = {request.repo, request.env, base.new_sha, unit.ContextDir()};
+    source.dockerfile_text = commit.ReadFile(unit.DockerfilePath()).value_or("");
+    source.time = commit.Time();
+    AddDetected(entry,
+                UnitsInDockerfile(source.dockerfile_text, config_.registry.url, repository, names));
+  }
+
+  std::set<std::string> selected;
+  std::string why;
+  const bool new_branch = base.old_sha == kZeroId;
+  switch (request.select) {
+    case PlanRequest::Select::kChanged:
+      if (new_branch || request.options.rebuild_all) {
+        selected.insert(names.begin(), names.end());
+        why = new_branch ? "a new branch builds every unit" : "rebuild=all";
+        break;
+      }
+      {
+        const auto paths = ChangedPaths(repo.get(), base.old_sha, base.new_sha);
+        for (const auto& unit : units) {
+          if (UnitChanged(unit, paths)) selected.insert(unit.name);
+        }
+      }
+      selected.insert(request.options.rebuild_units.begin(), request.options.rebuild_units.end());
+      why = request.options.rebuild_units.empty() ? "changed" : "changed or named by rebuild=";
+      break;
+    case PlanRequest::Select::kAll:
+      selected.insert(names.begin(), names.end());
+      why = "every unit";
+      break;
+    case PlanRequest::Select::kNamed:
+      selected.insert(request.units.begin(), request.units.end());
+      why = "named";
+      break;
+    case PlanRequest::Select::kListed:
+      selected.insert(listed.begin(), listed.end());
+      why = std::string("listed in ") + kRebuildListFile;
+      break;
+  }
+  // Dependents of what builds build too.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& entry : dependencies) {
+      if (selected.contains(entry.unit)) continue;
+      if (std::any_of(entry.depends_on.begin(), entry.depends_on.end(),
+                      [&](const auto& d) { return selected.contains(d); })) {
+        selected.insert(entry.unit);
+        grew = true;
+      }
+    }
+  }
+  if (selected.empty()) {
+    say("hephy: " +
+        (request.select == PlanRequest::Select::kListed
+             ? std::string("no unit is listed in ") + kRebuildListFile + " on " + where
+             : "no unit changed on " + where) +
+        " (units: " + Join(names) + "); nothing needed building");
+    return plan;
+  }
+
+  for (const auto& name : names) {
+    const BuildUnit& unit = unit_named(name);
+    if (!selected.contains(name) || !unit.upstream()) continue;
+    const std::string file = ConfigFileOf(unit);
+    try {
+      const auto resolved =
+          upstreams_.Resolve(unit.config.upstream_repo, unit.config.upstream_ref,
+                             [&](const std::string& line) { say("hephy: " + name + ": " + line); });
+      const QuarantineRepo mirror(resolved.mirror, {});
+      const CommitReader upstream(mirror.get(), resolved.commit);
+      Source& source = sources[name];
+      source.context = {resolved.mirror, {}, resolved.commit, unit.ContextDir()};
+      source.time = upstream.Time();
+      source.url = resolved.display_url;
+      source.sha = resolved.commit;
+      if (!upstream.HasDirectory(unit.ContextDir())) {
+        problems.push_back(file + ": context_path: '" + unit.config.context_path +
+                           "' is not a directory of " + source.url + " at " +
+                           unit.config.upstream_ref);
+        continue;
+      }
+      const auto text = upstream.ReadFile(unit.DockerfilePath());
+      if (!text) {
+        problems.push_back(file + ": dockerfile_path: '" + unit.DockerfilePath() +
+                           "' is not a file of " + source.url + " at " + unit.config.upstream_ref);
+        continue;
+      }
+      source.dockerfile_text = *text;
+      auto& entry = *std::find_if(dependencies.begin(), dependencies.end(),
+                                  [&](const auto& d) { return d.unit == name; });
+      AddDetected(entry, UnitsInDockerfile(*text, config_.registry.url, repository, names));
+    } catch (const Error& e) {
+      problems.push_back(file + ": upstream_repo: " + e.what());
+    }
+  }
+  const std::vector<std::string> order = OrderUnits(dependencies, problems);
+  if (!problems.empty()) return plan;
+
+  std::vector<std::string> building;
+  std::map<std::string, std::vector<std::string>> platforms;
+  for (const auto& name : order) {
+    if (!selected.contains(name)) continue;
+    platforms[name] = PlatformsOf(unit_named(name), config_, request.options);
+    if (platforms[name].empty()) {
+      say("hephy: " + name + " skipped: it builds for none of " +
+          Join(request.options.only_platforms) + " (-o platforms)");
+      selected.erase(name);
+      continue;
+    }
+    building.push_back(name);
+  }
+  if (building.empty()) {
+    say("hephy: no unit of " + where + " builds for " + Join(request.options.only_platforms) +
+        "; nothing was built");
+    return plan;
+  }
+  say("hephy: " + where + ": building " + Join(building) + " (" + why + "; " +
+      std::to_string(building.size()) + " of " + std::to_string(names.size()) + " units)");
+
+  const auto waits = WaitsFor(dependencies, selected);
+  for (const auto& name : building) {
+    const BuildUnit& unit = unit_named(name);
+    const Source& source = sources.at(name);
+    BuildPlan& build = plan.builds.emplace_back();
+    build.build = base;
+    build.build.unit = name;
+    build.build.platforms = platforms.at(name);
+    build.build.source_url = source.url;
+    build.build.source_sha = source.sha;
+    build.context = source.context;
+    build.dockerfile = NormalTreePath(unit.config.dockerfile_path);
+    build.target = unit.config.target;
+    build.build_args = unit.config.build_args;
+    // Tools that honour SOURCE_DATE_EPOCH date what they make by the commit,
+    // so that the same commit builds the same image.
+    if (std::none_of(build.build_args.begin(), build.build_args.end(),
+                     [](const auto& arg) { return arg.starts_with("SOURCE_DATE_EPOCH="); })) {
+      build.build_args.push_back("SOURCE_DATE_EPOCH=" +
+                                 std::to_string(std::chrono::system_clock::to_time_t(source.time)));
+    }
+    build.additional_tags = unit.config.additional_tags;
+    const auto waiting = waits.find(name);
+    if (waiting == waits.end()) continue;
+    for (const auto& dependency : waiting->second) {
+      auto& images = build.waits_for[dependency];
+      for (const auto& from : ParseFromLines(source.dockerfile_text)) {
+        if (UnitOfImage(from.image, config_.registry.url, repository, names) == dependency &&
+            !Contains(images, from.image)) {
+          images.push_back(from.image);
+        }
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace hephy

@@ -1,0 +1,83 @@
+#include "scheduled_rebuilds.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "hephy/image_tags.h"
+#include "hephy/store.h"
+#include "logging.h"
+
+namespace hephy {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() {
+  static const auto logger = ComponentLogger("schedule");
+  return logger;
+}
+
+// Sleeps until `when` or until `stop` fires; false when it fired.
+bool SleepUntil(std::chrono::system_clock::time_point when, std::stop_token stop) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  return !wake.wait_until(lock, stop, when, [] { return false; }) && !stop.stop_requested();
+}
+
+}  // namespace
+
+void ScheduledRebuilds::Run(std::stop_token stop) const {
+  try {
+    const RebuildSchedule schedule = RebuildSchedule::Parse(config_.builder.rebuild_schedule);
+    Store store(config_.DatabasePath());
+    auto last = store.LastScheduledRebuild();
+    if (!last) {
+      last = std::chrono::system_clock::now();
+      store.RecordScheduledRebuild(*last);
+    }
+    while (!stop.stop_requested()) {
+      const auto next = schedule.NextAfter(*last);
+      if (!next) return;  // off
+      // A run missed while hephyd was down is due at once, and only once.
+      if (!schedule.DueAt(*last, std::chrono::system_clock::now())) {
+        Log()->info("next scheduled rebuild at {} ({})", Rfc3339(*next), schedule.ToString());
+        if (!SleepUntil(*next, stop)) return;
+      }
+      const auto started = std::chrono::system_clock::now();
+      const int failed = RunOnce(stop);
+      if (stop.stop_requested()) return;
+      store.RecordScheduledRebuild(started);
+      last = started;
+      Log()->info("scheduled rebuild finished{}",
+                  failed == 0 ? "" : ": " + std::to_string(failed) + " app(s) failed");
+    }
+  } catch (const std::exception& e) {
+    Log()->error("the rebuild schedule stopped: {}", e.what());
+  }
+}
+
+int ScheduledRebuilds::RunOnce(std::stop_token stop) const {
+  std::vector<App> apps;
+  {
+    Store store(config_.DatabasePath());
+    apps = store.ListApps();
+  }
+  int failed = 0;
+  for (const auto& app : apps) {
+    if (stop.stop_requested()) break;
+    if (!std::filesystem::exists(config_.ReposDir() / (app.name + ".git"))) continue;
+    Log()->info("scheduled rebuild of {}", app.name);
+    // Build output is in the build logs; the daemon log gets hephyd's own lines.
+    const Say say = [&](const std::string& line) {
+      if (line.starts_with("hephy: ")) Log()->info("{}: {}", app.name, line.substr(7));
+    };
+    const RebuildRequest request{.app = app.name,
+                                 .select = PlanRequest::Select::kListed,
+                                 .units = {},
+                                 .triggered_by = "schedule",
+                                 .requested_by = "hephyd"};
+    if (rebuilder_.Rebuild(request, say, stop) != 0) ++failed;
+  }
+  return failed;
+}
+
+}  // namespace hephy

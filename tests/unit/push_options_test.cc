@@ -1,0 +1,44 @@
+#include "push_options.h"
+
+#include <gtest/gtest.h>
+
+namespace hephy {
+namespace {
+
+TEST(PushOptions, RebuildAllOrNamedUnits) {
+  std::vector<std::string> problems;
+  EXPECT_TRUE(ParsePushOptions({"rebuild=all"}, problems).rebuild_all);
+  const auto named = ParsePushOptions({"rebuild=web,kaniko-debug"}, problems);
+  EXPECT_FALSE(named.rebuild_all);
+  EXPECT_EQ(named.rebuild_units, (std::vector<std::string>{"web", "kaniko-debug"}));
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST(PushOptions, PlatformsNarrowTheBuild) {
+  std::vector<std::string> problems;
+  const auto options = ParsePushOptions({"platforms=linux/amd64,wasi/wasm"}, problems);
+  EXPECT_EQ(options.only_platforms, (std::vector<std::string>{"linux/amd64", "wasi/wasm"}));
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST(PushOptions, BadValuesAreProblemsNamingTheOption) {
+  std::vector<std::string> problems;
+  ParsePushOptions({"rebuild=", "rebuild=a b", "platforms=x86", "platforms"}, problems);
+  EXPECT_EQ(problems, (std::vector<std::string>{
+                          "push option 'rebuild=': expected rebuild=all or rebuild=UNIT[,UNIT...]",
+                          "push option 'rebuild=a b': 'a b' is not a unit name",
+                          "push option 'platforms=x86': invalid platform 'x86' (expected "
+                          "os/arch[/variant])",
+                          "push option 'platforms': expected platforms=OS/ARCH[/VARIANT][,...]",
+                      }));
+}
+
+TEST(PushOptions, OptionsForOtherServersAreIgnored) {
+  std::vector<std::string> problems;
+  const auto options = ParsePushOptions({"ci.skip", "merge_request.create"}, problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(options.ignored, (std::vector<std::string>{"ci.skip", "merge_request.create"}));
+}
+
+}  // namespace
+}  // namespace hephy
