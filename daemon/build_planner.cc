@@ -178,14 +178,23 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say) const {
     return plan;
   }
 
+  std::map<std::pair<std::string, std::string>, UpstreamCache::Resolved> resolved_refs;
   for (const auto& name : names) {
     const BuildUnit& unit = unit_named(name);
     if (!selected.contains(name) || !unit.upstream()) continue;
     const std::string file = ConfigFileOf(unit);
     try {
-      const auto resolved =
-          upstreams_.Resolve(unit.config.upstream_repo, unit.config.upstream_ref,
-                             [&](const std::string& line) { say("hephy: " + name + ": " + line); });
+      // Units naming the same upstream and ref share one fetch.
+      const auto key = std::make_pair(unit.config.upstream_repo, unit.config.upstream_ref);
+      auto known = resolved_refs.find(key);
+      if (known == resolved_refs.end()) {
+        const auto progress = [&](const std::string& line) { say("hephy: " + name + ": " + line); };
+        known = resolved_refs
+                    .emplace(key, upstreams_.Resolve(unit.config.upstream_repo,
+                                                     unit.config.upstream_ref, progress))
+                    .first;
+      }
+      const UpstreamCache::Resolved& resolved = known->second;
       const QuarantineRepo mirror(resolved.mirror, {});
       const CommitReader upstream(mirror.get(), resolved.commit);
       Source& source = sources[name];
