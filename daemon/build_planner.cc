@@ -64,7 +64,7 @@ struct Source {
 
 }  // namespace
 
-Plan BuildPlanner::Make(const PlanRequest& request, const Say& say) const {
+Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_token cancel) const {
   Plan plan;
   auto& problems = plan.problems;
   const NewBuild& base = request.build;
@@ -191,7 +191,7 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say) const {
         const auto progress = [&](const std::string& line) { say("hephy: " + name + ": " + line); };
         known = resolved_refs
                     .emplace(key, upstreams_.Resolve(unit.config.upstream_repo,
-                                                     unit.config.upstream_ref, progress))
+                                                     unit.config.upstream_ref, progress, cancel))
                     .first;
       }
       const UpstreamCache::Resolved& resolved = known->second;

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,9 @@ class BuildPlanner {
   // skipped, and said so. Units that depend on a selected unit are selected
   // too, so an image never lags behind the image it is built from. Throws
   // Error only when the repository cannot be read; every problem of the
-  // commit's units lands in Plan::problems.
-  Plan Make(const PlanRequest& request, const Say& say) const;
+  // commit's units lands in Plan::problems. A stop request on `cancel` (the
+  // pusher went away) stops a fetch in progress.
+  Plan Make(const PlanRequest& request, const Say& say, std::stop_token cancel = {}) const;
 
  private:
   const Config& config_;

@@ -47,11 +47,15 @@ std::string TlsVerify(const PlatformJobSpec& spec) {
   return spec.insecure_registry ? "--tls-verify=false" : "--tls-verify=true";
 }
 
+// How often a job waiting for its push lock looks whether it was cancelled.
+constexpr std::chrono::milliseconds kLockPoll{100};
+
 class BuildahJob : public PlatformJob {
  public:
-  BuildahJob(const BuildahConfig& config, PlatformJobSpec spec)
+  BuildahJob(const BuildahConfig& config, PlatformJobSpec spec, PushLocks& push_locks)
       : config_(config),
         spec_(std::move(spec)),
+        push_locks_(push_locks),
         cancel_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!cancel_fd_) throw Error("eventfd: " + std::string(std::strerror(errno)));
   }
@@ -77,7 +81,23 @@ class BuildahJob : public PlatformJob {
     }
     if (result.outcome != PlatformJobResult::Outcome::kSucceeded) return result;
 
+    std::timed_mutex& push_lock =
+        push_locks_.For(spec_.destination.substr(0, spec_.destination.rfind(':')));
+    std::unique_lock lock(push_lock, std::defer_lock);
+    while (!lock.try_lock_for(kLockPoll)) {
+      if (Cancelled()) {
+        result.outcome = PlatformJobResult::Outcome::kCancelled;
+        result.error = "cancelled";
+        return result;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        result.outcome = PlatformJobResult::Outcome::kTimedOut;
+        result.error = "timed out (builder.timeout)";
+        return result;
+      }
+    }
     result = Step(BuildahPushArgv(config_, spec_), deadline, on_line);
+    lock.unlock();
     if (result.outcome == PlatformJobResult::Outcome::kFailed) {
       result.error = "buildah push to " + spec_.destination + " exited with status " +
                      std::to_string(*result.exit_code);
@@ -171,6 +191,7 @@ class BuildahJob : public PlatformJob {
 
   BuildahConfig config_;
   PlatformJobSpec spec_;
+  PushLocks& push_locks_;
   UniqueFd cancel_fd_;
 };
 
@@ -220,7 +241,12 @@ int BuildahExecutor::StopOrphans() { return KillGroupsWithArgumentUnder(builds_d
 
 std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spec) {
   std::filesystem::create_directories(spec.work_dir / "tmp");
-  return std::make_unique<BuildahJob>(config_, spec);
+  return std::make_unique<BuildahJob>(config_, spec, push_locks_);
+}
+
+std::timed_mutex& PushLocks::For(const std::string& repository) {
+  const std::lock_guard lock(mutex_);
+  return locks_[repository];
 }
 
 }  // namespace hephy

@@ -3,10 +3,30 @@
 // so jobs share no state and leave nothing behind.
 #pragma once
 
+#include <map>
+#include <mutex>
+#include <string>
+
 #include "hephy/config.h"
 #include "hephy/executor.h"
 
 namespace hephy {
+
+// One push at a time to each registry repository. docker-registry loses a
+// blob when two uploads of it to one repository overlap: the manifest PUT
+// then fails with "blob unknown to registry". Platforms of a build (and
+// units of a push) often share layers; one at a time, the later push finds
+// the blob there and skips it.
+class PushLocks {
+ public:
+  // The lock of "host[:port]/repository"; thread-safe, stable for the
+  // object's life.
+  std::timed_mutex& For(const std::string& repository);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::timed_mutex> locks_;
+};
 
 class BuildahExecutor : public Executor {
  public:
@@ -21,6 +41,7 @@ class BuildahExecutor : public Executor {
  private:
   BuildahConfig config_;
   std::filesystem::path builds_dir_;
+  PushLocks push_locks_;
 };
 
 // The argv of each step of a buildah job (exposed for tests).

@@ -50,7 +50,7 @@ int PushReceiver::Receive(const PushRequest& request, const Say& say,
                                          .key_fingerprint = request.key_fingerprint,
                                          .push_id = request.push_id,
                                          .triggered_by = "push"}};
-      Plan plan = planner_.Make(plan_request, say);
+      Plan plan = planner_.Make(plan_request, say, cancel);
       problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
       plans.push_back(std::move(plan));
     }

@@ -61,7 +61,7 @@ int Rebuilder::Rebuild(const RebuildRequest& request, const Say& say,
                                        .key_fingerprint = "",
                                        .push_id = request.triggered_by + "-" + std::to_string(id),
                                        .triggered_by = request.triggered_by}};
-    const Plan plan = planner_.Make(plan_request, say);
+    const Plan plan = planner_.Make(plan_request, say, cancel);
     if (!plan.problems.empty()) {
       say("hephy: rebuild of " + request.app + " refused, nothing was built:");
       for (const auto& problem : plan.problems) say("  " + problem);

@@ -105,6 +105,7 @@ struct FetchState {
   std::optional<HttpCredential> http;
   bool offered = false;  // a credential went to libgit2 already
   std::string failure;   // why a callback stopped the fetch; preferred to libgit2's message
+  std::stop_token cancel;
 };
 
 int Stop(FetchState* state, const std::string& reason, int code) {
@@ -159,6 +160,12 @@ int AcquireCredential(git_credential** out, const char* /*url*/, const char* use
   return Stop(state, host + " asks for a kind of authentication hephyd does not offer", GIT_EAUTH);
 }
 
+// libgit2 reports progress often while it talks to the server and unpacks:
+// the places a fetch can be stopped.
+int StopIfCancelled(FetchState* state) {
+  return state->cancel.stop_requested() ? Stop(state, "cancelled", GIT_EUSER) : 0;
+}
+
 // TLS certificates are libgit2's to check (the system's CAs); ssh host keys
 // must be in our known_hosts, whatever libgit2 found in $HOME's.
 int CheckCertificate(git_cert* cert, int /*valid*/, const char* /*host*/, void* payload) {
@@ -184,9 +191,10 @@ int CheckCertificate(git_cert* cert, int /*valid*/, const char* /*host*/, void* 
 // Fetches every branch and tag of `url` into `repo`, as the refspecs say.
 void Fetch(git_repository* repo, const UpstreamsConfig& config, const UpstreamUrl& parsed,
            const std::string& url, const std::string& ref,
-           const std::function<void(const std::string&)>& progress) {
+           const std::function<void(const std::string&)>& progress, std::stop_token cancel) {
   const std::string what = url + ": cannot fetch '" + ref + "': ";
   FetchState state{config, parsed, std::nullopt};
+  state.cancel = cancel;
   if (parsed.kind == UpstreamUrl::Kind::kHttps || parsed.kind == UpstreamUrl::Kind::kHttp) {
     try {
       state.http = FindHttpCredential(config, parsed);
@@ -204,6 +212,12 @@ void Fetch(git_repository* repo, const UpstreamsConfig& config, const UpstreamUr
   git_fetch_options_init(&options, GIT_FETCH_OPTIONS_VERSION);
   options.callbacks.credentials = AcquireCredential;
   options.callbacks.certificate_check = CheckCertificate;
+  options.callbacks.sideband_progress = [](const char*, int, void* payload) {
+    return StopIfCancelled(static_cast<FetchState*>(payload));
+  };
+  options.callbacks.transfer_progress = [](const git_indexer_progress*, void* payload) {
+    return StopIfCancelled(static_cast<FetchState*>(payload));
+  };
   options.callbacks.payload = &state;
   options.prune = GIT_FETCH_PRUNE;
   options.update_fetchhead = 0;
@@ -270,7 +284,7 @@ std::mutex& UpstreamCache::MirrorMutex(const std::string& name) {
 
 UpstreamCache::Resolved UpstreamCache::Resolve(
     const std::string& url, const std::string& ref,
-    const std::function<void(const std::string&)>& progress) {
+    const std::function<void(const std::string&)>& progress, std::stop_token cancel) {
   UpstreamUrl parsed;
   try {
     parsed = ParseUpstreamUrl(url);
@@ -293,7 +307,7 @@ UpstreamCache::Resolved UpstreamCache::Resolve(
   if (IsFullHex(ref)) {
     if (auto commit = FindCommit(repo.get(), ref)) return Resolved{mirror, *commit, url};
   }
-  Fetch(repo.get(), config_, parsed, url, ref, progress);
+  Fetch(repo.get(), config_, parsed, url, ref, progress, cancel);
   const std::string commit = Lookup(repo.get(), url, ref);
   ComponentLogger("upstream")->info("{} ({}) is {}", url, ref, commit);
   return Resolved{mirror, commit, url};

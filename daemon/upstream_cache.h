@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <stop_token>
 #include <string>
 
 #include "hephy/config.h"
@@ -56,7 +57,8 @@ class UpstreamCache {
   // Thread-safe: calls for the same URL take turns on its mirror, calls for
   // different URLs run in parallel. libgit2 1.5 has no network timeouts, so a
   // server that stops answering holds the call (and its URL) until the
-  // connection breaks.
+  // connection breaks. A stop request on `cancel` (the pusher went away)
+  // ends a fetch at its next progress report, as an Error "... cancelled".
   //
   // Throws Error "URL: REASON" naming the ref, e.g. "https://host/x.git: ref
   // 'v9' not found (no such tag, branch or commit)", for a URL
@@ -64,7 +66,8 @@ class UpstreamCache {
   // an invalid ref, and failed fetches (network, authentication, host key).
   // Messages never hold a credential.
   Resolved Resolve(const std::string& url, const std::string& ref,
-                   const std::function<void(const std::string&)>& progress);
+                   const std::function<void(const std::string&)>& progress,
+                   std::stop_token cancel = {});
 
  private:
   std::mutex& MirrorMutex(const std::string& name);

@@ -80,6 +80,18 @@ TEST_F(UpstreamCacheTest, ResolvesALightweightTag) {
   EXPECT_TRUE(lines_[1].starts_with("fetched " + url() + ": ")) << lines_[1];
 }
 
+TEST_F(UpstreamCacheTest, ACancelledFetchStopsAndCanBeRetried) {
+  std::stop_source cancel;
+  cancel.request_stop();
+  try {
+    cache().Resolve(url(), "main", {}, cancel.get_token());
+    FAIL() << "a cancelled fetch resolved";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), url() + ": cannot fetch 'main': cancelled");
+  }
+  EXPECT_EQ(Resolve("main").commit, Git({"rev-parse", "HEAD"}));
+}
+
 TEST_F(UpstreamCacheTest, PeelsAnAnnotatedTagToItsCommit) {
   const std::string tagged = Git({"rev-parse", "HEAD"});
   Git({"tag", "-a", "v2.0.0", "-m", "release"});
