@@ -207,6 +207,7 @@ class BuildExecution {
       spec.build_args = plan_.build_args;
       spec.destination = config_.registry.url + "/" + repository + ":" + run.arch_tag;
       spec.insecure_registry = config_.registry.insecure;
+      spec.registry_ca_file = config_.registry.ca_file;
       spec.work_dir = work_dir_ / "jobs" / Dashed(record.platform);
       spec.timeout = config_.builder.timeout;
       spec.concurrent_jobs = static_cast<int>(
@@ -239,7 +240,8 @@ class BuildExecution {
 
     std::vector<std::string> digests;
     for (const auto& run : runs_) digests.push_back(run.result.digest);
-    RegistryClient registry(config_.registry.url, config_.registry.insecure);
+    RegistryClient registry(config_.registry.url, config_.registry.insecure,
+                            config_.registry.ca_file);
     const std::string source = upstream ? build_.source_url : SourceUrl(config_, build_.app);
     const StitchedIndex index = StitchIndex(registry, repository, digests,
                                             {{"org.opencontainers.image.source", source},

@@ -38,13 +38,26 @@ std::vector<std::string> BuildahArgv(const BuildahConfig& config, const Platform
           config.storage_driver};
 }
 
+std::filesystem::path CertDir(const PlatformJobSpec& spec) { return spec.work_dir / "certs"; }
+
 void Append(std::vector<std::string>& argv, std::initializer_list<std::string> args) {
   argv.insert(argv.end(), args.begin(), args.end());
 }
 
+// How buildah talks to the registry: plain HTTP, or TLS verified against the
+// system's CAs and, with registry.ca_file, the job's copy of it in a
+// directory of its own (containers/image reads every *.crt of --cert-dir).
 // buildah's boolean flags take their value after "=" only.
-std::string TlsVerify(const PlatformJobSpec& spec) {
-  return spec.insecure_registry ? "--tls-verify=false" : "--tls-verify=true";
+void AppendTls(std::vector<std::string>& argv, const PlatformJobSpec& spec) {
+  if (spec.insecure_registry) {
+    argv.push_back("--tls-verify=false");
+    return;
+  }
+  argv.push_back("--tls-verify=true");
+  if (!spec.registry_ca_file.empty()) {
+    argv.push_back("--cert-dir");
+    argv.push_back(CertDir(spec).string());
+  }
 }
 
 // How often a job waiting for its push lock looks whether it was cancelled.
@@ -202,9 +215,11 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
   auto argv = BuildahArgv(config, spec);
   // No layer cache: every job starts from empty storage anyway. Pulls (FROM
   // an image in the registry) honour the registry's plain-HTTP setting.
-  Append(argv, {"build", "--isolation", config.isolation, "--platform", spec.platform,
-                "--layers=false", TlsVerify(spec), "--file",
-                (spec.context_dir / spec.dockerfile).string(), "--tag", spec.destination});
+  Append(argv,
+         {"build", "--isolation", config.isolation, "--platform", spec.platform, "--layers=false"});
+  AppendTls(argv, spec);
+  Append(argv,
+         {"--file", (spec.context_dir / spec.dockerfile).string(), "--tag", spec.destination});
   if (!spec.target.empty()) {
     argv.push_back("--target");
     argv.push_back(spec.target);
@@ -220,9 +235,10 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
 std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec) {
   auto argv = BuildahArgv(config, spec);
   // --quiet: no progress lines; errors are still printed.
-  Append(argv,
-         {"push", "--quiet", TlsVerify(spec), "--digestfile", (spec.work_dir / "digest").string(),
-          spec.destination, "docker://" + spec.destination});
+  Append(argv, {"push", "--quiet"});
+  AppendTls(argv, spec);
+  Append(argv, {"--digestfile", (spec.work_dir / "digest").string(), spec.destination,
+                "docker://" + spec.destination});
   return argv;
 }
 
@@ -241,6 +257,16 @@ int BuildahExecutor::StopOrphans() { return KillGroupsWithArgumentUnder(builds_d
 
 std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spec) {
   std::filesystem::create_directories(spec.work_dir / "tmp");
+  if (!spec.insecure_registry && !spec.registry_ca_file.empty()) {
+    std::filesystem::create_directories(CertDir(spec));
+    std::error_code ec;
+    std::filesystem::copy_file(spec.registry_ca_file, CertDir(spec) / "ca.crt",
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) {
+      throw Error("registry.ca_file " + spec.registry_ca_file.string() +
+                  ": cannot copy it for buildah: " + ec.message());
+    }
+  }
   return std::make_unique<BuildahJob>(config_, spec, push_locks_);
 }
 

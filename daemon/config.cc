@@ -13,6 +13,7 @@
 
 #include "hephy/error.h"
 #include "hephy/names.h"
+#include "http_connection.h"
 #include "libgit2.h"
 #include "rebuild_schedule.h"
 
@@ -189,6 +190,8 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
   }
 
   Config config;
+  // registry.insecure as the file says it, if it does.
+  std::optional<YAML::Node> insecure_node;
   const Reader r(source);
   using Node = const YAML::Node&;
   using Key = const std::string&;
@@ -210,17 +213,31 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
             {"registry",
              [&](Node n, Key k) {
                auto& reg = config.registry;
-               r.Map(n, k,
-                     {{"url", [&](Node v, Key vk) { reg.url = r.Scalar(v, vk); }},
-                      {"repository",
-                       [&](Node v, Key vk) {
-                         reg.repository = r.Scalar(v, vk);
-                         if (reg.repository.empty()) r.Fail(v, vk, "must not be empty");
-                       }},
-                      {"insecure", [&](Node v, Key vk) { reg.insecure = r.Bool(v, vk); }},
-                      {"embedded", [&](Node v, Key vk) { reg.embedded = r.Bool(v, vk); }},
-                      {"docker_config",
-                       [&](Node v, Key vk) { reg.docker_config = ExpandHome(r.Scalar(v, vk)); }}});
+               r.Map(
+                   n, k,
+                   {{"url",
+                     [&](Node v, Key vk) {
+                       reg.url = r.Scalar(v, vk);
+                       try {
+                         ParseHostPort(reg.url, 443);
+                       } catch (const Error& e) {
+                         r.Fail(v, vk, e.what());
+                       }
+                     }},
+                    {"repository",
+                     [&](Node v, Key vk) {
+                       reg.repository = r.Scalar(v, vk);
+                       if (reg.repository.empty()) r.Fail(v, vk, "must not be empty");
+                     }},
+                    {"insecure",
+                     [&](Node v, Key vk) {
+                       reg.insecure = r.Bool(v, vk);
+                       insecure_node = v;
+                     }},
+                    {"embedded", [&](Node v, Key vk) { reg.embedded = r.Bool(v, vk); }},
+                    {"ca_file", [&](Node v, Key vk) { reg.ca_file = ExpandHome(r.Scalar(v, vk)); }},
+                    {"docker_config",
+                     [&](Node v, Key vk) { reg.docker_config = ExpandHome(r.Scalar(v, vk)); }}});
              }},
             {"builder",
              [&](Node n, Key k) {
@@ -342,11 +359,20 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
     config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   config.registry.docker_config = ExpandHome(config.registry.docker_config.string());
+  auto& registry = config.registry;
+  if (!insecure_node) {
+    registry.insecure = registry.embedded || IsLoopbackHost(ParseHostPort(registry.url, 443).host);
+  } else if (registry.embedded && !registry.insecure) {
+    r.Fail(*insecure_node, "registry.insecure",
+           "false needs a registry that speaks TLS, but the embedded one (registry.embedded: "
+           "true, the default) serves plain HTTP on loopback; set registry.embedded: false to "
+           "use an external registry over TLS, or drop registry.insecure: false");
+  }
   if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
   if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;
   config.data_dir = config.data_dir.lexically_normal();
   for (auto* path : {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
-                     &config.upstreams.known_hosts}) {
+                     &config.upstreams.known_hosts, &config.registry.ca_file}) {
     if (!path->empty()) *path = (config.data_dir / *path).lexically_normal();
   }
   return config;

@@ -73,7 +73,12 @@ std::string Quoted(const std::string& text) {
 }
 
 std::string ConfigYaml(const HostPort& server, const std::filesystem::path& data,
-                       const std::string& token) {
+                       const std::string& token, const std::optional<EmbeddedRegistry::Tls>& tls) {
+  std::string tls_yaml;
+  if (tls) {
+    tls_yaml = "  tls:\n    certificate: " + Quoted(tls->certificate.string()) +
+               "\n    key: " + Quoted(tls->key.string()) + "\n";
+  }
   // Level warn, no access log: docker-registry would otherwise log every
   // request into hephyd's log. The secret signs upload state; one per
   // instance, as only this one process serves it.
@@ -99,7 +104,7 @@ std::string ConfigYaml(const HostPort& server, const std::filesystem::path& data
          "\n"
          "  headers:\n"
          "    X-Hephy-Registry: [" +
-         Quoted(token) + "]\n";
+         Quoted(token) + "]\n" + tls_yaml;
 }
 
 // hephyd's environment without REGISTRY_*: docker-registry reads those as
@@ -153,11 +158,13 @@ std::string WithoutTime(const std::string& line) {
 
 }  // namespace
 
-EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir)
+EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir,
+                                   const std::optional<Tls>& tls)
     : url_(url),
       server_(ParseUrl(url)),
       config_path_(dir / "config.yml"),
       token_(RandomHex(16)),
+      probe_tls_(tls ? std::make_unique<TlsContext>(tls->ca_file) : nullptr),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   const std::string context = "embedded registry on " + url_ + ": ";
   if (!stop_fd_) throw Error(context + "eventfd: " + std::strerror(errno));
@@ -171,7 +178,7 @@ EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem
   if (ec) throw Error(context + "cannot create " + (dir / "data").string() + ": " + ec.message());
   {
     std::ofstream out(config_path_, std::ios::trunc);
-    out << ConfigYaml(server_, dir / "data", token_);
+    out << ConfigYaml(server_, dir / "data", token_, tls);
     if (!out.flush()) throw Error(context + "cannot write " + config_path_.string());
   }
 
@@ -266,7 +273,7 @@ EmbeddedRegistry::Outcome EmbeddedRegistry::AwaitReady(
 
 bool EmbeddedRegistry::Answers() {
   try {
-    HttpConnection probe(server_, kProbeTimeout, 64 * 1024);
+    HttpConnection probe(server_, kProbeTimeout, 64 * 1024, probe_tls_.get());
     const HttpResponse response = probe.Send({"GET", "/v2/", {}, ""});
     return response.status == 200 && response.Header("x-hephy-registry") == token_;
   } catch (const Error&) {

@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,14 +22,23 @@ namespace hephy {
 
 class EmbeddedRegistry {
  public:
+  // HTTPS instead of plain HTTP, for tests of TLS clients: hephyd's own
+  // embedded registry is always plain HTTP on loopback.
+  struct Tls {
+    std::filesystem::path certificate;  // PEM, naming url's host
+    std::filesystem::path key;          // PEM, unencrypted
+    std::filesystem::path ca_file;      // what the readiness probe trusts
+  };
+
   // Writes dir/config.yml (storage in dir/data, deletes enabled, http.addr =
-  // url, no auth, log level warn), starts `docker-registry serve` on `url`
+  // url, http.tls with `tls`, no auth, log level warn), starts `docker-registry serve` on `url`
   // ("host[:port]", port 80 by default) and returns once that very process
   // answers GET /v2/ (15 s at most). Its log lines are relayed to the
   // "registry" logger. Throws Error naming the url and the reason, with the
   // registry's last log lines, when it exits first (for a taken port, with
   // what to do instead) or does not answer in time.
-  EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir);
+  EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir,
+                   const std::optional<Tls>& tls = std::nullopt);
 
   // Stops the registry: SIGTERM, then SIGKILL after 5 s; reaps it.
   ~EmbeddedRegistry();
@@ -69,6 +80,8 @@ class EmbeddedRegistry {
   // A random value the registry sends in a response header: proof that the
   // process answering on url_ is ours, not another one holding the port.
   const std::string token_;
+  // Set when the registry speaks TLS.
+  std::unique_ptr<TlsContext> probe_tls_;
   UniqueFd stop_fd_;
 
   // Owned by the constructor's thread, then by the supervisor thread alone.

@@ -1,11 +1,13 @@
 // The registry client's transport: one HTTP/1.1 connection to one host, kept
-// alive between requests. Plain TCP only; TLS will be a second kind of stream
-// behind the same interface, so nothing above this file knows about sockets.
+// alive between requests, over plain TCP or over TLS (OpenSSL). The request
+// and response handling is the same for both; nothing above this file knows
+// about sockets or certificates.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +28,27 @@ struct HostPort {
 // the text when it has a scheme, a path, an empty host or a bad port.
 HostPort ParseHostPort(const std::string& text, uint16_t default_port);
 
+// Whether `host` is "localhost" or a loopback address (127.0.0.0/8, ::1):
+// traffic to it never leaves the machine.
+bool IsLoopbackHost(const std::string& host);
+
+// What a TLS connection trusts: the system's CA store, plus the PEM
+// certificates of `ca_file` when it is not empty. TLS 1.2 or later only.
+// Throws Error naming ca_file and the reason when it cannot be read. One
+// instance may be shared by any number of connections of one thread at a time.
+class TlsContext {
+ public:
+  explicit TlsContext(const std::filesystem::path& ca_file = {});
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+ private:
+  friend class HttpConnection;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "HEAD", "PUT", ...
   std::string target;  // origin form: "/v2/web/manifests/latest?x=y"
@@ -45,10 +68,14 @@ struct HttpResponse {
 
 class HttpConnection {
  public:
-  // Connects lazily, on the first Send. `timeout` bounds the connect, the
-  // write of a request and the read of its response, each; a response body
-  // longer than `max_body` bytes is an error.
-  HttpConnection(HostPort server, std::chrono::milliseconds timeout, size_t max_body);
+  // Connects lazily, on the first Send. `timeout` bounds the connect (with
+  // the TLS handshake), the write of a request and the read of its response,
+  // each; a response body longer than `max_body` bytes is an error. With
+  // `tls`, HTTPS: the server's certificate must chain to what `tls` trusts
+  // and name server.host (DNS name or IP address); SNI is sent for names.
+  // `tls` must outlive the connection.
+  HttpConnection(HostPort server, std::chrono::milliseconds timeout, size_t max_body,
+                 TlsContext* tls = nullptr);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -57,7 +84,8 @@ class HttpConnection {
   // Reconnects first when there is no connection; a request that finds its
   // kept-alive connection closed by the server is sent again once on a new
   // one. Throws Error with the reason only ("cannot connect: Connection
-  // refused", "no response within 30 s"); callers add what they asked for.
+  // refused", "no response within 30 s", "TLS handshake failed: certificate
+  // verify failed (self-signed certificate)"); callers add what they asked for.
   // Not thread-safe: one thread at a time.
   HttpResponse Send(const HttpRequest& request);
 
@@ -65,23 +93,29 @@ class HttpConnection {
   void Close();
 
   const HostPort& server() const { return server_; }
+  bool tls() const { return tls_ != nullptr; }
 
  private:
   struct Stream;
+  void Connect();
   HostPort server_;
   std::chrono::milliseconds timeout_;
   size_t max_body_;
+  TlsContext* tls_;
   std::unique_ptr<Stream> stream_;
 };
 
-// Where a Location header (absolute "http://host:port/path?q", or relative to
-// the request target `base`) points. `authority` is empty when it is `self`.
-// Throws Error for a scheme other than http, naming the location.
+// Where a Location header (absolute "http[s]://host:port/path?q", or relative
+// to the request target `base`) points, as seen from a connection to `self`
+// over TLS (`self_tls`) or not. `authority` is empty when it is `self` with
+// the same scheme. Throws Error naming the location for a scheme other than
+// http and https, and for an https connection redirected to plain http.
 struct HttpLocation {
   std::string authority;  // "" or "host:port"
   std::string target;     // origin form
+  bool tls = false;       // https; meaningful when authority is set
 };
-HttpLocation ResolveLocation(const HostPort& self, const std::string& base,
+HttpLocation ResolveLocation(const HostPort& self, bool self_tls, const std::string& base,
                              const std::string& location);
 
 }  // namespace hephy

@@ -86,20 +86,28 @@ std::string Sha256Digest(const std::string& bytes) { return "sha256:" + Sha256He
 struct RegistryClient::Impl {
   std::string url;
   HostPort server;
+  bool tls;
   std::chrono::milliseconds timeout;
+  // Also for https redirects of a plain-HTTP registry; declared before the
+  // connection that refers to it.
+  std::unique_ptr<TlsContext> tls_context;
   HttpConnection connection;
 
-  Impl(std::string url_in, HostPort server_in, std::chrono::milliseconds timeout_in)
+  Impl(std::string url_in, HostPort server_in, bool tls_in, std::unique_ptr<TlsContext> context,
+       std::chrono::milliseconds timeout_in)
       : url(std::move(url_in)),
         server(std::move(server_in)),
+        tls(tls_in),
         timeout(timeout_in),
-        connection(server, timeout, kMaxBlobSize) {}
+        tls_context(std::move(context)),
+        connection(server, timeout, kMaxBlobSize, tls ? tls_context.get() : nullptr) {}
 
   // What a request is called in errors: the path (the query may hold upload
   // state tokens), prefixed with the host when it is not the registry itself.
   static std::string Where(const HttpLocation& where) {
     const std::string path = where.target.substr(0, where.target.find('?'));
-    return where.authority.empty() ? path : "http://" + where.authority + path;
+    if (where.authority.empty()) return path;
+    return (where.tls ? "https://" : "http://") + where.authority + path;
   }
 
   [[noreturn]] void Fail(const std::string& method, const HttpLocation& where,
@@ -151,7 +159,8 @@ struct RegistryClient::Impl {
       if (where.authority.empty()) return connection.Send(request);
       // Another host (a storage redirect, an upload location): its own
       // short-lived connection.
-      HttpConnection other(ParseHostPort(where.authority, 80), timeout, kMaxBlobSize);
+      HttpConnection other(ParseHostPort(where.authority, where.tls ? 443 : 80), timeout,
+                           kMaxBlobSize, where.tls ? tls_context.get() : nullptr);
       return other.Send(request);
     } catch (const Error& e) {
       Fail(request.method, where, e.what());
@@ -174,9 +183,18 @@ struct RegistryClient::Impl {
       }
       if (redirects == kMaxRedirects) Fail(method, where, "too many redirects");
       try {
-        const HttpLocation next = ResolveLocation(server, where.target, location);
+        const bool from_tls = where.authority.empty() ? tls : where.tls;
+        const HostPort from =
+            where.authority.empty() ? server : ParseHostPort(where.authority, from_tls ? 443 : 80);
+        HttpLocation next = ResolveLocation(from, from_tls, where.target, location);
         // A relative location is relative to the host that sent it.
-        where = {next.authority.empty() ? where.authority : next.authority, next.target};
+        if (next.authority.empty()) {
+          next.authority = where.authority;
+          next.tls = where.tls;
+        } else if (next.tls == tls && next.authority == server.Authority()) {
+          next.authority.clear();  // back to the registry itself
+        }
+        where = std::move(next);
       } catch (const Error& e) {
         Fail(method, where, std::string("redirected: ") + e.what());
       }
@@ -191,19 +209,22 @@ struct RegistryClient::Impl {
   }
 };
 
-RegistryClient::RegistryClient(std::string url, bool insecure, std::chrono::seconds timeout) {
-  if (!insecure) {
-    throw Error("registry " + url +
-                ": registry.insecure is false, but this hephyd speaks only plain HTTP to "
-                "registries so far; set registry.insecure: true for a registry without TLS");
-  }
+RegistryClient::RegistryClient(std::string url, bool insecure, const std::filesystem::path& ca_file,
+                               std::chrono::seconds timeout) {
   HostPort server;
   try {
-    server = ParseHostPort(url, 80);
+    server = ParseHostPort(url, insecure ? 80 : 443);
   } catch (const Error& e) {
     throw Error(std::string("registry.url ") + e.what());
   }
-  impl_ = std::make_unique<Impl>(std::move(url), std::move(server), timeout);
+  std::unique_ptr<TlsContext> context;
+  try {
+    context = std::make_unique<TlsContext>(ca_file);
+  } catch (const Error& e) {
+    throw Error("registry " + url + ": registry.ca_file: " + e.what());
+  }
+  impl_ = std::make_unique<Impl>(std::move(url), std::move(server), !insecure, std::move(context),
+                                 timeout);
 }
 
 RegistryClient::~RegistryClient() = default;
@@ -312,7 +333,7 @@ std::string RegistryClient::PutBlob(const std::string& repository, const std::st
   if (location.empty()) impl_->Fail("POST", start, "202 Accepted without a Location header");
   HttpLocation upload;
   try {
-    upload = ResolveLocation(impl_->server, start.target, location);
+    upload = ResolveLocation(impl_->server, impl_->tls, start.target, location);
   } catch (const Error& e) {
     impl_->Fail("POST", start, e.what());
   }

@@ -15,6 +15,7 @@
 #include "hephy/repo_store.h"
 #include "hephy/store.h"
 #include "hook_server.h"
+#include "http_connection.h"
 #include "push_receiver.h"
 #include "rebuilder.h"
 #include "scheduled_rebuilds.h"
@@ -34,10 +35,12 @@ int Serve(const Config& config) {
 
   // Everything that can be checked is, before anything is written.
   const auto hook_program = HookProgramBesideExecutable();
-  if (!config.registry.insecure) {
-    throw Error("registry.insecure: false needs TLS to " + config.registry.url +
-                ", which this version of hephyd does not speak yet; use a plain-HTTP registry "
-                "(registry.insecure: true) on a network you trust");
+  if (config.registry.insecure && !IsLoopbackHost(ParseHostPort(config.registry.url, 80).host)) {
+    spdlog::warn(
+        "registry.insecure is true for {}, which is not a loopback address: images, and later "
+        "registry credentials, travel over plain HTTP that anyone on the network can read and "
+        "alter; serve the registry over TLS and set registry.insecure: false",
+        config.registry.url);
   }
   MakePrivateDirectory(config.data_dir);
   MakePrivateDirectory(config.ReposDir());

@@ -26,10 +26,20 @@ struct HttpConfig {
 };
 
 struct RegistryConfig {
-  std::string url = "127.0.0.1:5000";
+  std::string url = "127.0.0.1:5000";  // host[:port]
   std::string repository = "{app}";
+  // Plain HTTP instead of verified TLS. When the file does not say, true for
+  // the embedded registry and for a loopback url (127.0.0.0/8, ::1,
+  // localhost), false for any other host; serve warns loudly when it is true
+  // for a host that is not loopback.
   bool insecure = true;
+  // Runs docker-registry on url, over plain HTTP: `insecure: false` together
+  // with it is an error.
   bool embedded = true;
+  // PEM certificate(s) of a private CA that the registry's certificate may
+  // chain to, besides the system's CA store; empty: none. Absolute after
+  // parsing ("~/" is $HOME, a relative path is taken from data_dir).
+  std::filesystem::path ca_file;
   std::filesystem::path docker_config = "~/.docker/config.json";
 };
 

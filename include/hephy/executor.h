@@ -24,6 +24,9 @@ struct PlatformJobSpec {
   std::vector<std::string> build_args;    // "KEY=value"
   std::string destination;                // "host[:port]/repository:tag"
   bool insecure_registry = false;         // plain HTTP to the registry
+  // PEM certificates of a private CA the registry's certificate may chain
+  // to (registry.ca_file), besides the system's; empty: none.
+  std::filesystem::path registry_ca_file;
   // The job's own scratch directory, existing and empty; the caller removes it.
   std::filesystem::path work_dir;
   std::chrono::seconds timeout{3600};

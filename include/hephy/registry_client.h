@@ -1,11 +1,13 @@
 // A client of one OCI distribution registry (the /v2/ API): manifests and
 // blobs by repository, as the build pipeline pushes and stitches images.
-// Plain HTTP for now; TLS and authentication (docker config.json, bearer
-// tokens) come later behind the same interface.
+// HTTPS (verified against the system's CAs and registry.ca_file), or plain
+// HTTP when registry.insecure; authentication (docker config.json, bearer
+// tokens) comes later behind the same interface.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,12 +37,18 @@ class RegistryClient {
   // Largest blob GetBlob accepts (configs, not layers): 16 MiB.
   static constexpr size_t kMaxBlobSize = 16 * 1024 * 1024;
 
-  // `url` is registry.url: "host[:port]"; the port defaults to 80 (443 once
-  // TLS is spoken). insecure=true: plain HTTP. insecure=false needs TLS,
-  // which this client does not speak yet: throws Error naming
-  // registry.insecure and the url. `timeout` bounds each connect, request
-  // write and response read. Connects lazily, on the first request.
-  RegistryClient(std::string url, bool insecure,
+  // `url` is registry.url: "host[:port]". insecure=false: HTTPS, the port
+  // defaulting to 443; the registry's certificate must chain to the system's
+  // CA store or to a certificate of `ca_file` (PEM; empty: none) and name the
+  // url's host; TLS 1.2 or later. insecure=true: plain HTTP, port 80 by
+  // default. Redirects to https hosts are verified alike; an https registry
+  // redirecting to plain http is an Error. A handshake that fails is an Error
+  // naming the url and OpenSSL's reason, e.g. "registry 127.0.0.1:5443: GET
+  // /v2/: TLS handshake failed: certificate verify failed (self-signed
+  // certificate)". `timeout` bounds each connect (and handshake), request
+  // write and response read. Connects lazily, on the first request; an
+  // unreadable ca_file is an Error here.
+  RegistryClient(std::string url, bool insecure, const std::filesystem::path& ca_file = {},
                  std::chrono::seconds timeout = std::chrono::seconds(30));
   ~RegistryClient();
   RegistryClient(RegistryClient&&) noexcept;
@@ -77,7 +85,7 @@ class RegistryClient {
                           const std::string& media_type, const std::string& body);
 
   // The blob's bytes, checked against `digest` (sha256 only). Redirects to
-  // other plain-HTTP hosts are followed. Blobs over kMaxBlobSize are an Error.
+  // other hosts are followed. Blobs over kMaxBlobSize are an Error.
   std::string GetBlob(const std::string& repository, const std::string& digest);
 
   // Every tag of `repository`, sorted (GET /v2/NAME/tags/list, one page:

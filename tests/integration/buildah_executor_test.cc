@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -149,6 +150,27 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
                                              "VERSION=1 2; rm -rf /",
                                              "/ctx"};
   EXPECT_EQ(argv, expected);
+}
+
+TEST(BuildahArgv, PrivateCaIsACertDirOfTheJobForBuildAndPush) {
+  PlatformJobSpec spec;
+  spec.platform = "linux/amd64";
+  spec.context_dir = "/ctx";
+  spec.destination = "registry.example/web:t";
+  spec.work_dir = "/w";
+  spec.registry_ca_file = "/etc/hephy/ca.pem";
+  for (const auto& argv :
+       {BuildahBuildArgv(BuildahConfig{}, spec), BuildahPushArgv(BuildahConfig{}, spec)}) {
+    const auto verify = std::find(argv.begin(), argv.end(), "--tls-verify=true");
+    ASSERT_NE(verify, argv.end());
+    ASSERT_LT(verify + 2, argv.end());
+    EXPECT_EQ(*(verify + 1), "--cert-dir");
+    EXPECT_EQ(*(verify + 2), "/w/certs");
+  }
+  spec.insecure_registry = true;
+  const auto plain = BuildahPushArgv(BuildahConfig{}, spec);
+  EXPECT_NE(std::find(plain.begin(), plain.end(), "--tls-verify=false"), plain.end());
+  EXPECT_EQ(std::find(plain.begin(), plain.end(), "--cert-dir"), plain.end());
 }
 
 }  // namespace

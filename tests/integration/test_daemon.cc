@@ -33,7 +33,8 @@ std::string Join(const std::vector<std::string>& words) {
 
 }  // namespace
 
-TestDaemon::TestDaemon(const std::string& extra_config, const std::string& registry_url)
+TestDaemon::TestDaemon(const std::string& extra_config, const std::string& registry_url,
+                       const std::string& registry_config)
     : registry_url_(registry_url) {
   std::filesystem::create_directories(dir() / "home");
   std::ofstream config(config_path());
@@ -45,7 +46,8 @@ TestDaemon::TestDaemon(const std::string& extra_config, const std::string& regis
   if (embedded) registry_url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
   if (!extra_config.empty() && !extra_config.ends_with('\n')) config << "\n";
   config << "registry:\n  url: \"" << registry_url_ << "\"\n"
-         << "  embedded: " << (embedded ? "true" : "false") << "\n";
+         << "  embedded: " << (embedded ? "true" : "false") << "\n"
+         << registry_config;
 }
 
 TestDaemon::~TestDaemon() {

@@ -25,7 +25,10 @@ class TestDaemon {
   // `extra_config` is appended to the generated YAML (data_dir, ssh.listen,
   // registry). With an empty `registry_url` hephyd runs its embedded
   // registry on a free loopback port; otherwise it pushes to that registry.
-  explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "");
+  // `registry_config` holds more lines of the registry mapping, each
+  // indented by two spaces ("  insecure: false\n").
+  explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "",
+                      const std::string& registry_config = "");
   ~TestDaemon();
   TestDaemon(const TestDaemon&) = delete;
   TestDaemon& operator=(const TestDaemon&) = delete;

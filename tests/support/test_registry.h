@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "hephy/error.h"
 #include "hephy/image_index.h"
 #include "hephy/registry_client.h"
+#include "test_ca.h"
 #include "test_dir.h"
 
 namespace hephy {
@@ -38,11 +40,12 @@ inline uint16_t FreeLoopbackPort() {
 
 class TestRegistry {
  public:
-  TestRegistry() {
+  // With `tls`, the registry serves HTTPS with that certificate.
+  explicit TestRegistry(const std::optional<EmbeddedRegistry::Tls>& tls = std::nullopt) {
     for (int attempt = 1;; ++attempt) {
       url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
       try {
-        registry_ = std::make_unique<EmbeddedRegistry>(url_, dir_.path());
+        registry_ = std::make_unique<EmbeddedRegistry>(url_, dir_.path(), tls);
         return;
       } catch (const Error& e) {
         // Someone bound the port between FreeLoopbackPort and docker-registry.
@@ -67,6 +70,28 @@ class TestRegistry {
   TestDir dir_;  // declared first: removed after the registry stopped
   std::string url_;
   std::unique_ptr<EmbeddedRegistry> registry_;
+};
+
+// A TestRegistry over HTTPS on 127.0.0.1, its certificate signed by a CA
+// the test made (trusted by clients given ca_file()) and valid for `sans`.
+class TlsTestRegistry {
+ public:
+  explicit TlsTestRegistry(const std::vector<std::string>& sans = {"IP:127.0.0.1", "DNS:localhost"})
+      : ca_(ca_dir_.path()),
+        issued_(ca_.Issue("registry", sans)),
+        registry_(EmbeddedRegistry::Tls{issued_.certificate, issued_.key, ca_.certificate()}) {}
+
+  // "127.0.0.1:PORT".
+  std::string url() const { return registry_.url(); }
+  uint16_t port() const { return static_cast<uint16_t>(std::stoi(url().substr(10))); }
+  // The test CA's certificate (PEM).
+  std::filesystem::path ca_file() const { return ca_.certificate(); }
+
+ private:
+  TestDir ca_dir_;
+  TestCa ca_;
+  TestCa::Issued issued_;
+  TestRegistry registry_;
 };
 
 struct TestImage {

@@ -58,6 +58,7 @@ registry:
   repository: tools
   insecure: false
   embedded: false
+  ca_file: certs/registry-ca.pem
   docker_config: /etc/hephy/docker.json
 builder:
   executor: kaniko-kubernetes
@@ -83,6 +84,7 @@ upstreams:
   EXPECT_EQ(c.registry.repository, "tools");
   EXPECT_FALSE(c.registry.insecure);
   EXPECT_FALSE(c.registry.embedded);
+  EXPECT_EQ(c.registry.ca_file, "/var/lib/hephy/certs/registry-ca.pem");
   EXPECT_EQ(c.registry.docker_config, "/etc/hephy/docker.json");
   EXPECT_EQ(c.builder.executor, "kaniko-kubernetes");
   EXPECT_EQ(c.builder.platforms, std::vector<std::string>{"linux/arm/v7"});
@@ -127,6 +129,42 @@ TEST(Config, UpstreamKeysAreChecked) {
 
 TEST(Config, RelativeDataDirIsResolvedAgainstTheBaseDirectory) {
   EXPECT_EQ(Parse("data_dir: state/hephy").data_dir, "/srv/state/hephy");
+}
+
+TEST(Config, RegistryIsPlainHttpByDefaultOnlyOnLoopbackOrEmbedded) {
+  EXPECT_TRUE(Parse("").registry.insecure);
+  EXPECT_TRUE(Parse("registry: { url: \"localhost:5000\", embedded: false }").registry.insecure);
+  EXPECT_TRUE(Parse("registry: { url: \"[::1]:5000\", embedded: false }").registry.insecure);
+  EXPECT_FALSE(Parse("registry: { url: registry.example, embedded: false }").registry.insecure);
+  EXPECT_FALSE(Parse("registry: { url: \"10.0.0.5:5000\", embedded: false }").registry.insecure);
+  // Said explicitly, it holds either way.
+  EXPECT_TRUE(Parse("registry: { url: registry.example, embedded: false, insecure: true }")
+                  .registry.insecure);
+  EXPECT_FALSE(Parse("registry: { url: \"127.0.0.1:5443\", embedded: false, insecure: false }")
+                   .registry.insecure);
+}
+
+TEST(Config, EmbeddedRegistryWithTlsIsRefused) {
+  EXPECT_EQ(ErrorOf("registry:\n  url: \"127.0.0.1:5000\"\n  insecure: false\n"),
+            "hephy.yaml:3: registry.insecure: false needs a registry that speaks TLS, but the "
+            "embedded one (registry.embedded: true, the default) serves plain HTTP on loopback; "
+            "set registry.embedded: false to use an external registry over TLS, or drop "
+            "registry.insecure: false");
+}
+
+TEST(Config, RegistryCaFileIsTakenFromDataDirAndHome) {
+  EXPECT_EQ(Parse("").registry.ca_file, "");
+  EXPECT_EQ(Parse("registry: { ca_file: ca.pem }").registry.ca_file, "/srv/hephy-data/ca.pem");
+  EXPECT_EQ(Parse("registry: { ca_file: /etc/ssl/private-ca.pem }").registry.ca_file,
+            "/etc/ssl/private-ca.pem");
+  setenv("HOME", "/home/tester", 1);
+  EXPECT_EQ(Parse("registry: { ca_file: ~/ca.pem }").registry.ca_file, "/home/tester/ca.pem");
+}
+
+TEST(Config, RegistryUrlMustBeHostAndPort) {
+  EXPECT_EQ(ErrorOf("registry:\n  url: https://registry.example\n"),
+            "hephy.yaml:2: registry.url: 'https://registry.example': no scheme expected "
+            "(expected host[:port], e.g. 127.0.0.1:5000)");
 }
 
 TEST(Config, UnknownKeyNamesFileLineAndTheAllowedKeys) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "error_of.h"
 #include "hephy/error.h"
 #include "hephy/image_index.h"
+#include "test_dir.h"
 #include "test_registry.h"
 
 namespace hephy {
@@ -237,10 +239,87 @@ TEST_F(RegistryClientTest, StoppedRegistryIsAnErrorNamingTheUrl) {
   EXPECT_NE(message.find("refused"), std::string::npos) << message;
 }
 
-TEST(RegistryClient, RefusesTlsUntilItSpeaksIt) {
-  const std::string message = ErrorOf([] { RegistryClient("registry.example:443", false); });
-  EXPECT_NE(message.find("registry.example:443"), std::string::npos) << message;
-  EXPECT_NE(message.find("registry.insecure"), std::string::npos) << message;
+TEST(RegistryClient, UnreadableCaFileIsAnErrorNamingIt) {
+  TestDir dir;
+  const std::string message =
+      ErrorOf([&] { RegistryClient("registry.example", false, dir.path() / "missing.pem"); });
+  EXPECT_NE(message.find("registry registry.example: registry.ca_file: CA file " +
+                         (dir.path() / "missing.pem").string() + ": no such file"),
+            std::string::npos)
+      << message;
+  std::ofstream(dir.path() / "junk.pem") << "not a certificate\n";
+  const std::string junk =
+      ErrorOf([&] { RegistryClient("registry.example", false, dir.path() / "junk.pem"); });
+  EXPECT_NE(junk.find("junk.pem: not PEM certificates"), std::string::npos) << junk;
+}
+
+TEST(RegistryClientTls, PushesAndReadsOverTlsTrustingTheCaFile) {
+  TlsTestRegistry registry;
+  RegistryClient client(registry.url(), false, registry.ca_file());
+  client.Ping();
+  const std::string digest = client.PutBlob("web", "over tls");
+  EXPECT_EQ(client.GetBlob("web", digest), "over tls");
+  const TestImage image = PushTestImage(client, "web", Platform{"linux", "arm64", ""});
+  client.PutManifest("web", "web-latest", image.media_type, image.body);
+  const RegistryClient::Manifest manifest = client.GetManifest("web", "web-latest");
+  EXPECT_EQ(manifest.digest, image.digest);
+  EXPECT_EQ(manifest.body, image.body);
+  EXPECT_EQ(client.ListTags("web"), std::vector<std::string>{"web-latest"});
+}
+
+TEST(RegistryClientTls, CertificateOfAnUnknownCaFailsVerificationNamingTheUrl) {
+  TlsTestRegistry registry;
+  RegistryClient client(registry.url(), false);
+  const std::string message = ErrorOf([&] { client.Ping(); });
+  EXPECT_NE(message.find("registry " + registry.url() +
+                         ": GET /v2/: TLS handshake failed: certificate verify failed ("),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("issuer certificate"), std::string::npos) << message;
+}
+
+TEST(RegistryClientTls, CertificateForAnotherNameIsRefused) {
+  // Valid for 127.0.0.1 only; the client asks for localhost.
+  TlsTestRegistry registry({"IP:127.0.0.1"});
+  const std::string url = "localhost:" + std::to_string(registry.port());
+  RegistryClient client(url, false, registry.ca_file());
+  const std::string message = ErrorOf([&] { client.Ping(); });
+  EXPECT_NE(message.find("registry " + url +
+                         ": GET /v2/: TLS handshake failed: certificate verify failed "
+                         "(hostname mismatch)"),
+            std::string::npos)
+      << message;
+}
+
+TEST(RegistryClientTls, PlainHttpToATlsRegistryIsAClearError) {
+  TlsTestRegistry registry;
+  RegistryClient client(registry.url(), true);
+  const std::string message = ErrorOf([&] { client.Ping(); });
+  EXPECT_NE(message.find("registry " + registry.url() + ": GET /v2/: 400 Bad Request"),
+            std::string::npos)
+      << message;
+}
+
+TEST(RegistryClientTls, BlobRedirectToAnHttpsHostIsVerifiedToo) {
+  TlsTestRegistry storage;
+  const std::string digest = [&] {
+    RegistryClient direct(storage.url(), false, storage.ca_file());
+    return direct.PutBlob("web", "stored elsewhere");
+  }();
+  FakeServer server([&](const std::string&, const std::string&) {
+    return FakeServer::Response("307 Temporary Redirect", "Location: https://" + storage.url() +
+                                                              "/v2/web/blobs/" + digest + "\r\n");
+  });
+  RegistryClient trusting(server.url(), true, storage.ca_file());
+  EXPECT_EQ(trusting.GetBlob("web", digest), "stored elsewhere");
+
+  RegistryClient untrusting(server.url(), true);
+  const std::string message = ErrorOf([&] { untrusting.GetBlob("web", digest); });
+  EXPECT_NE(
+      message.find("registry " + server.url() + ": GET https://" + storage.url() +
+                   "/v2/web/blobs/" + digest + ": TLS handshake failed: certificate verify failed"),
+      std::string::npos)
+      << message;
 }
 
 TEST(RegistryClient, RejectsAUrlThatIsNotHostAndPort) {
@@ -253,7 +332,7 @@ TEST(RegistryClient, RejectsAUrlThatIsNotHostAndPort) {
 
 TEST(RegistryClient, SilentServerTimesOutNamingTheUrl) {
   SilentServer server;
-  RegistryClient client(server.url(), true, std::chrono::seconds(1));
+  RegistryClient client(server.url(), true, {}, std::chrono::seconds(1));
   const auto start = std::chrono::steady_clock::now();
   const std::string message = ErrorOf([&] { client.Ping(); });
   EXPECT_NE(message.find("registry " + server.url() + ": GET /v2/: no response within 1 s"),
