@@ -149,24 +149,91 @@ class RunAbort {
   std::string reason_;
 };
 
+// One unit of a run, from its record to its end: waits for the units it
+// depends on, builds each platform, stitches and tags the index, records the
+// outcome and tells the units waiting on it.
 class BuildExecution {
  public:
   BuildExecution(const Config& config, Executor& executor, BuildScheduler& scheduler,
-                 const BuildPlan& plan, const Build& build, const Say& say, std::string line_prefix)
+                 const BuildPlan& plan, const Build& build, const Say& say, bool several_units)
       : config_(config),
         executor_(executor),
         scheduler_(scheduler),
         plan_(plan),
         build_(build),
         say_(say),
-        line_prefix_(std::move(line_prefix)),
+        line_prefix_(several_units ? plan.build.unit + " " : ""),
         work_dir_(config.BuildsDir() / std::to_string(build.id)) {}
 
-  ~BuildExecution() {
+  bool Run(FinishedUnits& finished, RunAbort& abort) {
+    const auto start = std::chrono::steady_clock::now();
+    Outcome outcome;
+    try {
+      outcome = WaitAndBuild(finished, abort);
+    } catch (const std::exception& e) {
+      outcome.status = "failed";
+      outcome.error = e.what();
+      say_("hephy: " + line_prefix_ + outcome.error);
+    }
+    // Before the end is recorded: whoever sees the build finished finds
+    // nothing of it left on disk.
+    RemoveWorkDir();
+    if (outcome.status == "cancelled" && outcome.error.empty()) outcome.error = abort.reason();
+    if (outcome.status == "failed") abort.Request(build_.unit + " failed");
+
+    const std::string id = std::to_string(build_.id);
+    const std::string elapsed = Seconds(std::chrono::steady_clock::now() - start);
+    try {
+      Store store(config_.DatabasePath());
+      store.FinishBuild(build_.id, outcome.status, outcome.error, outcome.index_digest,
+                        outcome.tags);
+    } catch (const std::exception& e) {
+      Log()->error("build {}: cannot record its end: {}", build_.id, e.what());
+    }
+    Log()->info("build {} app={} unit={} {} {} in {}{}", build_.id, build_.app, build_.unit,
+                build_.new_sha.substr(0, 7), outcome.status, elapsed,
+                outcome.error.empty() ? "" : ": " + outcome.error);
+    if (outcome.status == "succeeded") {
+      say_("hephy: build " + id + " (" + build_.unit + ") succeeded in " + elapsed);
+    } else {
+      say_("hephy: build " + id + " (" + build_.unit + ") " + outcome.status + " after " + elapsed +
+           (outcome.error.empty() ? "" : ": " + outcome.error) + " (see `hephyd logs " + id + "`)");
+    }
+    finished.Add(build_.unit, outcome);
+    return outcome.status == "succeeded";
+  }
+
+ private:
+  void RemoveWorkDir() {
     std::error_code ec;
     std::filesystem::remove_all(work_dir_, ec);
     if (ec)
       Log()->warn("build {}: cannot remove {}: {}", build_.id, work_dir_.string(), ec.message());
+  }
+
+  Outcome WaitAndBuild(FinishedUnits& finished, RunAbort& abort) {
+    Outcome outcome;
+    outcome.status = "cancelled";
+    if (!plan_.waits_for.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [unit, images] : plan_.waits_for) names.push_back(unit);
+      say_("hephy: " + build_.unit + " waits for " + Join(names, ", "));
+    }
+    const auto dependencies = finished.WaitFor(plan_.waits_for, abort.token());
+    if (!dependencies || abort.token().stop_requested()) return outcome;
+    std::map<std::string, std::string> pinned;
+    const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
+    for (const auto& [unit, images] : plan_.waits_for) {
+      const Outcome& dependency = dependencies->at(unit);
+      if (dependency.status != "succeeded") {
+        outcome.error = "its dependency " + unit + " was not built";
+        return outcome;
+      }
+      for (const auto& image : images) {
+        pinned[image] = config_.registry.url + "/" + repository + "@" + dependency.index_digest;
+      }
+    }
+    return Execute(pinned, abort.token());
   }
 
   // Builds with the FROM images of dependencies pinned to `pinned`
@@ -257,7 +324,6 @@ class BuildExecution {
     return outcome;
   }
 
- private:
   // Rewrites the exported Dockerfile so that the FROM lines naming a unit
   // built in this run use the digest just built.
   void Pin(const std::filesystem::path& dockerfile,
@@ -338,91 +404,6 @@ class BuildExecution {
   std::deque<JobRun> runs_;  // stable addresses: job threads hold references
 };
 
-// One unit of a run, from its record to its end: waits for the units it
-// depends on, builds, records the outcome and tells the units waiting on it.
-class UnitRun {
- public:
-  UnitRun(const Config& config, Executor& executor, BuildScheduler& scheduler,
-          const BuildPlan& plan, const Build& build, const Say& say, bool several_units)
-      : config_(config),
-        executor_(executor),
-        scheduler_(scheduler),
-        plan_(plan),
-        build_(build),
-        say_(say),
-        line_prefix_(several_units ? plan.build.unit + " " : "") {}
-
-  bool Run(FinishedUnits& finished, RunAbort& abort) {
-    const auto start = std::chrono::steady_clock::now();
-    Outcome outcome;
-    try {
-      outcome = WaitAndBuild(finished, abort);
-    } catch (const std::exception& e) {
-      outcome.status = "failed";
-      outcome.error = e.what();
-      say_("hephy: " + line_prefix_ + outcome.error);
-    }
-    if (outcome.status == "cancelled" && outcome.error.empty()) outcome.error = abort.reason();
-    if (outcome.status == "failed") abort.Request(build_.unit + " failed");
-
-    const std::string id = std::to_string(build_.id);
-    const std::string elapsed = Seconds(std::chrono::steady_clock::now() - start);
-    try {
-      Store store(config_.DatabasePath());
-      store.FinishBuild(build_.id, outcome.status, outcome.error, outcome.index_digest,
-                        outcome.tags);
-    } catch (const std::exception& e) {
-      Log()->error("build {}: cannot record its end: {}", build_.id, e.what());
-    }
-    Log()->info("build {} app={} unit={} {} {} in {}{}", build_.id, build_.app, build_.unit,
-                build_.new_sha.substr(0, 7), outcome.status, elapsed,
-                outcome.error.empty() ? "" : ": " + outcome.error);
-    if (outcome.status == "succeeded") {
-      say_("hephy: build " + id + " (" + build_.unit + ") succeeded in " + elapsed);
-    } else {
-      say_("hephy: build " + id + " (" + build_.unit + ") " + outcome.status + " after " + elapsed +
-           (outcome.error.empty() ? "" : ": " + outcome.error) + " (see `hephyd logs " + id + "`)");
-    }
-    finished.Add(build_.unit, outcome);
-    return outcome.status == "succeeded";
-  }
-
- private:
-  Outcome WaitAndBuild(FinishedUnits& finished, RunAbort& abort) {
-    Outcome outcome;
-    outcome.status = "cancelled";
-    if (!plan_.waits_for.empty()) {
-      std::vector<std::string> names;
-      for (const auto& [unit, images] : plan_.waits_for) names.push_back(unit);
-      say_("hephy: " + build_.unit + " waits for " + Join(names, ", "));
-    }
-    const auto dependencies = finished.WaitFor(plan_.waits_for, abort.token());
-    if (!dependencies || abort.token().stop_requested()) return outcome;
-    std::map<std::string, std::string> pinned;
-    const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
-    for (const auto& [unit, images] : plan_.waits_for) {
-      const Outcome& dependency = dependencies->at(unit);
-      if (dependency.status != "succeeded") {
-        outcome.error = "its dependency " + unit + " was not built";
-        return outcome;
-      }
-      for (const auto& image : images) {
-        pinned[image] = config_.registry.url + "/" + repository + "@" + dependency.index_digest;
-      }
-    }
-    BuildExecution execution(config_, executor_, scheduler_, plan_, build_, say_, line_prefix_);
-    return execution.Execute(pinned, abort.token());
-  }
-
-  const Config& config_;
-  Executor& executor_;
-  BuildScheduler& scheduler_;
-  const BuildPlan& plan_;
-  const Build& build_;
-  const Say& say_;
-  const std::string line_prefix_;
-};
-
 }  // namespace
 
 bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
@@ -462,7 +443,8 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
     std::vector<std::jthread> units;
     for (size_t i = 0; i < plans.size(); ++i) {
       units.emplace_back([&, i] {
-        UnitRun unit(config_, executor_, scheduler_, plans[i], builds[i], say, plans.size() > 1);
+        BuildExecution unit(config_, executor_, scheduler_, plans[i], builds[i], say,
+                            plans.size() > 1);
         succeeded[i] = unit.Run(finished, abort);
       });
     }
