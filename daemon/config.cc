@@ -237,7 +237,19 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                     {"embedded", [&](Node v, Key vk) { reg.embedded = r.Bool(v, vk); }},
                     {"ca_file", [&](Node v, Key vk) { reg.ca_file = ExpandHome(r.Scalar(v, vk)); }},
                     {"docker_config",
-                     [&](Node v, Key vk) { reg.docker_config = ExpandHome(r.Scalar(v, vk)); }}});
+                     [&](Node v, Key vk) { reg.docker_config = ExpandHome(r.Scalar(v, vk)); }},
+                    {"retry", [&](Node v, Key vk) {
+                       r.Map(v, vk,
+                             {{"attempts",
+                               [&](Node a, Key ak) { reg.retry.attempts = r.PositiveInt(a, ak); }},
+                              {"max_time", [&](Node t, Key tk) {
+                                 try {
+                                   reg.retry.max_time = ParseDuration(r.Scalar(t, tk));
+                                 } catch (const Error& e) {
+                                   r.Fail(t, tk, e.what());
+                                 }
+                               }}});
+                     }}});
              }},
             {"builder",
              [&](Node n, Key k) {
@@ -358,7 +370,12 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
   if (config.builder.max_jobs == 0) {
     config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  config.registry.docker_config = ExpandHome(config.registry.docker_config.string());
+  if (config.registry.docker_config.empty()) {
+    const char* dir = std::getenv("DOCKER_CONFIG");
+    config.registry.docker_config = dir != nullptr && *dir != '\0'
+                                        ? std::filesystem::path(dir) / "config.json"
+                                        : ExpandHome("~/.docker/config.json");
+  }
   auto& registry = config.registry;
   if (!insecure_node) {
     registry.insecure = registry.embedded || IsLoopbackHost(ParseHostPort(registry.url, 443).host);

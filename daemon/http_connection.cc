@@ -207,7 +207,7 @@ void HttpConnection::Connect() {
   beast::error_code ec;
   tcp::resolver resolver(s.io);
   const auto endpoints = resolver.resolve(server_.host, std::to_string(server_.port), ec);
-  if (ec) throw Error("cannot resolve '" + server_.host + "': " + ec.message());
+  if (ec) throw ConnectionError("cannot resolve '" + server_.host + "': " + ec.message());
   if (tls_ != nullptr) {
     s.tls.emplace(s.io, tls_->impl_->context);
   } else {
@@ -219,9 +219,9 @@ void HttpConnection::Connect() {
   if (ec) {
     Close();
     if (ec == beast::error::timeout) {
-      throw Error("cannot connect: no answer within " + Duration(timeout_));
+      throw ConnectionError("cannot connect: no answer within " + Duration(timeout_));
     }
-    throw Error("cannot connect: " + ec.message());
+    throw ConnectionError("cannot connect: " + ec.message());
   }
   s.tcp().socket().set_option(tcp::no_delay(true), ec);
   if (!s.tls) return;
@@ -272,9 +272,9 @@ HttpResponse HttpConnection::Send(const HttpRequest& request) {
       if (reused && IsClosedByPeer(ec)) throw StaleConnection{};
       Close();
       if (ec == beast::error::timeout) {
-        throw Error("cannot send the request within " + Duration(timeout_));
+        throw ConnectionError("cannot send the request within " + Duration(timeout_));
       }
-      throw Error("cannot send the request: " + ec.message());
+      throw ConnectionError("cannot send the request: " + ec.message());
     }
 
     http::response_parser<http::string_body> parser;
@@ -296,11 +296,13 @@ HttpResponse HttpConnection::Send(const HttpRequest& request) {
         throw StaleConnection{};
       }
       Close();
-      if (ec == beast::error::timeout) throw Error("no response within " + Duration(timeout_));
+      if (ec == beast::error::timeout)
+        throw ConnectionError("no response within " + Duration(timeout_));
       if (ec == http::error::body_limit) {
         throw Error("response body larger than the limit of " + Size(max_body_));
       }
-      if (!parser.got_some()) throw Error("connection closed without a response: " + ec.message());
+      if (!parser.got_some())
+        throw ConnectionError("connection closed without a response: " + ec.message());
       throw Error("malformed HTTP response: " + ec.message());
     }
 

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "hephy/error.h"
+
 namespace hephy {
 
 // "host[:port]" or "[v6]:port", as in registry.url.
@@ -47,6 +49,15 @@ class TlsContext {
   friend class HttpConnection;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// The connection could not be made or broke before the response was read:
+// resolving, connecting, sending, or waiting for the answer failed. A
+// certificate that does not verify or a malformed response is a plain Error:
+// trying again will not help.
+class ConnectionError : public TransientError {
+ public:
+  using TransientError::TransientError;
 };
 
 struct HttpRequest {
@@ -83,9 +94,10 @@ class HttpConnection {
   // Sends the request and reads the whole response, whatever its status.
   // Reconnects first when there is no connection; a request that finds its
   // kept-alive connection closed by the server is sent again once on a new
-  // one. Throws Error with the reason only ("cannot connect: Connection
-  // refused", "no response within 30 s", "TLS handshake failed: certificate
-  // verify failed (self-signed certificate)"); callers add what they asked for.
+  // one. Throws ConnectionError ("cannot connect: Connection refused", "no
+  // response within 30 s") or Error ("TLS handshake failed: certificate
+  // verify failed (self-signed certificate)") with the reason only; callers
+  // add what they asked for.
   // Not thread-safe: one thread at a time.
   HttpResponse Send(const HttpRequest& request);
 

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
+#include <thread>
 #include <vector>
 
 #include "hephy/error.h"
 #include "hex.h"
 #include "http_connection.h"
+#include "logging.h"
+#include "registry_auth.h"
 
 namespace hephy {
 namespace {
@@ -79,28 +83,38 @@ std::string PercentEncodeColon(const std::string& digest) {
   return out;
 }
 
+std::shared_ptr<spdlog::logger> Log() {
+  static const auto logger = ComponentLogger("registry");
+  return logger;
+}
+
 }  // namespace
 
 std::string Sha256Digest(const std::string& bytes) { return "sha256:" + Sha256Hex(bytes); }
 
 struct RegistryClient::Impl {
-  std::string url;
+  RegistryClientOptions options;
   HostPort server;
   bool tls;
   std::chrono::milliseconds timeout;
-  // Also for https redirects of a plain-HTTP registry; declared before the
-  // connection that refers to it.
+  // Also for https redirects of a plain-HTTP registry and for its token
+  // service; declared before what refers to it.
   std::unique_ptr<TlsContext> tls_context;
   HttpConnection connection;
+  RegistryAuth auth;
+  std::mt19937_64 random{std::random_device{}()};
 
-  Impl(std::string url_in, HostPort server_in, bool tls_in, std::unique_ptr<TlsContext> context,
-       std::chrono::milliseconds timeout_in)
-      : url(std::move(url_in)),
+  Impl(RegistryClientOptions options_in, HostPort server_in, std::unique_ptr<TlsContext> context)
+      : options(std::move(options_in)),
         server(std::move(server_in)),
-        tls(tls_in),
-        timeout(timeout_in),
+        tls(!options.insecure),
+        timeout(options.timeout),
         tls_context(std::move(context)),
-        connection(server, timeout, kMaxBlobSize, tls ? tls_context.get() : nullptr) {}
+        connection(server, timeout, kMaxBlobSize, tls ? tls_context.get() : nullptr),
+        auth(options.url, tls, options.credentials, options.credentials_source, *tls_context,
+             timeout) {}
+
+  const std::string& url() const { return options.url; }
 
   // What a request is called in errors: the path (the query may hold upload
   // state tokens), prefixed with the host when it is not the registry itself.
@@ -112,7 +126,7 @@ struct RegistryClient::Impl {
 
   [[noreturn]] void Fail(const std::string& method, const HttpLocation& where,
                          const std::string& why) const {
-    throw Error("registry " + url + ": " + method + " " + Where(where) + ": " + why);
+    throw Error("registry " + url() + ": " + method + " " + Where(where) + ": " + why);
   }
 
   [[noreturn]] void FailStatus(const std::string& method, const HttpLocation& where,
@@ -124,8 +138,14 @@ struct RegistryClient::Impl {
     } else if (!FirstLine(response.body).empty()) {
       why += ": " + FirstLine(response.body);
     }
-    if (response.status == 401) why += " (hephyd does not authenticate to registries yet)";
-    Fail(method, where, why);
+    if ((response.status == 401 || response.status == 403) && where.authority.empty()) {
+      why += " (" + auth.Explain() + ")";
+    }
+    const std::string what = "registry " + url() + ": " + method + " " + Where(where) + ": " + why;
+    if (IsRetryableStatus(response.status)) {
+      throw TransientError(what, ParseRetryAfter(response.Header("retry-after")));
+    }
+    throw Error(what);
   }
 
   void CheckRepository(const std::string& repository) const {
@@ -134,27 +154,31 @@ struct RegistryClient::Impl {
     static const std::regex kName(
         "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
     if (repository.size() > 255 || !std::regex_match(repository, kName)) {
-      throw Error("registry " + url + ": invalid repository name '" + repository + "'");
+      throw Error("registry " + url() + ": invalid repository name '" + repository + "'");
     }
   }
 
   void CheckReference(const std::string& reference) const {
     static const std::regex kTag("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
     if (!IsSha256Digest(reference) && !std::regex_match(reference, kTag)) {
-      throw Error("registry " + url + ": invalid reference '" + reference +
+      throw Error("registry " + url() + ": invalid reference '" + reference +
                   "' (expected a tag or a sha256 digest)");
     }
   }
 
   void CheckDigest(const std::string& digest) const {
     if (!IsSha256Digest(digest)) {
-      throw Error("registry " + url + ": invalid digest '" + digest +
+      throw Error("registry " + url() + ": invalid digest '" + digest +
                   "' (expected sha256: and 64 lower-case hex digits)");
     }
   }
 
-  // Sends one request; a transport failure becomes an Error naming it.
+  // Sends one request; a transport failure becomes an Error naming it (a
+  // TransientError when the connection broke).
   HttpResponse SendOnce(const HttpRequest& request, const HttpLocation& where) {
+    const auto name = [&](const Error& e) {
+      return "registry " + url() + ": " + request.method + " " + Where(where) + ": " + e.what();
+    };
     try {
       if (where.authority.empty()) return connection.Send(request);
       // Another host (a storage redirect, an upload location): its own
@@ -162,18 +186,36 @@ struct RegistryClient::Impl {
       HttpConnection other(ParseHostPort(where.authority, where.tls ? 443 : 80), timeout,
                            kMaxBlobSize, where.tls ? tls_context.get() : nullptr);
       return other.Send(request);
+    } catch (const TransientError& e) {
+      throw TransientError(name(e));
     } catch (const Error& e) {
-      Fail(request.method, where, e.what());
+      throw Error(name(e));
     }
   }
 
-  // Sends the request, following redirects of GET and HEAD, and returns the
+  // Sends the request, authenticating to the registry as it asks for
+  // `scopes` and following redirects of GET and HEAD, and returns the
   // response when its status is one of `ok`; any other status is an Error.
   HttpResponse Call(const std::string& method, HttpLocation where, const Headers& headers,
-                    const std::string& body, std::initializer_list<int> ok) {
-    for (int redirects = 0;; ++redirects) {
-      HttpResponse response = SendOnce({method, where.target, headers, body}, where);
+                    const std::string& body, std::initializer_list<int> ok,
+                    const std::vector<std::string>& scopes) {
+    int challenges = 0;
+    for (int redirects = 0;;) {
+      HttpRequest request{method, where.target, headers, body};
+      std::string sent;
+      if (where.authority.empty()) {
+        sent = auth.HeaderFor(scopes);
+        if (!sent.empty()) request.headers.emplace_back("Authorization", sent);
+      }
+      HttpResponse response = SendOnce(request, where);
       if (std::find(ok.begin(), ok.end(), response.status) != ok.end()) return response;
+      // Twice at most: a token that expired early, then one with the scope
+      // the registry named.
+      if (response.status == 401 && where.authority.empty() && challenges < 2 &&
+          auth.Unauthorized(response.Header("www-authenticate"), scopes, sent)) {
+        ++challenges;
+        continue;
+      }
       const bool redirect = response.status == 301 || response.status == 302 ||
                             response.status == 303 || response.status == 307 ||
                             response.status == 308;
@@ -181,7 +223,7 @@ struct RegistryClient::Impl {
       if (!redirect || location.empty() || (method != "GET" && method != "HEAD")) {
         FailStatus(method, where, response);
       }
-      if (redirects == kMaxRedirects) Fail(method, where, "too many redirects");
+      if (redirects++ == kMaxRedirects) Fail(method, where, "too many redirects");
       try {
         const bool from_tls = where.authority.empty() ? tls : where.tls;
         const HostPort from =
@@ -201,46 +243,150 @@ struct RegistryClient::Impl {
     }
   }
 
+  // Runs `operation` (a whole exchange: an upload is started again from its
+  // POST) until it succeeds, fails for good, or the retry policy is spent.
+  template <typename Operation>
+  auto Retrying(Operation&& operation) -> decltype(operation()) {
+    const RetryPolicy& policy = options.retry;
+    const auto start = std::chrono::steady_clock::now();
+    for (int attempt = 1;; ++attempt) {
+      try {
+        return operation();
+      } catch (const TransientError& e) {
+        const auto delay = RetryDelay(policy, attempt + 1, e.retry_after(), random);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        if (attempt >= policy.attempts || elapsed + delay > policy.max_time) {
+          const auto seconds = std::chrono::duration<double>(elapsed).count();
+          char took[32];
+          std::snprintf(took, sizeof took, "%.1f", seconds);
+          throw Error(std::string(e.what()) + " (gave up after " + std::to_string(attempt) +
+                      (attempt == 1 ? " try" : " tries") + " in " + took + " s)");
+        }
+        Log()->warn("{}; trying again in {} ms (try {} of {})", e.what(), delay.count(),
+                    attempt + 1, policy.attempts);
+        std::this_thread::sleep_for(delay);
+      }
+    }
+  }
+
   static std::string ManifestPath(const std::string& repository, const std::string& reference) {
     return "/v2/" + repository + "/manifests/" + reference;
   }
   static std::string BlobPath(const std::string& repository, const std::string& digest) {
     return "/v2/" + repository + "/blobs/" + digest;
   }
+
+  // Where an upload goes next: the Location of the registry's last answer.
+  HttpLocation UploadLocation(const std::string& method, const HttpLocation& from,
+                              const HttpResponse& response) {
+    const std::string location = response.Header("location");
+    if (location.empty()) {
+      Fail(method, from, std::to_string(response.status) + " without a Location header");
+    }
+    try {
+      HttpLocation next = ResolveLocation(server, tls, from.target, location);
+      if (!next.authority.empty() && next.tls == tls && next.authority == server.Authority()) {
+        next.authority.clear();
+      }
+      return next;
+    } catch (const Error& e) {
+      Fail(method, from, e.what());
+    }
+  }
+
+  static std::string WithQuery(std::string target, const std::string& query) {
+    target += (target.find('?') == std::string::npos ? "?" : "&");
+    return target + query;
+  }
+
+  std::string UploadBlob(const std::string& repository, const std::string& bytes,
+                         const std::string& digest, const std::string& mount_from) {
+    const std::vector<std::string> scopes =
+        mount_from.empty()
+            ? std::vector{RepositoryScope(repository, true)}
+            : std::vector{RepositoryScope(repository, true), RepositoryScope(mount_from, false)};
+    const HttpResponse head =
+        Call("HEAD", {"", BlobPath(repository, digest)}, {}, "", {200, 404}, scopes);
+    if (head.status == 200) return digest;
+
+    HttpLocation start{"", "/v2/" + repository + "/blobs/uploads/"};
+    if (!mount_from.empty()) {
+      start.target += "?mount=" + PercentEncodeColon(digest) + "&from=" + mount_from;
+    }
+    // 201: mounted; 202: an upload to make (no mount, or the source lacks it).
+    const HttpResponse started = Call("POST", start, {}, "", {201, 202}, scopes);
+    if (started.status == 201) return digest;
+    HttpLocation upload = UploadLocation("POST", start, started);
+
+    size_t sent = 0;
+    if (bytes.size() > options.chunk_size) {
+      // Chunks in order, each PATCHed to the location the last answer named.
+      while (sent < bytes.size()) {
+        const std::string chunk = bytes.substr(sent, options.chunk_size);
+        const std::string range =
+            std::to_string(sent) + "-" + std::to_string(sent + chunk.size() - 1);
+        const HttpResponse patched =
+            Call("PATCH", upload,
+                 {{"Content-Type", "application/octet-stream"}, {"Content-Range", range}}, chunk,
+                 {202}, scopes);
+        sent += chunk.size();
+        upload = UploadLocation("PATCH", upload, patched);
+      }
+    }
+    upload.target = WithQuery(upload.target, "digest=" + PercentEncodeColon(digest));
+    const HttpResponse done = Call("PUT", upload, {{"Content-Type", "application/octet-stream"}},
+                                   bytes.substr(sent), {201, 204}, scopes);
+    const std::string stored = done.Header("docker-content-digest");
+    if (!stored.empty() && stored != digest) {
+      Fail("PUT", upload,
+           "the registry stored digest " + stored + " for bytes whose digest is " + digest);
+    }
+    return digest;
+  }
 };
 
-RegistryClient::RegistryClient(std::string url, bool insecure, const std::filesystem::path& ca_file,
-                               std::chrono::seconds timeout) {
+RegistryClient::RegistryClient(RegistryClientOptions options) {
   HostPort server;
   try {
-    server = ParseHostPort(url, insecure ? 80 : 443);
+    server = ParseHostPort(options.url, options.insecure ? 80 : 443);
   } catch (const Error& e) {
     throw Error(std::string("registry.url ") + e.what());
   }
   std::unique_ptr<TlsContext> context;
   try {
-    context = std::make_unique<TlsContext>(ca_file);
+    context = std::make_unique<TlsContext>(options.ca_file);
   } catch (const Error& e) {
-    throw Error("registry " + url + ": registry.ca_file: " + e.what());
+    throw Error("registry " + options.url + ": registry.ca_file: " + e.what());
   }
-  impl_ = std::make_unique<Impl>(std::move(url), std::move(server), !insecure, std::move(context),
-                                 timeout);
+  if (options.chunk_size == 0) options.chunk_size = 8 * 1024 * 1024;
+  if (options.retry.attempts < 1) options.retry.attempts = 1;
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(server), std::move(context));
 }
+
+RegistryClient::RegistryClient(std::string url, bool insecure, const std::filesystem::path& ca_file,
+                               std::chrono::seconds timeout)
+    : RegistryClient(RegistryClientOptions{
+          .url = std::move(url), .insecure = insecure, .ca_file = ca_file, .timeout = timeout}) {}
 
 RegistryClient::~RegistryClient() = default;
 RegistryClient::RegistryClient(RegistryClient&&) noexcept = default;
 RegistryClient& RegistryClient::operator=(RegistryClient&&) noexcept = default;
 
-const std::string& RegistryClient::url() const { return impl_->url; }
+const std::string& RegistryClient::url() const { return impl_->url(); }
 
-void RegistryClient::Ping() { impl_->Call("GET", {"", "/v2/"}, {}, "", {200}); }
+void RegistryClient::Ping() {
+  impl_->Retrying([&] { impl_->Call("GET", {"", "/v2/"}, {}, "", {200}, {}); });
+}
 
 RegistryClient::Manifest RegistryClient::GetManifest(const std::string& repository,
                                                      const std::string& reference) {
   impl_->CheckRepository(repository);
   impl_->CheckReference(reference);
   const HttpLocation where{"", Impl::ManifestPath(repository, reference)};
-  HttpResponse response = impl_->Call("GET", where, {{"Accept", ManifestAccept()}}, "", {200});
+  HttpResponse response = impl_->Retrying([&] {
+    return impl_->Call("GET", where, {{"Accept", ManifestAccept()}}, "", {200},
+                       {RepositoryScope(repository, false)});
+  });
   Manifest manifest{MediaTypeOf(response), Sha256Digest(response.body), std::move(response.body)};
   if (std::find(std::begin(kManifestTypes), std::end(kManifestTypes), manifest.media_type) ==
       std::end(kManifestTypes)) {
@@ -262,8 +408,11 @@ std::optional<std::string> RegistryClient::HeadManifest(const std::string& repos
                                                         const std::string& reference) {
   impl_->CheckRepository(repository);
   impl_->CheckReference(reference);
-  const HttpResponse response = impl_->Call("HEAD", {"", Impl::ManifestPath(repository, reference)},
-                                            {{"Accept", ManifestAccept()}}, "", {200, 404});
+  const HttpResponse response = impl_->Retrying([&] {
+    return impl_->Call("HEAD", {"", Impl::ManifestPath(repository, reference)},
+                       {{"Accept", ManifestAccept()}}, "", {200, 404},
+                       {RepositoryScope(repository, false)});
+  });
   if (response.status == 404) return std::nullopt;
   const std::string digest = response.Header("docker-content-digest");
   if (!digest.empty()) return digest;
@@ -282,8 +431,10 @@ std::string RegistryClient::PutManifest(const std::string& repository, const std
   if (IsSha256Digest(reference) && reference != digest) {
     impl_->Fail("PUT", where, "the body's digest is " + digest);
   }
-  const HttpResponse response =
-      impl_->Call("PUT", where, {{"Content-Type", media_type}}, body, {200, 201, 202, 204});
+  const HttpResponse response = impl_->Retrying([&] {
+    return impl_->Call("PUT", where, {{"Content-Type", media_type}}, body, {200, 201, 202, 204},
+                       {RepositoryScope(repository, true)});
+  });
   const std::string stored = response.Header("docker-content-digest");
   if (!stored.empty() && stored != digest) {
     impl_->Fail("PUT", where,
@@ -296,7 +447,9 @@ std::string RegistryClient::GetBlob(const std::string& repository, const std::st
   impl_->CheckRepository(repository);
   impl_->CheckDigest(digest);
   const HttpLocation where{"", Impl::BlobPath(repository, digest)};
-  HttpResponse response = impl_->Call("GET", where, {}, "", {200});
+  HttpResponse response = impl_->Retrying([&] {
+    return impl_->Call("GET", where, {}, "", {200}, {RepositoryScope(repository, false)});
+  });
   if (Sha256Digest(response.body) != digest) {
     impl_->Fail("GET", where, "the body's digest is " + Sha256Digest(response.body));
   }
@@ -306,7 +459,9 @@ std::string RegistryClient::GetBlob(const std::string& repository, const std::st
 std::vector<std::string> RegistryClient::ListTags(const std::string& repository) {
   impl_->CheckRepository(repository);
   const HttpLocation where{"", "/v2/" + repository + "/tags/list"};
-  const HttpResponse response = impl_->Call("GET", where, {}, "", {200, 404});
+  const HttpResponse response = impl_->Retrying([&] {
+    return impl_->Call("GET", where, {}, "", {200, 404}, {RepositoryScope(repository, false)});
+  });
   std::vector<std::string> tags;
   if (response.status == 404) return tags;
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
@@ -320,33 +475,12 @@ std::vector<std::string> RegistryClient::ListTags(const std::string& repository)
   return tags;
 }
 
-std::string RegistryClient::PutBlob(const std::string& repository, const std::string& bytes) {
+std::string RegistryClient::PutBlob(const std::string& repository, const std::string& bytes,
+                                    const std::string& mount_from) {
   impl_->CheckRepository(repository);
+  if (!mount_from.empty()) impl_->CheckRepository(mount_from);
   const std::string digest = Sha256Digest(bytes);
-  const HttpResponse head =
-      impl_->Call("HEAD", {"", Impl::BlobPath(repository, digest)}, {}, "", {200, 404});
-  if (head.status == 200) return digest;
-
-  const HttpLocation start{"", "/v2/" + repository + "/blobs/uploads/"};
-  const HttpResponse started = impl_->Call("POST", start, {}, "", {202});
-  const std::string location = started.Header("location");
-  if (location.empty()) impl_->Fail("POST", start, "202 Accepted without a Location header");
-  HttpLocation upload;
-  try {
-    upload = ResolveLocation(impl_->server, impl_->tls, start.target, location);
-  } catch (const Error& e) {
-    impl_->Fail("POST", start, e.what());
-  }
-  upload.target += (upload.target.find('?') == std::string::npos ? "?" : "&");
-  upload.target += "digest=" + PercentEncodeColon(digest);
-  const HttpResponse done =
-      impl_->Call("PUT", upload, {{"Content-Type", "application/octet-stream"}}, bytes, {201, 204});
-  const std::string stored = done.Header("docker-content-digest");
-  if (!stored.empty() && stored != digest) {
-    impl_->Fail("PUT", upload,
-                "the registry stored digest " + stored + " for bytes whose digest is " + digest);
-  }
-  return digest;
+  return impl_->Retrying([&] { return impl_->UploadBlob(repository, bytes, digest, mount_from); });
 }
 
 }  // namespace hephy

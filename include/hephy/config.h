@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hephy/retry_policy.h"
+
 namespace hephy {
 
 struct ListenAddress {
@@ -40,7 +42,13 @@ struct RegistryConfig {
   // chain to, besides the system's CA store; empty: none. Absolute after
   // parsing ("~/" is $HOME, a relative path is taken from data_dir).
   std::filesystem::path ca_file;
-  std::filesystem::path docker_config = "~/.docker/config.json";
+  // Where registry credentials are read (auths, credHelpers, credsStore).
+  // When the file does not say: $DOCKER_CONFIG/config.json if DOCKER_CONFIG
+  // is set, else ~/.docker/config.json. A missing file means anonymous.
+  std::filesystem::path docker_config;
+  // registry.retry.attempts and registry.retry.max_time; the back-off
+  // itself is not configurable.
+  RetryPolicy retry;
 };
 
 struct BuildahConfig {

@@ -210,10 +210,33 @@ TEST(Config, BranchesMustBeValidGitBranchNames) {
 
 TEST(Config, HomeIsExpandedInPathsIncludingDefaults) {
   setenv("HOME", "/home/h", 1);
+  unsetenv("DOCKER_CONFIG");
   EXPECT_EQ(Parse("").registry.docker_config, "/home/h/.docker/config.json");
   EXPECT_EQ(Parse("registry: { docker_config: ~/d.json }").registry.docker_config,
             "/home/h/d.json");
   EXPECT_EQ(Parse("data_dir: ~/state").data_dir, "/home/h/state");
+}
+
+TEST(Config, DockerConfigDefaultsToDockersOwnLookup) {
+  setenv("HOME", "/home/h", 1);
+  setenv("DOCKER_CONFIG", "/etc/docker-ci", 1);
+  EXPECT_EQ(Parse("").registry.docker_config, "/etc/docker-ci/config.json");
+  EXPECT_EQ(Parse("registry: { docker_config: /x/c.json }").registry.docker_config, "/x/c.json");
+  unsetenv("DOCKER_CONFIG");
+  EXPECT_EQ(Parse("").registry.docker_config, "/home/h/.docker/config.json");
+}
+
+TEST(Config, RegistryRetryBoundsTriesAndTime) {
+  const auto defaults = Parse("").registry.retry;
+  EXPECT_EQ(defaults.attempts, 5);
+  EXPECT_EQ(defaults.max_time, std::chrono::seconds(60));
+  const auto set = Parse("registry:\n  retry: { attempts: 2, max_time: 2m }\n").registry.retry;
+  EXPECT_EQ(set.attempts, 2);
+  EXPECT_EQ(set.max_time, std::chrono::minutes(2));
+  EXPECT_EQ(ErrorOf("registry:\n  retry: { attempts: 0 }\n"),
+            "hephy.yaml:2: registry.retry.attempts: expected a positive integer");
+  EXPECT_EQ(ErrorOf("registry:\n  retry: { max_time: soon }\n").substr(0, 42),
+            "hephy.yaml:2: registry.retry.max_time: exp");
 }
 
 TEST(Config, MalformedYamlNamesTheLine) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "error_of.h"
+#include "fake_http_server.h"
 #include "hephy/error.h"
 #include "hephy/image_index.h"
 #include "test_dir.h"
@@ -18,103 +19,6 @@
 
 namespace hephy {
 namespace {
-
-// A loopback socket that listens but never accepts: connects succeed, and
-// requests are never answered.
-class SilentServer {
- public:
-  SilentServer() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        listen(fd_, 8) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      throw std::runtime_error("cannot listen on loopback");
-    }
-    url_ = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
-  }
-  ~SilentServer() { close(fd_); }
-  const std::string& url() const { return url_; }
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-  std::string url_;
-};
-
-// A scripted HTTP server: answers each request, one per connection, with
-// what `handler` returns for its request line ("GET /v2/ HTTP/1.1") and body,
-// and records the request lines.
-class FakeServer {
- public:
-  using Handler = std::function<std::string(const std::string& line, const std::string& body)>;
-  explicit FakeServer(Handler handler) : handler_(std::move(handler)) {
-    if (listen(listener_.fd(), 8) != 0) throw std::runtime_error("listen");
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeServer() {
-    shutdown(listener_.fd(), SHUT_RDWR);  // wakes accept()
-    thread_.join();
-  }
-  const std::string& url() const { return listener_.url(); }
-  std::vector<std::string> requests() {
-    const std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
-  // A complete response with `status` ("404 Not Found"), extra header lines
-  // and a body; the connection closes after it.
-  static std::string Response(const std::string& status, const std::string& headers = "",
-                              const std::string& body = "") {
-    return "HTTP/1.1 " + status + "\r\n" + headers +
-           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-           body;
-  }
-
- private:
-  void Serve() {
-    for (;;) {
-      const int fd = accept(listener_.fd(), nullptr, nullptr);
-      if (fd < 0) return;
-      std::string data;
-      char buffer[4096];
-      size_t header_end;
-      ssize_t n;
-      while ((header_end = data.find("\r\n\r\n")) == std::string::npos &&
-             (n = read(fd, buffer, sizeof buffer)) > 0) {
-        data.append(buffer, n);
-      }
-      if (header_end != std::string::npos) {
-        size_t length = 0;
-        const auto at = data.find("Content-Length: ");
-        if (at != std::string::npos && at < header_end) length = std::stoul(data.substr(at + 16));
-        while (data.size() < header_end + 4 + length && (n = read(fd, buffer, sizeof buffer)) > 0) {
-          data.append(buffer, n);
-        }
-        const std::string line = data.substr(0, data.find("\r\n"));
-        {
-          const std::lock_guard lock(mutex_);
-          requests_.push_back(line);
-        }
-        const std::string response = handler_(line, data.substr(header_end + 4));
-        for (size_t sent = 0; sent < response.size();) {
-          const ssize_t w = write(fd, response.data() + sent, response.size() - sent);
-          if (w <= 0) break;
-          sent += w;
-        }
-      }
-      close(fd);
-    }
-  }
-
-  SilentServer listener_;
-  Handler handler_;
-  std::mutex mutex_;
-  std::vector<std::string> requests_;
-  std::thread thread_;
-};
 
 class RegistryClientTest : public testing::Test {
  protected:
@@ -230,13 +134,18 @@ TEST_F(RegistryClientTest, BadNamesAreRefusedBeforeAnythingIsSent) {
 }
 
 TEST_F(RegistryClientTest, StoppedRegistryIsAnErrorNamingTheUrl) {
-  client_.Ping();  // leaves a kept-alive connection that the registry's exit closes
+  RegistryClient client(RegistryClientOptions{
+      .url = registry_.url(),
+      .insecure = true,
+      .retry = {.attempts = 2, .first_delay = std::chrono::milliseconds(10)}});
+  client.Ping();  // leaves a kept-alive connection that the registry's exit closes
   registry_.Stop();
-  const std::string message = ErrorOf([&] { client_.Ping(); });
+  const std::string message = ErrorOf([&] { client.Ping(); });
   EXPECT_NE(message.find("registry " + registry_.url() + ": GET /v2/: cannot connect: "),
             std::string::npos)
       << message;
   EXPECT_NE(message.find("refused"), std::string::npos) << message;
+  EXPECT_NE(message.find("(gave up after 2 tries in "), std::string::npos) << message;
 }
 
 TEST(RegistryClient, UnreadableCaFileIsAnErrorNamingIt) {
@@ -330,14 +239,66 @@ TEST(RegistryClient, RejectsAUrlThatIsNotHostAndPort) {
   }
 }
 
+TEST_F(RegistryClientTest, ChunkedUploadReadsBackTheSameBytes) {
+  RegistryClient chunked(
+      RegistryClientOptions{.url = registry_.url(), .insecure = true, .chunk_size = 1000});
+  std::string bytes(4500, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);
+  const std::string digest = chunked.PutBlob("web", bytes);
+  EXPECT_EQ(digest, Sha256Digest(bytes));
+  EXPECT_EQ(client_.GetBlob("web", digest), bytes);
+}
+
+TEST_F(RegistryClientTest, BlobMountedFromAnotherRepositoryIsThere) {
+  const std::string digest = client_.PutBlob("one", "shared layer");
+  EXPECT_EQ(client_.PutBlob("two", "shared layer", "one"), digest);
+  EXPECT_EQ(client_.GetBlob("two", digest), "shared layer");
+}
+
+TEST(RegistryClient, MountSendsNoBytesWhenTheRegistryMounts) {
+  const std::string digest = Sha256Digest("layer");
+  FakeServer server([&](const std::string& line, const std::string&) {
+    if (line.starts_with("HEAD ")) return FakeServer::Response("404 Not Found");
+    return FakeServer::Response("201 Created", "Location: /v2/two/blobs/" + digest + "\r\n");
+  });
+  RegistryClient client(server.url(), true);
+  EXPECT_EQ(client.PutBlob("two", "layer", "one"), digest);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1], "POST /v2/two/blobs/uploads/?mount=sha256%3A" + digest.substr(7) +
+                             "&from=one HTTP/1.1");
+}
+
+TEST(RegistryClient, LargeBlobGoesInOrderedChunks) {
+  FakeServer server(FakeServer::kHeads, [&](const std::string& head, const std::string&) {
+    if (head.starts_with("HEAD ")) return FakeServer::Response("404 Not Found");
+    if (head.starts_with("PUT ")) return FakeServer::Response("201 Created");
+    return FakeServer::Response("202 Accepted", "Location: /upload/next\r\n");
+  });
+  RegistryClient client(
+      RegistryClientOptions{.url = server.url(), .insecure = true, .chunk_size = 4});
+  client.PutBlob("web", "0123456789");
+  const auto heads = server.heads();
+  ASSERT_EQ(heads.size(), 6u);
+  EXPECT_NE(heads[2].find("PATCH /upload/next "), std::string::npos);
+  EXPECT_NE(heads[2].find("Content-Range: 0-3\r\n"), std::string::npos) << heads[2];
+  EXPECT_NE(heads[3].find("Content-Range: 4-7\r\n"), std::string::npos) << heads[3];
+  EXPECT_NE(heads[4].find("Content-Range: 8-9\r\n"), std::string::npos) << heads[4];
+  EXPECT_TRUE(heads[5].starts_with("PUT /upload/next?digest=sha256%3A")) << heads[5];
+}
+
 TEST(RegistryClient, SilentServerTimesOutNamingTheUrl) {
   SilentServer server;
-  RegistryClient client(server.url(), true, {}, std::chrono::seconds(1));
+  RegistryClient client(RegistryClientOptions{.url = server.url(),
+                                              .insecure = true,
+                                              .timeout = std::chrono::seconds(1),
+                                              .retry = {.attempts = 2, .first_delay = {}}});
   const auto start = std::chrono::steady_clock::now();
   const std::string message = ErrorOf([&] { client.Ping(); });
   EXPECT_NE(message.find("registry " + server.url() + ": GET /v2/: no response within 1 s"),
             std::string::npos)
       << message;
+  EXPECT_NE(message.find("gave up after 2 tries"), std::string::npos) << message;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
@@ -350,18 +311,22 @@ TEST(RegistryClient, NonRegistryAnswerNamesStatusAndBody) {
   EXPECT_NE(message.find("GET /v2/: 404 Not Found: no such page"), std::string::npos) << message;
 }
 
-TEST(RegistryClient, AuthenticationChallengeSaysItIsNotSupportedYet) {
+TEST(RegistryClient, UnauthorizedWithoutCredentialsSaysThereWereNone) {
   FakeServer server([](const std::string&, const std::string&) {
     return FakeServer::Response(
         "401 Unauthorized", "Content-Type: application/json\r\n",
         R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
   });
-  RegistryClient client(server.url(), true);
+  RegistryClient client(RegistryClientOptions{
+      .url = server.url(), .insecure = true, .credentials_source = "docker config /x.json"});
   const std::string message = ErrorOf([&] { client.Ping(); });
   EXPECT_NE(message.find("401 Unauthorized: UNAUTHORIZED: authentication required"),
             std::string::npos)
       << message;
-  EXPECT_NE(message.find("does not authenticate"), std::string::npos) << message;
+  EXPECT_NE(message.find("no credentials for " + server.url() + " in docker config /x.json"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(server.requests().size(), 1u);  // a 401 is not tried again without a challenge
 }
 
 TEST(RegistryClient, UploadGoesToARelativeLocation) {
