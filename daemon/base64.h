@@ -1,5 +1,5 @@
-// Standard base64 (RFC 4648, with padding), as in known_hosts lines, docker
-// config.json "auth" fields and HTTP Basic credentials.
+// Standard base64 (RFC 4648 section 4, with '=' padding), as in the "auth"
+// field of a docker config.json.
 #pragma once
 
 #include <optional>
@@ -8,10 +8,13 @@
 
 namespace hephy {
 
+// `bytes` in base64, padded to a multiple of four characters.
 std::string Base64Encode(std::string_view bytes);
 
-// nullopt when `text` is empty, not a multiple of four long, or holds a
-// character outside the alphabet.
+// The bytes `text` encodes, or nullopt when it is not padded standard base64
+// (wrong length, a character outside the alphabet, '=' before the end).
+// Callers report the error: only they can name the input, and the text may
+// be a secret that must not be echoed.
 std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace hephy

@@ -35,7 +35,7 @@ bool HashedPatternMatches(std::string_view pattern, const std::string& name) {
   if (bar == std::string_view::npos) return false;
   const auto salt = Base64Decode(pattern.substr(0, bar));
   const auto hash = Base64Decode(pattern.substr(bar + 1));
-  if (!salt || !hash) return false;
+  if (!salt || !hash || salt->empty() || hash->empty()) return false;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (HMAC(EVP_sha1(), salt->data(), static_cast<int>(salt->size()),
@@ -108,7 +108,7 @@ std::optional<std::string> KnownHostProblem(const std::filesystem::path& known_h
     fields >> type >> base64;
     if (marked && first != "@revoked") continue;
     const auto key = Base64Decode(base64);
-    if (!key || !PatternsMatch(patterns, name)) continue;
+    if (!key || key->empty() || !PatternsMatch(patterns, name)) continue;
     if (*key == key_blob) (marked ? revoked : accepted) = true;
     listed = listed || !marked;
   }
