@@ -18,6 +18,7 @@
 #include "hephy/store.h"
 #include "logging.h"
 #include "quarantine_repo.h"
+#include "registry_access.h"
 #include "unit_order.h"
 
 namespace hephy {
@@ -259,6 +260,7 @@ class BuildExecution {
     }
     if (!pinned.empty()) Pin(context / plan_.dockerfile, pinned);
 
+    const RegistryAccess access = ResolveRegistryAccess(config_.registry);
     const auto now = std::chrono::system_clock::now();
     const UnitTags tags = TagsFor(build_.unit, commit, now, plan_.additional_tags);
     const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
@@ -275,6 +277,7 @@ class BuildExecution {
       spec.destination = config_.registry.url + "/" + repository + ":" + run.arch_tag;
       spec.insecure_registry = config_.registry.insecure;
       spec.registry_ca_file = config_.registry.ca_file;
+      spec.registry_credentials = access.credentials;
       spec.work_dir = work_dir_ / "jobs" / Dashed(record.platform);
       spec.timeout = config_.builder.timeout;
       spec.concurrent_jobs = static_cast<int>(
@@ -307,8 +310,7 @@ class BuildExecution {
 
     std::vector<std::string> digests;
     for (const auto& run : runs_) digests.push_back(run.result.digest);
-    RegistryClient registry(config_.registry.url, config_.registry.insecure,
-                            config_.registry.ca_file);
+    RegistryClient registry(ClientOptions(config_.registry, access));
     const std::string source = upstream ? build_.source_url : SourceUrl(config_, build_.app);
     const StitchedIndex index = StitchIndex(registry, repository, digests,
                                             {{"org.opencontainers.image.source", source},

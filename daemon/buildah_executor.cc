@@ -1,5 +1,6 @@
 #include "buildah_executor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "docker_config.h"
 #include "hephy/error.h"
 #include "hephy/process.h"
 #include "line_splitter.h"
@@ -39,6 +41,27 @@ std::vector<std::string> BuildahArgv(const BuildahConfig& config, const Platform
 }
 
 std::filesystem::path CertDir(const PlatformJobSpec& spec) { return spec.work_dir / "certs"; }
+std::filesystem::path AuthFile(const PlatformJobSpec& spec) { return spec.work_dir / "auth.json"; }
+
+// The registry part of "host[:port]/repository:tag".
+std::string RegistryOf(const std::string& destination) {
+  return destination.substr(0, destination.find('/'));
+}
+
+// Writes the credentials where only hephyd's user can read them: created
+// 0600, never through an existing file or link.
+void WriteAuthFile(const PlatformJobSpec& spec) {
+  const std::string text = AuthFileFor(RegistryOf(spec.destination), *spec.registry_credentials);
+  const auto path = AuthFile(spec);
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) throw Error(path.string() + ": cannot create: " + std::strerror(errno));
+  for (size_t written = 0; written < text.size();) {
+    const ssize_t n = write(fd.get(), text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(path.string() + ": cannot write: " + std::strerror(errno));
+    written += static_cast<size_t>(n);
+  }
+}
 
 void Append(std::vector<std::string>& argv, std::initializer_list<std::string> args) {
   argv.insert(argv.end(), args.begin(), args.end());
@@ -48,6 +71,14 @@ void Append(std::vector<std::string>& argv, std::initializer_list<std::string> a
 // system's CAs and, with registry.ca_file, the job's copy of it in a
 // directory of its own (containers/image reads every *.crt of --cert-dir).
 // buildah's boolean flags take their value after "=" only.
+// buildah reads the credentials from the job's auth file, so that they are
+// never in its argv (/proc/PID/cmdline) as --creds would put them.
+void AppendAuth(std::vector<std::string>& argv, const PlatformJobSpec& spec) {
+  if (!spec.registry_credentials) return;
+  argv.push_back("--authfile");
+  argv.push_back(AuthFile(spec).string());
+}
+
 void AppendTls(std::vector<std::string>& argv, const PlatformJobSpec& spec) {
   if (spec.insecure_registry) {
     argv.push_back("--tls-verify=false");
@@ -74,6 +105,15 @@ class BuildahJob : public PlatformJob {
   }
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
+    // The credentials stay on disk only while the job runs (a job that never
+    // runs leaves them in its work dir, which the build removes).
+    const struct RemoveAuthFile {
+      const PlatformJobSpec& spec;
+      ~RemoveAuthFile() {
+        std::error_code ec;
+        std::filesystem::remove(AuthFile(spec), ec);
+      }
+    } remove_auth_file{spec_};
     const auto deadline = std::chrono::steady_clock::now() + spec_.timeout;
     bool exec_format_error = false;
     const auto watch = [&](std::string_view line) {
@@ -218,6 +258,7 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
   Append(argv,
          {"build", "--isolation", config.isolation, "--platform", spec.platform, "--layers=false"});
   AppendTls(argv, spec);
+  AppendAuth(argv, spec);
   Append(argv,
          {"--file", (spec.context_dir / spec.dockerfile).string(), "--tag", spec.destination});
   if (!spec.target.empty()) {
@@ -237,6 +278,7 @@ std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const Plat
   // --quiet: no progress lines; errors are still printed.
   Append(argv, {"push", "--quiet"});
   AppendTls(argv, spec);
+  AppendAuth(argv, spec);
   Append(argv, {"--digestfile", (spec.work_dir / "digest").string(), spec.destination,
                 "docker://" + spec.destination});
   return argv;
@@ -267,6 +309,7 @@ std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spe
                   ": cannot copy it for buildah: " + ec.message());
     }
   }
+  if (spec.registry_credentials) WriteAuthFile(spec);
   return std::make_unique<BuildahJob>(config_, spec, push_locks_);
 }
 

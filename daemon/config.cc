@@ -388,8 +388,9 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
   if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
   if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;
   config.data_dir = config.data_dir.lexically_normal();
-  for (auto* path : {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
-                     &config.upstreams.known_hosts, &config.registry.ca_file}) {
+  for (auto* path :
+       {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
+        &config.upstreams.known_hosts, &config.registry.ca_file, &config.registry.docker_config}) {
     if (!path->empty()) *path = (config.data_dir / *path).lexically_normal();
   }
   return config;

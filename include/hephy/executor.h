@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hephy/config.h"
+#include "hephy/registry_credentials.h"
 
 namespace hephy {
 
@@ -27,6 +28,10 @@ struct PlatformJobSpec {
   // PEM certificates of a private CA the registry's certificate may chain
   // to (registry.ca_file), besides the system's; empty: none.
   std::filesystem::path registry_ca_file;
+  // Sent when the registry asks, for pushes and for pulls of FROM images in
+  // it; executors hand them to their tools in a file only they can read,
+  // never in argv or the environment. nullopt: anonymous.
+  std::optional<RegistryCredentials> registry_credentials;
   // The job's own scratch directory, existing and empty; the caller removes it.
   std::filesystem::path work_dir;
   std::chrono::seconds timeout{3600};

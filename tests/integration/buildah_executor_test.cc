@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "hephy/registry_client.h"
@@ -150,6 +151,47 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
                                              "VERSION=1 2; rm -rf /",
                                              "/ctx"};
   EXPECT_EQ(argv, expected);
+}
+
+TEST_F(BuildahExecutorTest, CredentialsAreInAPrivateFileOnlyWhileTheJobRuns) {
+  WriteDockerfile("FROM scratch\nCOPY hello.txt /hello.txt\n");
+  PlatformJobSpec spec = Spec("linux/amd64", "t-auth");
+  spec.registry_credentials = RegistryCredentials{"alice", "s3cret-pw"};
+  auto job = executor_.Prepare(spec);
+  const auto auth_file = spec.work_dir / "auth.json";
+  ASSERT_TRUE(std::filesystem::exists(auth_file));
+  EXPECT_EQ(std::filesystem::status(auth_file).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::stringstream text;
+  text << std::ifstream(auth_file).rdbuf();
+  EXPECT_NE(text.str().find(registry_.url()), std::string::npos) << text.str();
+
+  const PlatformJobResult result = job->Run([](std::string_view) {});
+  EXPECT_EQ(result.outcome, PlatformJobResult::Outcome::kSucceeded) << result.error;
+  EXPECT_FALSE(std::filesystem::exists(auth_file));
+}
+
+TEST(BuildahArgv, CredentialsGoInTheAuthFileNeverInArgv) {
+  PlatformJobSpec spec;
+  spec.platform = "linux/amd64";
+  spec.context_dir = "/ctx";
+  spec.destination = "registry.example/web:t";
+  spec.work_dir = "/w";
+  spec.registry_credentials = RegistryCredentials{"alice", "s3cret-pw"};
+  for (const auto& argv :
+       {BuildahBuildArgv(BuildahConfig{}, spec), BuildahPushArgv(BuildahConfig{}, spec)}) {
+    const auto authfile = std::find(argv.begin(), argv.end(), "--authfile");
+    ASSERT_NE(authfile, argv.end());
+    ASSERT_LT(authfile + 1, argv.end());
+    EXPECT_EQ(*(authfile + 1), "/w/auth.json");
+    for (const auto& arg : argv) {
+      EXPECT_EQ(arg.find("s3cret"), std::string::npos) << arg;
+      EXPECT_EQ(arg.find("--creds"), std::string::npos) << arg;
+    }
+  }
+  spec.registry_credentials.reset();
+  const auto anonymous = BuildahPushArgv(BuildahConfig{}, spec);
+  EXPECT_EQ(std::find(anonymous.begin(), anonymous.end(), "--authfile"), anonymous.end());
 }
 
 TEST(BuildahArgv, PrivateCaIsACertDirOfTheJobForBuildAndPush) {
