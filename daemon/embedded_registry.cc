@@ -72,8 +72,20 @@ std::string Quoted(const std::string& text) {
   return out + "\"";
 }
 
+std::string AuthYaml(const EmbeddedRegistry::Auth& auth) {
+  if (const auto* basic = std::get_if<EmbeddedRegistry::HtpasswdAuth>(&auth)) {
+    return "auth:\n  htpasswd:\n    realm: " + Quoted(basic->realm) +
+           "\n    path: " + Quoted(basic->path.string()) + "\n";
+  }
+  const auto& token = std::get<EmbeddedRegistry::TokenAuth>(auth);
+  return "auth:\n  token:\n    realm: " + Quoted(token.realm) +
+         "\n    service: " + Quoted(token.service) + "\n    issuer: " + Quoted(token.issuer) +
+         "\n    rootcertbundle: " + Quoted(token.root_cert_bundle.string()) + "\n";
+}
+
 std::string ConfigYaml(const HostPort& server, const std::filesystem::path& data,
-                       const std::string& token, const std::optional<EmbeddedRegistry::Tls>& tls) {
+                       const std::string& token, const std::optional<EmbeddedRegistry::Tls>& tls,
+                       const std::optional<EmbeddedRegistry::Auth>& auth) {
   std::string tls_yaml;
   if (tls) {
     tls_yaml = "  tls:\n    certificate: " + Quoted(tls->certificate.string()) +
@@ -104,7 +116,7 @@ std::string ConfigYaml(const HostPort& server, const std::filesystem::path& data
          "\n"
          "  headers:\n"
          "    X-Hephy-Registry: [" +
-         Quoted(token) + "]\n" + tls_yaml;
+         Quoted(token) + "]\n" + tls_yaml + (auth ? AuthYaml(*auth) : "");
 }
 
 // hephyd's environment without REGISTRY_*: docker-registry reads those as
@@ -136,11 +148,14 @@ std::string LogField(const std::string& line, const std::string& key) {
 
 // What a registry log line is to hephyd's log. Every 4xx answer (a HEAD for
 // a blob not pushed yet included) is an "error" to docker-registry, but
-// routine to its client, whose own errors report what matters.
+// routine to its client, whose own errors report what matters. So is the 401
+// (a warning "error authorizing context") that starts every client's login.
 spdlog::level::level_enum LevelOf(const std::string& line) {
   const std::string level = LogField(line, "level");
-  if (LogField(line, "msg") == "response completed with error" &&
-      LogField(line, "http.response.status").starts_with("4")) {
+  const std::string message = LogField(line, "msg");
+  if ((message == "response completed with error" &&
+       LogField(line, "http.response.status").starts_with("4")) ||
+      message.starts_with("error authorizing context:")) {
     return spdlog::level::debug;
   }
   if (level == "error" || level == "fatal" || level == "panic") return spdlog::level::err;
@@ -159,12 +174,13 @@ std::string WithoutTime(const std::string& line) {
 }  // namespace
 
 EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir,
-                                   const std::optional<Tls>& tls)
+                                   const std::optional<Tls>& tls, const std::optional<Auth>& auth)
     : url_(url),
       server_(ParseUrl(url)),
       config_path_(dir / "config.yml"),
       token_(RandomHex(16)),
       probe_tls_(tls ? std::make_unique<TlsContext>(tls->ca_file) : nullptr),
+      auth_(auth.has_value()),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   const std::string context = "embedded registry on " + url_ + ": ";
   if (!stop_fd_) throw Error(context + "eventfd: " + std::strerror(errno));
@@ -178,7 +194,7 @@ EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem
   if (ec) throw Error(context + "cannot create " + (dir / "data").string() + ": " + ec.message());
   {
     std::ofstream out(config_path_, std::ios::trunc);
-    out << ConfigYaml(server_, dir / "data", token_, tls);
+    out << ConfigYaml(server_, dir / "data", token_, tls, auth);
     if (!out.flush()) throw Error(context + "cannot write " + config_path_.string());
   }
 
@@ -275,7 +291,9 @@ bool EmbeddedRegistry::Answers() {
   try {
     HttpConnection probe(server_, kProbeTimeout, 64 * 1024, probe_tls_.get());
     const HttpResponse response = probe.Send({"GET", "/v2/", {}, ""});
-    return response.status == 200 && response.Header("x-hephy-registry") == token_;
+    // docker-registry sends its configured headers with a 401 too.
+    return (response.status == 200 || (auth_ && response.status == 401)) &&
+           response.Header("x-hephy-registry") == token_;
   } catch (const Error&) {
     return false;  // not listening yet
   }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "hephy/process.h"
 #include "http_connection.h"
@@ -30,15 +31,35 @@ class EmbeddedRegistry {
     std::filesystem::path ca_file;      // what the readiness probe trusts
   };
 
+  // Authentication, for tests of clients that log in: hephyd's own embedded
+  // registry has none. Basic authentication against an htpasswd file (bcrypt
+  // entries only, as docker-registry reads no other kind).
+  struct HtpasswdAuth {
+    std::string realm;
+    std::filesystem::path path;
+  };
+  // Bearer tokens (the docker token protocol): clients get them at `realm`
+  // for `service`; the registry accepts JWTs whose iss is `issuer` and whose
+  // x5c chain ends at a certificate of `root_cert_bundle` (PEM).
+  struct TokenAuth {
+    std::string realm;  // the token endpoint's URL
+    std::string service;
+    std::string issuer;
+    std::filesystem::path root_cert_bundle;
+  };
+  using Auth = std::variant<HtpasswdAuth, TokenAuth>;
+
   // Writes dir/config.yml (storage in dir/data, deletes enabled, http.addr =
-  // url, http.tls with `tls`, no auth, log level warn), starts `docker-registry serve` on `url`
-  // ("host[:port]", port 80 by default) and returns once that very process
-  // answers GET /v2/ (15 s at most). Its log lines are relayed to the
+  // url, http.tls with `tls`, auth with `auth`, log level warn), starts
+  // `docker-registry serve` on `url` ("host[:port]", port 80 by default) and
+  // returns once that very process answers GET /v2/ (15 s at most; with
+  // `auth`, its 401 counts as an answer). Its log lines are relayed to the
   // "registry" logger. Throws Error naming the url and the reason, with the
   // registry's last log lines, when it exits first (for a taken port, with
   // what to do instead) or does not answer in time.
   EmbeddedRegistry(const std::string& url, const std::filesystem::path& dir,
-                   const std::optional<Tls>& tls = std::nullopt);
+                   const std::optional<Tls>& tls = std::nullopt,
+                   const std::optional<Auth>& auth = std::nullopt);
 
   // Stops the registry: SIGTERM, then SIGKILL after 5 s; reaps it.
   ~EmbeddedRegistry();
@@ -82,6 +103,8 @@ class EmbeddedRegistry {
   const std::string token_;
   // Set when the registry speaks TLS.
   std::unique_ptr<TlsContext> probe_tls_;
+  // A registry with auth answers the probe's anonymous GET /v2/ with 401.
+  const bool auth_;
   UniqueFd stop_fd_;
 
   // Owned by the constructor's thread, then by the supervisor thread alone.

@@ -40,12 +40,14 @@ inline uint16_t FreeLoopbackPort() {
 
 class TestRegistry {
  public:
-  // With `tls`, the registry serves HTTPS with that certificate.
-  explicit TestRegistry(const std::optional<EmbeddedRegistry::Tls>& tls = std::nullopt) {
+  // With `tls`, the registry serves HTTPS with that certificate; with `auth`,
+  // it asks clients to authenticate.
+  explicit TestRegistry(const std::optional<EmbeddedRegistry::Tls>& tls = std::nullopt,
+                        const std::optional<EmbeddedRegistry::Auth>& auth = std::nullopt) {
     for (int attempt = 1;; ++attempt) {
       url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
       try {
-        registry_ = std::make_unique<EmbeddedRegistry>(url_, dir_.path(), tls);
+        registry_ = std::make_unique<EmbeddedRegistry>(url_, dir_.path(), tls, auth);
         return;
       } catch (const Error& e) {
         // Someone bound the port between FreeLoopbackPort and docker-registry.
