@@ -68,6 +68,23 @@ Url ParseRealm(const std::string& realm) {
   return url;
 }
 
+// "repository:NAME:push,pull" as "repository:NAME:pull,push": registries
+// name the actions in either order.
+std::string NormalScope(const std::string& scope) {
+  const auto colon = scope.rfind(':');
+  if (colon == std::string::npos || scope.find(':') == colon) return scope;
+  std::vector<std::string> actions;
+  for (size_t at = colon + 1; at <= scope.size();) {
+    const auto comma = std::min(scope.find(',', at), scope.size());
+    actions.push_back(scope.substr(at, comma - at));
+    at = comma + 1;
+  }
+  std::sort(actions.begin(), actions.end());
+  std::string out = scope.substr(0, colon + 1);
+  for (size_t i = 0; i < actions.size(); ++i) out += (i == 0 ? "" : ",") + actions[i];
+  return out;
+}
+
 // The space-joined, sorted scopes: one cache key for the same set.
 std::string ScopeKey(std::vector<std::string> scopes) {
   std::sort(scopes.begin(), scopes.end());
@@ -174,9 +191,9 @@ bool RegistryAuth::Unauthorized(const std::string& www_authenticate,
     // The registry may name a scope the request did not know it needed.
     std::vector<std::string> wanted = scopes;
     const auto scope = bearer->params.find("scope");
-    if (scope != bearer->params.end() &&
-        std::find(wanted.begin(), wanted.end(), scope->second) == wanted.end()) {
-      wanted.push_back(scope->second);
+    if (scope != bearer->params.end()) {
+      const std::string named = NormalScope(scope->second);
+      if (std::find(wanted.begin(), wanted.end(), named) == wanted.end()) wanted.push_back(named);
     }
     tokens_.erase(ScopeKey(scopes));
     const std::string token = FetchToken(wanted);
@@ -267,7 +284,8 @@ std::string RegistryAuth::FetchToken(const std::vector<std::string>& scopes) {
     lifetime = std::chrono::seconds(json["expires_in"].get<long long>());
   }
   // A tenth of its life early: a token must not expire on its way.
-  tokens_[ScopeKey(scopes)] = {token, std::chrono::steady_clock::now() + lifetime * 9 / 10};
+  tokens_[ScopeKey(scopes)] = {
+      token, std::chrono::steady_clock::now() + std::chrono::milliseconds(lifetime) * 9 / 10};
   return token;
 }
 

@@ -9,6 +9,7 @@
 #include "build_runner.h"
 #include "build_scheduler.h"
 #include "data_dir.h"
+#include "docker_config.h"
 #include "embedded_registry.h"
 #include "hephy/error.h"
 #include "hephy/executor.h"
@@ -37,11 +38,14 @@ int Serve(const Config& config) {
   const auto hook_program = HookProgramBesideExecutable();
   if (config.registry.insecure && !IsLoopbackHost(ParseHostPort(config.registry.url, 80).host)) {
     spdlog::warn(
-        "registry.insecure is true for {}, which is not a loopback address: images, and later "
-        "registry credentials, travel over plain HTTP that anyone on the network can read and "
-        "alter; serve the registry over TLS and set registry.insecure: false",
+        "registry.insecure is true for {}, which is not a loopback address: images and registry "
+        "credentials travel over plain HTTP that anyone on the network can read and alter; "
+        "serve the registry over TLS and set registry.insecure: false",
         config.registry.url);
   }
+  // A broken credentials file is an error now rather than at the first
+  // push; helpers are asked only when a build needs them.
+  DockerConfig::Load(config.registry.docker_config);
   MakePrivateDirectory(config.data_dir);
   MakePrivateDirectory(config.ReposDir());
   MakePrivateDirectory(config.LogsDir());

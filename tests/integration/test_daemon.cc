@@ -48,6 +48,10 @@ TestDaemon::TestDaemon(const std::string& extra_config, const std::string& regis
   config << "registry:\n  url: \"" << registry_url_ << "\"\n"
          << "  embedded: " << (embedded ? "true" : "false") << "\n"
          << registry_config;
+  // Never the credentials of whoever runs the tests.
+  if (registry_config.find("  docker_config:") == std::string::npos) {
+    config << "  docker_config: \"" << (dir() / "docker-config.json").string() << "\"\n";
+  }
 }
 
 TestDaemon::~TestDaemon() {

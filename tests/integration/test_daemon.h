@@ -26,7 +26,8 @@ class TestDaemon {
   // registry). With an empty `registry_url` hephyd runs its embedded
   // registry on a free loopback port; otherwise it pushes to that registry.
   // `registry_config` holds more lines of the registry mapping, each
-  // indented by two spaces ("  insecure: false\n").
+  // indented by two spaces ("  insecure: false\n"); without a docker_config
+  // line, registry.docker_config is DIR/docker-config.json (none at first).
   explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "",
                       const std::string& registry_config = "");
   ~TestDaemon();

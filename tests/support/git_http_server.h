@@ -5,8 +5,6 @@
 // come. Needs Boost.Beast and OpenSSL::SSL; stopped at the end.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base64.h"
 #include "hephy/process.h"
 
 namespace hephy {
@@ -117,21 +116,12 @@ class GitHttpServer {
     }
   }
 
-  static std::string Base64Decode(const std::string& text) {
-    std::string out(text.size(), '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) return "";
-    out.resize(n - (text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0));
-    return out;
-  }
-
   Response Handle(const Request& request) {
     namespace http = boost::beast::http;
     const std::string authorization(request[http::field::authorization]);
-    const std::string credentials =
-        authorization.starts_with("Basic ") ? Base64Decode(authorization.substr(6)) : "";
+    const std::string credentials = authorization.starts_with("Basic ")
+                                        ? Base64Decode(authorization.substr(6)).value_or("")
+                                        : "";
     {
       std::lock_guard lock(mutex_);
       credentials_.push_back(credentials);

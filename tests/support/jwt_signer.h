@@ -14,11 +14,23 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "base64.h"
 #include "hephy/process.h"
 
 namespace hephy {
+
+// URL-safe alphabet without padding, as JWTs are written (RFC 7515).
+inline std::string Base64UrlEncode(std::string_view bytes) {
+  std::string out = Base64Encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
+}
 
 class JwtSigner {
  public:

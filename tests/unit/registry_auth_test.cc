@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "base64.h"
 #include "error_of.h"
@@ -132,6 +133,21 @@ TEST(RegistryAuth, BearerTokenIsFetchedOnceAndCachedForItsScope) {
   EXPECT_EQ(registry.server().requests().size(), 3u);
 }
 
+TEST(RegistryAuth, TokenIsFetchedAgainOnceItsLifeIsOver) {
+  FakeServer issuer([](const std::string&, const std::string&) {
+    return FakeServer::Response("200 OK", "", R"({"token":"short","expires_in":1})");
+  });
+  BearerRegistry registry(issuer.url(), "short");
+  RegistryClient client(RegistryClientOptions{.url = registry.server().url(), .insecure = true});
+  client.ListTags("web");
+  client.ListTags("web");
+  EXPECT_EQ(issuer.requests().size(), 1u);
+  // Kept for nine tenths of its life: gone after a second.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  client.ListTags("web");
+  EXPECT_EQ(issuer.requests().size(), 2u);
+}
+
 TEST(RegistryAuth, AnonymousTokenIsFetchedWithoutCredentials) {
   FakeServer issuer(FakeServer::kHeads, [](const std::string&, const std::string&) {
     return FakeServer::Response("200 OK", "", R"({"access_token":"anon"})");
@@ -141,6 +157,27 @@ TEST(RegistryAuth, AnonymousTokenIsFetchedWithoutCredentials) {
   EXPECT_EQ(client.ListTags("web"), std::vector<std::string>{"v1"});
   ASSERT_EQ(issuer.heads().size(), 1u);
   EXPECT_EQ(Header(issuer.heads()[0], "Authorization"), "");
+}
+
+TEST(RegistryAuth, ChallengeScopeInAnotherOrderAsksForNothingMore) {
+  std::vector<std::string> lines;
+  FakeServer issuer([&](const std::string& line, const std::string&) {
+    lines.push_back(line);
+    return FakeServer::Response("200 OK", "", R"({"token":"t"})");
+  });
+  FakeServer registry(FakeServer::kHeads, [&](const std::string& head, const std::string&) {
+    if (Header(head, "Authorization") != "Bearer t") {
+      return FakeServer::Response("401 Unauthorized",
+                                  "WWW-Authenticate: Bearer realm=\"http://" + issuer.url() +
+                                      "/token\",scope=\"repository:web:push,pull\"\r\n");
+    }
+    return FakeServer::Response("201 Created");
+  });
+  RegistryClient client(RegistryClientOptions{.url = registry.url(), .insecure = true});
+  client.PutManifest("web", "v1", kOciIndex, "{}");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("&scope=repository%3Aweb%3Apull%2Cpush HTTP"), std::string::npos)
+      << lines[0];
 }
 
 TEST(RegistryAuth, IdentityTokenIsExchangedByPost) {
