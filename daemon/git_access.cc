@@ -5,15 +5,10 @@
 #include <random>
 
 #include "hephy/error.h"
+#include "rights.h"
 
 namespace hephy {
 namespace {
-
-bool MayAccess(const App& app, const User& user, bool push, Store& store) {
-  if (user.admin || app.owner == user.name) return true;
-  const auto access = store.MemberAccess(app.name, user.name);
-  return access && (!push || *access == "write");
-}
 
 // Names one push in hephyd's logs (and, later, its build records).
 std::string NewPushId() {
@@ -62,11 +57,8 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
       if (!app) throw;
     }
   }
-  if (!MayAccess(*app, user, push, store)) {
-    const std::string owner = app->owner ? "owned by " + *app->owner : "managed by admins";
-    throw Error(user.name + " may not " + (push ? "push to" : "fetch from") + " app '" + name +
-                "' (" + owner + ")");
-  }
+  RequireAccess(AccessOf(store, *app, user), push ? AppAccess::kWrite : AppAccess::kRead, user.name,
+                push ? "push to" : "fetch from", name);
   if (!push && !repos.Exists(name)) {
     throw Error("app '" + name + "' has no repository yet; push to it first");
   }

@@ -94,10 +94,10 @@ TEST_F(HostileTest, AppOfAnotherUserIsNotTheirs) {
 
   RunResult r = daemon_.Git(bob, {"push", daemon_.Url("web.git"), "main:other"}, src);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("bob may not push to app 'web' (owned by alice)"), std::string::npos)
+  EXPECT_NE(r.err.find("bob may not push to app 'web' (no access)"), std::string::npos)
       << r.err;
   r = daemon_.Ssh(bob, "git-upload-pack 'web.git'");
-  EXPECT_EQ(r.err, "hephyd: bob may not fetch from app 'web' (owned by alice)\n");
+  EXPECT_EQ(r.err, "hephyd: bob may not fetch from app 'web' (no access)\n");
   EXPECT_EQ(GitOk(daemon_.RepoPath("web"), {"branch", "--list"}), "* main\n");
 
   r = daemon_.Git(root, {"push", daemon_.Url("web.git"), "main:admin-branch"}, src);

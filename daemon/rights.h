@@ -1,0 +1,30 @@
+// Who may do what to an app. Admins may do everything; an app's owner
+// manages it and its members; a member reads (clone, fetch, builds, logs) or
+// writes (also push and rebuild); anyone else has no access. One place for
+// the rule, used by git over SSH, the commands and the HTTP API.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "hephy/store.h"
+
+namespace hephy {
+
+// Ordered: each level includes the ones before it.
+enum class AppAccess { kNone, kRead, kWrite, kOwner };
+
+// "no access", "read access", "write access", "owner".
+std::string_view Describe(AppAccess access);
+
+// What `user` may do to `app`: kOwner for admins and the owner, the
+// member's access, or kNone.
+AppAccess AccessOf(Store& store, const App& app, const User& user);
+
+// Throws Error saying who, what and why, as users read it: "alice may not
+// push to app 'web' (read access)". `action` is what was asked: "push to",
+// "fetch from", "read the builds of", "manage".
+void RequireAccess(AppAccess have, AppAccess needed, const std::string& who,
+                   std::string_view action, const std::string& app);
+
+}  // namespace hephy
