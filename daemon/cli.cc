@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -21,16 +22,23 @@ Commands:
   users list [--json]                    list users
   users remove NAME                      remove a user and their keys
   keys add USER [FILE|-]                 add OpenSSH public keys (stdin when no FILE)
-  keys list [USER] [--json]              list keys
+  keys add --deploy APP [--write] [FILE|-]
+                                         add deploy keys to an app (for CI)
+  keys list [USER | --app APP] [--json]  list keys, or an app's deploy keys
   keys remove FINGERPRINT                remove a key
   apps create NAME [--owner USER]        create an app
+  apps delete NAME --confirm NAME        delete an app, its repository and builds
   apps list [--json]                     list apps
+  apps info APP [--json]                 show an app, its members and deploy keys
+  apps grant APP USER [read|write]       give a user access to an app
+  apps revoke APP USER                   take a user's access away
   builds list [--app APP] [--limit N] [--json]
                                          list builds, newest first
   builds show ID [--json]                show a build and its platform jobs
   logs BUILD_ID [--platform P] [--follow]
                                          print a build's logs, or follow them
   rebuild APP [UNIT...]                  build units again without a push
+  whoami [--json]                        who you are to hephyd
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -40,6 +48,27 @@ Options:
 Exit status: 0 success, 1 failure, 2 usage error. See hephyd(1) in docs/.
 )";
 
+constexpr std::string_view kSshHelp = R"(usage: ssh -p PORT git@HOST COMMAND [ARGS...]
+
+The same commands as `hephyd` on the server, with your rights: admins may do
+everything; a user manages their own keys and the apps they own, reads the
+builds of the apps they may read, and rebuilds those they may push to.
+Arguments are words separated by spaces ('single' or "double" quotes keep
+spaces); nothing is run by a shell.
+
+Commands:
+  whoami [--json]                        who you are to hephyd
+  apps list|info|create|delete|grant|revoke ...
+  keys add|list|remove ...               `keys add` reads the keys from stdin
+  builds list|show ...
+  logs BUILD_ID [--platform P] [--follow]
+  rebuild APP [UNIT...]
+  users add|list|remove ...              admins only
+  help                                   this help
+
+`COMMAND --help` shows a command's help. Push and clone with git as usual.
+)";
+
 constexpr std::string_view kServeHelp = R"(usage: hephyd [--config FILE] serve
 
 Runs the daemon in the foreground: the SSH server on ssh.listen
@@ -47,10 +76,15 @@ Runs the daemon in the foreground: the SSH server on ssh.listen
 data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
 )";
 
+// Started by serve for an SSH client (see CallerFromEnvironment).
+bool OverSsh() {
+  return std::getenv("HEPHY_SSH_USER") != nullptr || std::getenv("HEPHY_SSH_DEPLOY_KEY") != nullptr;
+}
+
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
   for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(),
-                            &LogsCommands(), &RebuildCommands()}) {
+                            &LogsCommands(), &RebuildCommands(), &WhoamiCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }
@@ -93,6 +127,15 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
   if (i == args.size()) throw UsageError("missing command");
   const std::string group = args[i++];
 
+  // Over SSH (see CallerFromEnvironment) the caller's own rights apply, and
+  // the daemon is not theirs to start.
+  const bool over_ssh =
+      std::getenv("HEPHY_SSH_USER") != nullptr || std::getenv("HEPHY_SSH_DEPLOY_KEY") != nullptr;
+  if (over_ssh && group == "serve") throw UsageError("unknown command 'serve'");
+  if (over_ssh && group == "help") {
+    io.out << kSshHelp;
+    return 0;
+  }
   if (group == "serve") {
     CliArgs rest({args.begin() + i, args.end()});
     if (rest.Flag("--help") || rest.Flag("-h")) {
@@ -135,7 +178,12 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
   MakePrivateDirectory(config.data_dir);
   Store store(config.DatabasePath());
   store.Migrate();
-  CommandContext context{config, store, io, "cli"};
+  CommandContext context{config, store, io, "cli", CallerFromEnvironment(store)};
+  context.actor = context.caller ? Who(context) : "cli";
+  // A deploy key exists for git; it may only ask who it is.
+  if (context.caller && context.caller->deploy_key && group != "whoami") {
+    throw Error(Who(context) + " may run git and whoami only");
+  }
   try {
     return command->run(rest, context);
   } catch (const UsageError& e) {
@@ -151,7 +199,8 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
   try {
     return Dispatch(args, io);
   } catch (const UsageError& e) {
-    io.err << "hephyd: " << e.what() << "\nRun 'hephyd --help' for usage.\n";
+    io.err << "hephyd: " << e.what() << "\nRun '" << (OverSsh() ? "help" : "hephyd --help")
+           << "' for usage.\n";
     return 2;
   } catch (const std::exception& e) {
     io.err << "hephyd: " << e.what() << "\n";

@@ -1,7 +1,11 @@
-// hephyd apps create | list
+// hephyd apps create | delete | list | info | grant | revoke
+#include <climits>
 #include <ostream>
+#include <random>
 
 #include "cli_commands.h"
+#include "hephy/build_logs.h"
+#include "hephy/error.h"
 #include "hephy/repo_store.h"
 
 namespace hephy {
@@ -15,35 +19,189 @@ std::string PushHost(const ListenAddress& listen) {
   return listen.ToString();
 }
 
+nlohmann::json OwnerJson(const App& app) {
+  return app.owner ? nlohmann::json(*app.owner) : nlohmann::json(nullptr);
+}
+
 int Create(CliArgs& args, CommandContext& ctx) {
-  const auto owner = args.Option("--owner");
+  auto owner = args.Option("--owner");
   const std::string name = args.Required("NAME");
   args.ExpectEnd();
+  if (ctx.caller) {
+    // A user may create what a first push would create: an app of their own.
+    const bool admin = ctx.caller->user && ctx.caller->user->admin;
+    if (!admin) {
+      if (!ctx.caller->user || !ctx.config.apps.auto_create) {
+        RequireAdmin(ctx, "create apps");
+      }
+      if (owner && *owner != ctx.caller->user->name) {
+        RequireAdmin(ctx, "create apps for other users");
+      }
+      owner = ctx.caller->user->name;
+    }
+  }
   const App app = ctx.store.CreateApp(name, owner);
-  ctx.store.Audit({ctx.actor, "apps.create", name, owner ? "owner " + *owner : "", ""});
+  ctx.store.Audit({ctx.actor, "apps.create", name, owner ? "owner " + *owner : "",
+                   ctx.caller ? ctx.caller->remote : ""});
   ctx.io.out << "created app " << app.name << (owner ? " owned by " + *owner : "") << "\n"
              << "push to it with: git push ssh://git@" << PushHost(ctx.config.ssh.listen) << "/"
              << app.name << ".git main\n";
   return 0;
 }
 
+int Delete(CliArgs& args, CommandContext& ctx) {
+  const std::string confirm = args.Option("--confirm").value_or("");
+  const std::string name = args.Required("NAME");
+  args.ExpectEnd();
+  const App app = AppFor(ctx, name, AppAccess::kOwner, "delete");
+  if (confirm != name) {
+    throw UsageError("deleting app '" + name +
+                     "' removes its repository, members, deploy keys and build records; "
+                     "confirm with --confirm " +
+                     name);
+  }
+  const auto builds = ctx.store.ListBuilds(name, INT_MAX);
+  for (const auto& build : builds) {
+    if (!IsTerminalBuildStatus(build.status)) {
+      throw Error("app '" + name + "' has a build " + build.status + " (build " +
+                  std::to_string(build.id) + "); delete it when it has ended");
+    }
+  }
+  ctx.store.DeleteApp(name);
+  for (const auto& build : builds) {
+    std::error_code ignored;  // a log directory already gone is fine
+    std::filesystem::remove_all(BuildLogDir(ctx.config.LogsDir(), build.id), ignored);
+  }
+  // Renamed first, so that a half-removed repository is never served.
+  const RepoStore repos(ctx.config.ReposDir(), {}, ctx.config.builder.branches.front());
+  const auto path = repos.PathFor(name);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    const auto doomed =
+        path.parent_path() / ("." + name + ".deleted-" + std::to_string(std::random_device{}()));
+    std::filesystem::rename(path, doomed, ec);
+    if (!ec) std::filesystem::remove_all(doomed, ec);
+    if (ec) throw Error("app '" + name + "' deleted, but not its repository: " + ec.message());
+  }
+  ctx.store.Audit({ctx.actor, "apps.delete", name, "", ctx.caller ? ctx.caller->remote : ""});
+  ctx.io.out << "deleted app " << name
+             << " (its images stay in the registry; delete them there if needed)\n";
+  return 0;
+}
+
 int List(CliArgs& args, CommandContext& ctx) {
   const bool json = args.Flag("--json");
   args.ExpectEnd();
-  const auto apps = ctx.store.ListApps();
+  std::vector<std::pair<App, AppAccess>> apps;
+  for (auto& app : ctx.store.ListApps()) {
+    const AppAccess access = AccessTo(ctx, app);
+    if (access >= AppAccess::kRead) apps.emplace_back(std::move(app), access);
+  }
   if (json) {
     auto out = nlohmann::json::array();
-    for (const auto& a : apps) {
+    for (const auto& [a, access] : apps) {
       out.push_back({{"name", a.name},
-                     {"owner", a.owner ? nlohmann::json(*a.owner) : nlohmann::json(nullptr)},
+                     {"owner", OwnerJson(a)},
+                     {"access", std::string(Describe(access))},
                      {"created_at", a.created_at}});
     }
     PrintJson(ctx.io.out, out);
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
-  for (const auto& a : apps) rows.push_back({a.name, a.owner.value_or("-"), a.created_at});
-  PrintTable(ctx.io.out, {"NAME", "OWNER", "CREATED"}, rows);
+  for (const auto& [a, access] : apps) {
+    rows.push_back({a.name, a.owner.value_or("-"), std::string(Describe(access)), a.created_at});
+  }
+  PrintTable(ctx.io.out, {"NAME", "OWNER", "ACCESS", "CREATED"}, rows);
+  return 0;
+}
+
+int Info(CliArgs& args, CommandContext& ctx) {
+  const bool json = args.Flag("--json");
+  const std::string name = args.Required("APP");
+  args.ExpectEnd();
+  const App app = AppFor(ctx, name, AppAccess::kRead, "read");
+  const auto members = ctx.store.ListMembers(name);
+  const auto deploy_keys = ctx.store.ListDeployKeys(name);
+  const auto builds = ctx.store.ListBuilds(name, 1);
+  if (json) {
+    auto member_list = nlohmann::json::array();
+    for (const auto& m : members) {
+      member_list.push_back({{"user", m.user}, {"access", m.access}, {"since", m.created_at}});
+    }
+    auto key_list = nlohmann::json::array();
+    for (const auto& k : deploy_keys) {
+      key_list.push_back({{"fingerprint", k.key.fingerprint},
+                          {"access", k.access},
+                          {"comment", k.key.comment},
+                          {"added_by", k.added_by},
+                          {"created_at", k.created_at}});
+    }
+    PrintJson(
+        ctx.io.out,
+        {{"name", app.name},
+         {"owner", OwnerJson(app)},
+         {"access", std::string(Describe(AccessTo(ctx, app)))},
+         {"created_at", app.created_at},
+         {"members", member_list},
+         {"deploy_keys", key_list},
+         {"last_build", builds.empty() ? nlohmann::json(nullptr)
+                                       : nlohmann::json{{"id", builds[0].id},
+                                                        {"unit", builds[0].unit},
+                                                        {"status", builds[0].status},
+                                                        {"created_at", builds[0].created_at}}}});
+    return 0;
+  }
+  std::ostream& out = ctx.io.out;
+  out << "app:         " << app.name << "\n"
+      << "owner:       " << app.owner.value_or("- (managed by admins)") << "\n"
+      << "your access: " << Describe(AccessTo(ctx, app)) << "\n"
+      << "created:     " << app.created_at << "\n"
+      << "git:         ssh://git@" << PushHost(ctx.config.ssh.listen) << "/" << app.name
+      << ".git\n";
+  if (!builds.empty()) {
+    out << "last build:  " << builds[0].id << " (" << builds[0].unit << ") " << builds[0].status
+        << ", " << builds[0].created_at << "\n";
+  }
+  out << "\nmembers:\n";
+  if (members.empty()) out << "  (none)\n";
+  for (const auto& m : members) out << "  " << m.user << " (" << m.access << ")\n";
+  out << "\ndeploy keys:\n";
+  if (deploy_keys.empty()) out << "  (none)\n";
+  for (const auto& k : deploy_keys) {
+    out << "  " << k.key.fingerprint << " (" << k.access << ")"
+        << (k.key.comment.empty() ? "" : " " + k.key.comment) << "\n";
+  }
+  return 0;
+}
+
+int Grant(CliArgs& args, CommandContext& ctx) {
+  const std::string name = args.Required("APP");
+  const std::string user = args.Required("USER");
+  const std::string access = args.Optional().value_or("write");
+  args.ExpectEnd();
+  if (access != "read" && access != "write") {
+    throw UsageError("access must be read or write, got '" + access + "'");
+  }
+  const App app = AppFor(ctx, name, AppAccess::kOwner, "manage the members of");
+  if (app.owner == user) throw Error(user + " owns app '" + name + "' already");
+  ctx.store.SetMember(name, user, access);
+  ctx.store.Audit(
+      {ctx.actor, "apps.grant", name, user + " " + access, ctx.caller ? ctx.caller->remote : ""});
+  ctx.io.out << user << " now has " << access << " access to app " << name << "\n";
+  return 0;
+}
+
+int Revoke(CliArgs& args, CommandContext& ctx) {
+  const std::string name = args.Required("APP");
+  const std::string user = args.Required("USER");
+  args.ExpectEnd();
+  AppFor(ctx, name, AppAccess::kOwner, "manage the members of");
+  if (!ctx.store.RemoveMember(name, user)) {
+    throw Error(user + " is not a member of app '" + name + "'");
+  }
+  ctx.store.Audit({ctx.actor, "apps.revoke", name, user, ctx.caller ? ctx.caller->remote : ""});
+  ctx.io.out << user << " no longer has access to app " << name << "\n";
   return 0;
 }
 
@@ -54,10 +212,25 @@ const std::vector<Command>& AppsCommands() {
       {"apps", "create", "apps create NAME [--owner USER]",
        "Records an app; its repository is made by the first push. Names are 1 to 63\n"
        "lowercase letters, digits and '-'. Without --owner only admins may push to\n"
-       "it. (A user's first push to an unknown app creates it, owned by them, unless\n"
-       "apps.auto_create is false.)",
+       "it. Over SSH a user may create apps of their own when apps.auto_create is\n"
+       "true (as a first push would); --owner for someone else is for admins.",
        Create},
-      {"apps", "list", "apps list [--json]", "Lists apps and their owners.", List},
+      {"apps", "delete", "apps delete NAME --confirm NAME",
+       "Deletes an app: its repository, members, deploy keys and build records (its\n"
+       "images stay in the registry). For its owner and admins; refused while one\n"
+       "of its builds runs. --confirm repeats the name, as a safety catch.",
+       Delete},
+      {"apps", "list", "apps list [--json]",
+       "Lists the apps you may read, with their owners and your access.", List},
+      {"apps", "info", "apps info APP [--json]",
+       "Shows an app: owner, your access, members, deploy keys and its last build.", Info},
+      {"apps", "grant", "apps grant APP USER [read|write]",
+       "Gives USER read access (clone, fetch, builds, logs) or write access (also\n"
+       "push and rebuild) to APP; write when not given. Changes the access of a\n"
+       "member. For the app's owner and admins.",
+       Grant},
+      {"apps", "revoke", "apps revoke APP USER",
+       "Takes USER's membership of APP away. For the app's owner and admins.", Revoke},
   };
   return commands;
 }

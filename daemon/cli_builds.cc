@@ -99,8 +99,24 @@ int List(CliArgs& args, CommandContext& ctx) {
   const auto app = args.Option("--app");
   const auto limit = args.Option("--limit");
   args.ExpectEnd();
-  const int64_t most = limit ? ParsePositive("--limit", *limit) : 50;
-  const auto builds = ctx.store.ListBuilds(app, static_cast<int>(std::min<int64_t>(most, INT_MAX)));
+  const int most =
+      static_cast<int>(std::min<int64_t>(limit ? ParsePositive("--limit", *limit) : 50, INT_MAX));
+  std::vector<Build> builds;
+  if (app) {
+    AppFor(ctx, *app, AppAccess::kRead, "read the builds of");
+    builds = ctx.store.ListBuilds(app, most);
+  } else if (IsAdmin(ctx)) {
+    builds = ctx.store.ListBuilds(std::nullopt, most);
+  } else {
+    // The newest of the apps the caller may read.
+    for (const auto& readable : ctx.store.ListApps()) {
+      if (AccessTo(ctx, readable) < AppAccess::kRead) continue;
+      for (auto& build : ctx.store.ListBuilds(readable.name, most)) builds.push_back(build);
+    }
+    std::sort(builds.begin(), builds.end(),
+              [](const Build& a, const Build& b) { return a.id > b.id; });
+    if (builds.size() > static_cast<size_t>(most)) builds.resize(most);
+  }
   if (json) {
     auto out = nlohmann::json::array();
     for (const auto& b : builds) out.push_back(ToJson(b));
@@ -124,13 +140,12 @@ int Show(CliArgs& args, CommandContext& ctx) {
   const bool json = args.Flag("--json");
   const int64_t id = ParsePositive("ID", args.Required("ID"));
   args.ExpectEnd();
-  const auto build = ctx.store.FindBuild(id);
-  if (!build) throw Error("build " + std::to_string(id) + ": no such build");
+  const auto build = ReadableBuild(ctx, id);
   if (json) {
-    PrintJson(ctx.io.out, ToJson(*build));
+    PrintJson(ctx.io.out, ToJson(build));
     return 0;
   }
-  const Build& b = *build;
+  const Build& b = build;
   std::ostream& out = ctx.io.out;
   out << "build " << b.id << ": " << b.status << "\n"
       << "app:       " << b.app << "\n"

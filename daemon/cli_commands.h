@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,15 +12,54 @@
 #include "cli_args.h"
 #include "hephy/config.h"
 #include "hephy/store.h"
+#include "rights.h"
 
 namespace hephy {
+
+// Who runs a command over SSH: a user, or a deploy key (which may run
+// `whoami` and `help` only). hephyd serve starts `hephyd COMMAND...` for an
+// SSH exec request with the caller in the environment (HEPHY_SSH_USER or
+// HEPHY_SSH_DEPLOY_KEY, HEPHY_SSH_KEY, HEPHY_SSH_REMOTE).
+struct Caller {
+  std::optional<User> user;
+  std::optional<DeployKey> deploy_key;
+  std::string key_fingerprint;
+  std::string remote;  // "127.0.0.1:53422"
+};
 
 struct CommandContext {
   const Config& config;
   Store& store;
   CliStreams io;
   std::string actor;  // who runs it, for the audit log: "cli" on the host
+  // nullopt: the host's command line, which may do everything (it can read
+  // the database anyway).
+  std::optional<Caller> caller;
 };
+
+// The caller of a command run over SSH, from the environment serve gave it;
+// nullopt on the host. Throws Error when the user or key is gone.
+std::optional<Caller> CallerFromEnvironment(Store& store);
+
+// "alice", "deploy key SHA256:...", or "cli".
+std::string Who(const CommandContext& ctx);
+
+// Throws Error unless the caller is the host or an admin: "alice may not
+// add users (admins only)". `action` is what was asked: "add users".
+void RequireAdmin(const CommandContext& ctx, std::string_view action);
+
+// Whether the caller is the host or an admin.
+bool IsAdmin(const CommandContext& ctx);
+
+// Whether the caller is the host, an admin, or the user `name`.
+bool IsSelfOrAdmin(const CommandContext& ctx, const std::string& name);
+
+// What the caller may do to `app` (kOwner on the host).
+AppAccess AccessTo(CommandContext& ctx, const App& app);
+
+// The app, when the caller has at least `needed` on it. Throws Error "no app
+// 'x'" when it does not exist, or the denial of RequireAccess.
+App AppFor(CommandContext& ctx, const std::string& name, AppAccess needed, std::string_view action);
 
 struct Command {
   std::string_view group;  // "users"
@@ -29,12 +69,17 @@ struct Command {
   int (*run)(CliArgs& args, CommandContext& context);
 };
 
+// The build, when the caller may read its app. Throws Error "build N: no
+// such build" otherwise: whether it exists is not told.
+Build ReadableBuild(CommandContext& ctx, int64_t id);
+
 const std::vector<Command>& UsersCommands();
 const std::vector<Command>& KeysCommands();
 const std::vector<Command>& AppsCommands();
 const std::vector<Command>& BuildsCommands();
 const std::vector<Command>& LogsCommands();
 const std::vector<Command>& RebuildCommands();
+const std::vector<Command>& WhoamiCommands();
 
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

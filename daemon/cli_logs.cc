@@ -128,23 +128,22 @@ int Logs(CliArgs& args, CommandContext& ctx) {
   const auto platform = args.Option("--platform");
   const int64_t id = ParsePositive("BUILD_ID", args.Required("BUILD_ID"));
   args.ExpectEnd();
-  const auto build = ctx.store.FindBuild(id);
-  if (!build) throw Error("build " + std::to_string(id) + ": no such build");
+  const auto build = ReadableBuild(ctx, id);
 
   std::vector<JobLog> logs;
-  for (const auto& job : build->jobs) {
+  for (const auto& job : build.jobs) {
     if (platform && job.platform != *platform) continue;
     logs.push_back({job.platform, job.status, "", LogTail(job.log_path)});
   }
   if (logs.empty()) {
     throw Error("build " + std::to_string(id) + " has no job for platform '" +
-                platform.value_or("") + "' (its platforms: " + Platforms(*build) + ")");
+                platform.value_or("") + "' (its platforms: " + Platforms(build) + ")");
   }
   if (logs.size() > 1) {
     for (auto& log : logs) log.prefix = "[" + log.platform + "] ";
   }
 
-  if (follow && !IsTerminalBuildStatus(build->status)) {
+  if (follow && !IsTerminalBuildStatus(build.status)) {
     Follow(id, logs, ctx);
     return 0;
   }

@@ -17,7 +17,8 @@
 namespace hephy {
 namespace {
 
-// Who asks, for the build record: the login name of the user running the CLI.
+// Who asks on the host, for the build record: the login name of the user
+// running the CLI.
 std::string CallerName() {
   if (const passwd* entry = getpwuid(getuid())) return entry->pw_name;
   return "uid " + std::to_string(getuid());
@@ -29,11 +30,12 @@ int Rebuild(CliArgs& args, CommandContext& ctx) {
   while (auto unit = args.Optional()) units.push_back(*unit);
   args.ExpectEnd();
   ValidateAppName(app);
-  if (!ctx.store.FindApp(app)) throw Error("no app '" + app + "'");
+  AppFor(ctx, app, AppAccess::kWrite, "rebuild");
 
   // The running hephyd builds, so that its limits (one build per app,
   // builder.max_jobs) hold for rebuilds too.
-  std::string request = hook::Packet("app " + app) + hook::Packet("user " + CallerName()) +
+  std::string request = hook::Packet("app " + app) +
+                        hook::Packet("user " + (ctx.caller ? Who(ctx) : CallerName())) +
                         hook::Packet("trigger manual");
   for (const auto& unit : units) request += hook::Packet("unit " + unit);
   request += hook::kFlush;

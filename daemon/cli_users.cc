@@ -10,8 +10,10 @@ int Add(CliArgs& args, CommandContext& ctx) {
   const bool admin = args.Flag("--admin");
   const std::string name = args.Required("NAME");
   args.ExpectEnd();
+  RequireAdmin(ctx, "add users");
   const User user = ctx.store.AddUser(name, admin);
-  ctx.store.Audit({ctx.actor, "users.add", name, admin ? "admin" : "", ""});
+  ctx.store.Audit(
+      {ctx.actor, "users.add", name, admin ? "admin" : "", ctx.caller ? ctx.caller->remote : ""});
   ctx.io.out << "added " << (admin ? "admin " : "user ") << user.name << "\n";
   return 0;
 }
@@ -19,6 +21,7 @@ int Add(CliArgs& args, CommandContext& ctx) {
 int List(CliArgs& args, CommandContext& ctx) {
   const bool json = args.Flag("--json");
   args.ExpectEnd();
+  RequireAdmin(ctx, "list users");
   const auto users = ctx.store.ListUsers();
   const auto keys = ctx.store.ListKeys(std::nullopt);
   const auto key_count = [&](const std::string& name) {
@@ -47,8 +50,9 @@ int List(CliArgs& args, CommandContext& ctx) {
 int Remove(CliArgs& args, CommandContext& ctx) {
   const std::string name = args.Required("NAME");
   args.ExpectEnd();
+  RequireAdmin(ctx, "remove users");
   const auto apps = ctx.store.RemoveUser(name);
-  ctx.store.Audit({ctx.actor, "users.remove", name, "", ""});
+  ctx.store.Audit({ctx.actor, "users.remove", name, "", ctx.caller ? ctx.caller->remote : ""});
   ctx.io.out << "removed user " << name << " and their keys\n";
   for (const auto& app : apps) ctx.io.out << "app " << app << " is now managed by admins\n";
   return 0;

@@ -409,7 +409,9 @@ Config LoadConfig(const std::optional<std::filesystem::path>& path) {
   if (!in) throw Error(file->string() + ": cannot read config file");
   std::stringstream text;
   text << in.rdbuf();
-  return ParseConfig(text.str(), file->string(), cwd);
+  Config config = ParseConfig(text.str(), file->string(), cwd);
+  config.file = std::filesystem::absolute(*file);
+  return config;
 }
 
 }  // namespace hephy

@@ -27,7 +27,7 @@ std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const C
   }
   if (!request.git_protocol.empty()) env.push_back("GIT_PROTOCOL=" + request.git_protocol);
   env.push_back("HEPHY_APP=" + request.command.app);
-  env.push_back("HEPHY_USER=" + request.user.name);
+  env.push_back("HEPHY_USER=" + PusherName(request));
   env.push_back("HEPHY_KEY_FINGERPRINT=" + request.key_fingerprint);
   env.push_back("HEPHY_HOOK_SOCKET=" + config.HookSocketPath().string());
   env.push_back("HEPHY_PUSH_ID=" + NewPushId());
@@ -36,13 +36,22 @@ std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const C
 
 }  // namespace
 
+std::string PusherName(const GitAccessRequest& request) {
+  if (request.user) return request.user->name;
+  return "deploy:" + request.key_fingerprint;
+}
+
 SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& config, Store& store,
                              const RepoStore& repos) {
   const std::string& name = request.command.app;
-  const User& user = request.user;
   const bool push = request.command.service == GitService::kReceivePack;
+  const std::string action = push ? "push to" : "fetch from";
 
   auto app = store.FindApp(name);
+  if (!app && request.deploy_key) {
+    throw Error("deploy key " + request.key_fingerprint + " may not " + action + " app '" + name +
+                "' (no access)");
+  }
   if (!app) {
     if (!push) throw Error("app '" + name + "' does not exist");
     if (!config.apps.auto_create) {
@@ -51,14 +60,19 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
                   "'");
     }
     try {
-      app = store.CreateApp(name, user.name);
+      app = store.CreateApp(name, request.user->name);
     } catch (const Error&) {
       app = store.FindApp(name);  // created by a concurrent first push
       if (!app) throw;
     }
   }
-  RequireAccess(AccessOf(store, *app, user), push ? AppAccess::kWrite : AppAccess::kRead, user.name,
-                push ? "push to" : "fetch from", name);
+  const AppAccess needed = push ? AppAccess::kWrite : AppAccess::kRead;
+  if (request.user) {
+    RequireAccess(AccessOf(store, *app, *request.user), needed, request.user->name, action, name);
+  } else {
+    RequireAccess(DeployKeyAccess(*request.deploy_key, name), needed,
+                  "deploy key " + request.key_fingerprint, action, name);
+  }
   if (!push && !repos.Exists(name)) {
     throw Error("app '" + name + "' has no repository yet; push to it first");
   }

@@ -2,6 +2,7 @@
 // this app, and how is git started for it.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "git_command.h"
@@ -14,15 +15,21 @@ namespace hephy {
 
 struct GitAccessRequest {
   GitCommand command;
-  User user;
+  // Who asks: a user, or else a deploy key (bound to one app).
+  std::optional<User> user;
+  std::optional<DeployKey> deploy_key;
   std::string key_fingerprint;
   std::string git_protocol;  // the client's GIT_PROTOCOL, e.g. "version=2"; may be empty
 };
 
-// Authorises the request (the app's owner, a member, or an admin; a push to
-// an unknown app creates it when apps.auto_create), prepares the repository
-// and returns how to start git for it. Throws Error with the message the
-// client sees ("alice may not push to app 'web' (owned by bob)").
+// The name a push is recorded under: the user's, or "deploy:FINGERPRINT".
+std::string PusherName(const GitAccessRequest& request);
+
+// Authorises the request (rights.h: the app's owner, a member, or an admin; a
+// deploy key for its own app only; a user's push to an unknown app creates
+// it when apps.auto_create), prepares the repository and returns how to
+// start git for it. Throws Error with the message the client sees ("alice
+// may not push to app 'web' (read access)").
 SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& config, Store& store,
                              const RepoStore& repos);
 

@@ -25,6 +25,11 @@ AppAccess AccessOf(Store& store, const App& app, const User& user) {
   return *member == "write" ? AppAccess::kWrite : AppAccess::kRead;
 }
 
+AppAccess DeployKeyAccess(const DeployKey& key, const std::string& app) {
+  if (key.app != app) return AppAccess::kNone;
+  return key.access == "write" ? AppAccess::kWrite : AppAccess::kRead;
+}
+
 void RequireAccess(AppAccess have, AppAccess needed, const std::string& who,
                    std::string_view action, const std::string& app) {
   if (have >= needed) return;

@@ -21,6 +21,10 @@ std::string_view Describe(AppAccess access);
 // member's access, or kNone.
 AppAccess AccessOf(Store& store, const App& app, const User& user);
 
+// What a deploy key may do to `app`: read or write its own app, nothing to
+// any other.
+AppAccess DeployKeyAccess(const DeployKey& key, const std::string& app);
+
 // Throws Error saying who, what and why, as users read it: "alice may not
 // push to app 'web' (read access)". `action` is what was asked: "push to",
 // "fetch from", "read the builds of", "manage".

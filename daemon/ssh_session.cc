@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <regex>
 
+#include "command_words.h"
 #include "git_access.h"
 #include "hephy/error.h"
 #include "hephy/ssh_key.h"
@@ -40,6 +41,15 @@ std::string HumanBytes(uint64_t n) {
 }
 
 std::chrono::steady_clock::time_point Now() { return std::chrono::steady_clock::now(); }
+
+// "ssh -p PORT git@HOST" for the address a client connected to ("HOST:PORT",
+// "[V6]:PORT").
+std::string SshCommandFor(const std::string& address) {
+  const auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return "ssh -p " + address.substr(colon + 1) + " git@" + host;
+}
 
 // Trampolines from libssh's C callbacks to the session object.
 SshSession* Self(void* userdata) { return static_cast<SshSession*>(userdata); }
@@ -104,7 +114,7 @@ void SshSession::Serve() {
     if (closed_ && peer_closed_) return;  // both ends closed the channel: done
     if (closed_ && !close_deadline) close_deadline = Now() + kCloseGraceTime;
 
-    const auto deadline = !user_ ? std::optional(login_deadline) : close_deadline;
+    const auto deadline = !Authenticated() ? std::optional(login_deadline) : close_deadline;
     int timeout = -1;
     if (deadline) {
       timeout = static_cast<int>(std::max<int64_t>(
@@ -118,12 +128,12 @@ void SshSession::Serve() {
         child_running_ = false;
         LogEnd("client disconnected; git killed");
       } else if (!closed_) {
-        LogEnd(user_ ? "client disconnected" : "disconnected before authentication");
+        LogEnd(Authenticated() ? "client disconnected" : "disconnected before authentication");
       }
       return;
     }
     if (deadline && Now() >= *deadline) {
-      if (!user_) Log()->info("remote={} authentication timed out", remote_);
+      if (!Authenticated()) Log()->info("remote={} authentication timed out", remote_);
       return;
     }
     if (failed_auths_ >= kMaxAuthTries) {
@@ -173,22 +183,26 @@ int SshSession::OnAuthPublicKey(const char* user, ssh_key key, char signature_st
   (void)user;  // identity is the key; the SSH user name ("git") is not used
   std::string fingerprint;
   std::optional<User> owner;
+  std::optional<DeployKey> deploy_key;
   try {
     fingerprint = KeyFingerprint(key);
     owner = store_->FindUserByKey(fingerprint);
+    if (!owner) deploy_key = store_->FindDeployKey(fingerprint);
   } catch (const std::exception& e) {  // nothing may unwind through libssh
     Log()->error("remote={} key lookup failed: {}", remote_, e.what());
     return SSH_AUTH_DENIED;
   }
-  if (!owner || signature_state == SSH_PUBLICKEY_STATE_WRONG) {
+  const bool known = owner || deploy_key;
+  if (!known || signature_state == SSH_PUBLICKEY_STATE_WRONG) {
     ++failed_auths_;
     Log()->info("remote={} key={} denied: {}", remote_, fingerprint,
-                owner ? "bad signature" : "unknown key");
+                known ? "bad signature" : "unknown key");
     return SSH_AUTH_DENIED;
   }
   // STATE_NONE is the client asking whether the key would do: yes, prove it.
   if (signature_state == SSH_PUBLICKEY_STATE_VALID) {
     user_ = owner;
+    deploy_key_ = deploy_key;
     fingerprint_ = fingerprint;
   }
   return SSH_AUTH_SUCCESS;
@@ -201,7 +215,8 @@ int SshSession::OnAuthPassword(const char* user) {
 }
 
 ssh_channel SshSession::OnChannelOpen() {
-  if (!user_ || channel_ != nullptr) return nullptr;  // one session channel per connection
+  // One session channel per connection.
+  if (!Authenticated() || channel_ != nullptr) return nullptr;
   channel_ = ssh_channel_new(session_);
   if (channel_ == nullptr) return nullptr;
 
@@ -247,8 +262,11 @@ int SshSession::OnEnv(const char* name, const char* value) {
 
 int SshSession::OnShell() {
   command_ = "(shell)";
-  failure_ = "Hi " + user_->name +
+  failure_ = "Hi " + (user_ ? user_->name : "deploy key of " + deploy_key_->app) +
              "! You've authenticated, but hephyd does not provide shell access.\n"
+             "Commands: " +
+             SshCommandFor(local_) +
+             " help\n"
              "Push with: git push ssh://git@" +
              local_ + "/APP.git " + context_.config.builder.branches.front() + "\n";
   return 0;
@@ -261,11 +279,17 @@ int SshSession::OnSubsystem(const char* name) {
 }
 
 int SshSession::OnExec(const char* command) {
+  if (exec_requested_ || failure_) return -1;  // one exec per channel
+  exec_requested_ = true;
   command_ = command;
-  if (git_ || failure_) return -1;  // one exec per channel
   try {
-    if (pty_requested_) throw Error("terminals are not supported; run git commands without -t");
-    StartGit(command);
+    if (pty_requested_) throw Error("terminals are not supported; run commands without -t");
+    const std::string_view text(command);
+    if (text.starts_with("git-") || text.starts_with("git ")) {
+      StartGit(command);
+    } else {
+      StartCommand(command);
+    }
   } catch (const Error& e) {
     failure_ = std::string("hephyd: ") + e.what() + "\n";
   } catch (const std::exception& e) {
@@ -279,9 +303,39 @@ int SshSession::OnExec(const char* command) {
 }
 
 void SshSession::StartGit(const std::string& command) {
-  GitAccessRequest request{ParseGitCommand(command), *user_, fingerprint_, git_protocol_};
+  GitAccessRequest request{ParseGitCommand(command), user_, deploy_key_, fingerprint_,
+                           git_protocol_};
   git_ = request.command;
   SpawnOptions spawn = AdmitGitCommand(request, context_.config, *store_, context_.repos);
+  StartChild(spawn);
+}
+
+void SshSession::StartCommand(const std::string& command) {
+  std::vector<std::string> words = SplitCommandWords(command);
+  if (words.front().starts_with("-") || words.front() == "serve") {
+    throw Error("unknown command '" + words.front() + "'; try 'help'");
+  }
+  // hephyd's own command line, as the caller: one parser for both, and the
+  // channel's bytes bridged as for git (keys on stdin, logs followed live).
+  SpawnOptions spawn;
+  spawn.argv = {std::filesystem::read_symlink("/proc/self/exe").string()};
+  if (!context_.config.file.empty()) {
+    spawn.argv.insert(spawn.argv.end(), {"--config", context_.config.file.string()});
+  }
+  spawn.argv.insert(spawn.argv.end(), words.begin(), words.end());
+  std::vector<std::string> env;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (!std::string_view(*variable).starts_with("HEPHY_SSH_")) env.emplace_back(*variable);
+  }
+  env.push_back(user_ ? "HEPHY_SSH_USER=" + user_->name : "HEPHY_SSH_DEPLOY_KEY=" + fingerprint_);
+  env.push_back("HEPHY_SSH_KEY=" + fingerprint_);
+  env.push_back("HEPHY_SSH_REMOTE=" + remote_);
+  spawn.env = std::move(env);
+  spawn.pipe_stdin = spawn.pipe_stdout = spawn.pipe_stderr = true;
+  StartChild(spawn);
+}
+
+void SshSession::StartChild(const SpawnOptions& spawn) {
   child_ = Spawn(spawn);
   child_running_ = true;
   fcntl(child_.stdin_fd().get(), F_SETPIPE_SZ, kPipeSize);
@@ -463,9 +517,12 @@ void SshSession::LogEnd(const std::string& result) {
   Log()->info(
       "remote={} user={} key={} app={} command=\"{}\" in={} out={} duration={:.2f}s cpu={:.2f}s "
       "{}",
-      remote_, user_ ? user_->name : "-", fingerprint_.empty() ? "-" : fingerprint_,
-      git_ ? git_->app : "-", command_, HumanBytes(bytes_in_), HumanBytes(bytes_out_), seconds, cpu,
-      result);
+      remote_,
+      user_         ? user_->name
+      : deploy_key_ ? "deploy:" + deploy_key_->app
+                    : "-",
+      fingerprint_.empty() ? "-" : fingerprint_, git_ ? git_->app : "-", command_,
+      HumanBytes(bytes_in_), HumanBytes(bytes_out_), seconds, cpu, result);
 }
 
 }  // namespace hephy

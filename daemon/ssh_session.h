@@ -1,6 +1,7 @@
 // One SSH connection, from key exchange to disconnect: public-key
-// authentication, one session channel, one exec of git-receive-pack or
-// git-upload-pack, and the byte bridge between the channel and git's stdio.
+// authentication (a user's key or a deploy key), one session channel, one
+// exec of git-receive-pack, git-upload-pack or one of hephyd's commands, and
+// the byte bridge between the channel and the child's stdio.
 #pragma once
 
 #include <libssh/callbacks.h>
@@ -53,6 +54,9 @@ class SshSession {
   void Serve();
   bool KeyExchange();
   void StartGit(const std::string& command);
+  void StartCommand(const std::string& command);
+  void StartChild(const SpawnOptions& spawn);
+  bool Authenticated() const { return user_ || deploy_key_; }
   void Fail(const std::string& message);
   void SyncDescriptors();
   void FlushPendingOutput();
@@ -71,11 +75,14 @@ class SshSession {
   ssh_channel_callbacks_struct channel_callbacks_{};
   std::optional<Store> store_;
 
+  // Who authenticated: a user, or a deploy key.
   std::optional<User> user_;
+  std::optional<DeployKey> deploy_key_;
   std::string fingerprint_;
   int failed_auths_ = 0;
 
   std::string command_;  // as the client sent it, for the log
+  bool exec_requested_ = false;
   std::optional<GitCommand> git_;
   std::string git_protocol_;
   bool pty_requested_ = false;

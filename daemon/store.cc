@@ -98,6 +98,10 @@ void Store::AddKeys(const std::string& user_name, const std::vector<PublicKey>& 
         throw Error("key " + key.fingerprint + " is given twice");
       }
     }
+    if (const auto deploy = FindDeployKey(key.fingerprint)) {
+      throw Error("key " + key.fingerprint + " is already a deploy key of app '" + deploy->app +
+                  "'");
+    }
     if (const auto holder = FindUserByKey(key.fingerprint)) {
       throw Error("key " + key.fingerprint + " is already registered" +
                   (holder->name == user_name ? " for '" + user_name + "'"
@@ -140,9 +144,29 @@ std::vector<StoredKey> Store::ListKeys(const std::optional<std::string>& user) {
 }
 
 void Store::RemoveKey(const std::string& fingerprint) {
-  SQLite::Statement remove(*db_, "DELETE FROM ssh_keys WHERE fingerprint = ?");
-  remove.bind(1, fingerprint);
-  if (remove.exec() == 0) throw Error("no key with fingerprint '" + fingerprint + "'");
+  for (const char* table : {"ssh_keys", "deploy_keys"}) {
+    SQLite::Statement remove(*db_, std::string("DELETE FROM ") + table + " WHERE fingerprint = ?");
+    remove.bind(1, fingerprint);
+    if (remove.exec() > 0) return;
+  }
+  throw Error("no key with fingerprint '" + fingerprint + "'");
+}
+
+std::optional<StoredKey> Store::FindKey(const std::string& fingerprint) {
+  SQLite::Statement q(*db_,
+                      "SELECT k.id, u.name, k.type, k.blob, k.comment, k.fingerprint, k.bits,"
+                      " k.created_at FROM ssh_keys k JOIN users u ON u.id = k.user_id"
+                      " WHERE k.fingerprint = ?");
+  q.bind(1, fingerprint);
+  if (!q.executeStep()) return std::nullopt;
+  StoredKey k;
+  k.id = q.getColumn(0).getInt64();
+  k.user = q.getColumn(1).getString();
+  k.key =
+      PublicKey{q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString(),
+                q.getColumn(5).getString(), q.getColumn(6).getInt()};
+  k.created_at = q.getColumn(7).getString();
+  return k;
 }
 
 std::optional<User> Store::FindUserByKey(const std::string& fingerprint) {

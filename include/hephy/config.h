@@ -102,6 +102,9 @@ struct UpstreamsConfig {
 };
 
 struct Config {
+  // The file it was read from (absolute); empty for the built-in defaults.
+  // Commands that serve starts for SSH clients read the same one.
+  std::filesystem::path file;
   std::filesystem::path data_dir = "./hephy-data";
   SshConfig ssh;
   HttpConfig http;

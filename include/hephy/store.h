@@ -44,6 +44,23 @@ struct App {
   std::string created_at;
 };
 
+struct Member {
+  std::string user;
+  std::string access;  // "read" or "write"
+  std::string created_at;
+};
+
+// An SSH key bound to one app, for CI jobs: it may fetch from (read) or also
+// push to (write) that app and nothing else.
+struct DeployKey {
+  int64_t id = 0;
+  std::string app;
+  std::string access;  // "read" or "write"
+  PublicKey key;
+  std::string added_by;  // who added it: a user name, or "cli"
+  std::string created_at;
+};
+
 struct AuditEntry {
   std::string actor;   // user name, or "cli" for the host's command line
   std::string action;  // e.g. "users.add", "push"
@@ -117,7 +134,10 @@ class Store {
   // appears twice), none: throws Error naming the key and its holder.
   void AddKeys(const std::string& user, const std::vector<PublicKey>& keys);
   std::vector<StoredKey> ListKeys(const std::optional<std::string>& user);
+  // Removes a user's key or a deploy key; throws Error when neither has it.
   void RemoveKey(const std::string& fingerprint);
+  // The user's key with this fingerprint, if it is one.
+  std::optional<StoredKey> FindKey(const std::string& fingerprint);
   // The user a key (by fingerprint) belongs to: the authentication check.
   std::optional<User> FindUserByKey(const std::string& fingerprint);
 
@@ -127,6 +147,27 @@ class Store {
   std::optional<App> FindApp(const std::string& name);
   // "read" or "write" when `user` is a member of `app`.
   std::optional<std::string> MemberAccess(const std::string& app, const std::string& user);
+
+  // Removes the app, its members, deploy keys and build records (the
+  // repository on disk is the caller's). Throws Error when it is unknown.
+  void DeleteApp(const std::string& name);
+
+  // Members (store_access.cc). SetMember adds `user` to `app` with `access`
+  // ("read" or "write"), or changes their access; RemoveMember returns false
+  // when they were not a member. Unknown apps and users throw Error.
+  void SetMember(const std::string& app, const std::string& user, const std::string& access);
+  bool RemoveMember(const std::string& app, const std::string& user);
+  std::vector<Member> ListMembers(const std::string& app);
+
+  // Deploy keys (store_access.cc). Adds all of `keys` to `app` or, when one
+  // is already registered (as a user's key or a deploy key) or appears
+  // twice, none: throws Error naming the key and its holder.
+  std::vector<DeployKey> AddDeployKeys(const std::string& app, const std::vector<PublicKey>& keys,
+                                       const std::string& access, const std::string& added_by);
+  // Every deploy key, or those of `app`, by app then age.
+  std::vector<DeployKey> ListDeployKeys(const std::optional<std::string>& app);
+  // The authentication check for keys that are not a user's.
+  std::optional<DeployKey> FindDeployKey(const std::string& fingerprint);
 
   void Audit(const AuditEntry& entry);
   std::vector<AuditEntry> ListAudit();

@@ -167,14 +167,15 @@ std::vector<std::string> TestDaemon::SshArgs(const TestKey& key) const {
 }
 
 RunResult TestDaemon::Ssh(const TestKey& key, const std::string& command,
-                          const std::vector<std::string>& ssh_options) const {
+                          const std::vector<std::string>& ssh_options,
+                          const std::string& input) const {
   SpawnOptions options;
   options.argv = SshArgs(key);
   options.argv.insert(options.argv.end(), ssh_options.begin(), ssh_options.end());
   options.argv.push_back("git@127.0.0.1");
   if (!command.empty()) options.argv.push_back(command);
   options.env = ClientEnv();
-  return Run(options, "", std::chrono::seconds(60));
+  return Run(options, input, std::chrono::seconds(60));
 }
 
 SpawnOptions TestDaemon::GitOptions(const TestKey& key, const std::vector<std::string>& args,

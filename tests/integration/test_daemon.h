@@ -51,9 +51,11 @@ class TestDaemon {
 
   // ssh://git@127.0.0.1:PORT/<path>
   std::string Url(const std::string& path) const;
-  // The real ssh client: `ssh ... git@127.0.0.1 COMMAND`; extra ssh options first.
+  // The real ssh client: `ssh ... git@127.0.0.1 COMMAND`; extra ssh options
+  // first; `input` on its stdin.
   RunResult Ssh(const TestKey& key, const std::string& command,
-                const std::vector<std::string>& ssh_options = {}) const;
+                const std::vector<std::string>& ssh_options = {},
+                const std::string& input = "") const;
   // Options for an ssh client with this key and no host key checks.
   std::vector<std::string> SshArgs(const TestKey& key) const;
   // git with GIT_SSH_COMMAND set up for `key`, run in `cwd`.

@@ -62,9 +62,9 @@ TEST(Migrations, DatabaseFromThePreviousSetIsUpgradedKeepingItsRows) {
 TEST(Migrations, TheSetIsTheFilesInOrder) {
   std::vector<std::string> files;
   for (const auto& m : EmbeddedMigrations()) files.push_back(m.file);
-  EXPECT_EQ(files,
-            (std::vector<std::string>{"0001_users_and_keys.sql", "0002_apps_and_audit.sql",
-                                      "0003_builds.sql", "0004_build_triggers_and_sources.sql"}));
+  EXPECT_EQ(files, (std::vector<std::string>{
+                       "0001_users_and_keys.sql", "0002_apps_and_audit.sql", "0003_builds.sql",
+                       "0004_build_triggers_and_sources.sql", "0005_deploy_keys.sql"}));
 }
 
 TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "error_of.h"
+#include "hephy/ssh_key.h"
 #include "test_dir.h"
 
 namespace hephy {
@@ -56,6 +57,52 @@ TEST_F(RightsTest, AnAppWithoutOwnerIsForAdminsOnly) {
   const App orphan = store_.CreateApp("orphan", std::nullopt);
   EXPECT_EQ(AccessOf(store_, orphan, alice_), AppAccess::kNone);
   EXPECT_EQ(AccessOf(store_, orphan, admin_), AppAccess::kOwner);
+}
+
+TEST_F(RightsTest, MembersHaveTheirAccessWhichCanChangeAndGo) {
+  store_.SetMember("web", "bob", "read");
+  EXPECT_EQ(AccessOf(store_, app_, bob_), AppAccess::kRead);
+  store_.SetMember("web", "bob", "write");
+  EXPECT_EQ(AccessOf(store_, app_, bob_), AppAccess::kWrite);
+  EXPECT_EQ(store_.ListMembers("web").size(), 1u);
+  EXPECT_TRUE(store_.RemoveMember("web", "bob"));
+  EXPECT_FALSE(store_.RemoveMember("web", "bob"));
+  EXPECT_EQ(AccessOf(store_, app_, bob_), AppAccess::kNone);
+  EXPECT_EQ(ErrorOf([&] { store_.SetMember("web", "bob", "admin"); }),
+            "invalid access 'admin' (expected read or write)");
+  EXPECT_EQ(ErrorOf([&] { store_.SetMember("nope", "bob", "read"); }), "no app 'nope'");
+}
+
+TEST_F(RightsTest, DeletingAnAppTakesItsMembersAndDeployKeysAlong) {
+  store_.SetMember("web", "bob", "read");
+  const PublicKey key = ParsePublicKeyLine(
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci",
+      "test");
+  store_.AddDeployKeys("web", {key}, "write", "alice");
+  ASSERT_TRUE(store_.FindDeployKey(key.fingerprint));
+  store_.DeleteApp("web");
+  EXPECT_FALSE(store_.FindApp("web"));
+  EXPECT_FALSE(store_.FindDeployKey(key.fingerprint));
+  // The name is free again, and nothing of the old app comes back with it.
+  store_.CreateApp("web", "carol");
+  EXPECT_TRUE(store_.ListMembers("web").empty());
+  EXPECT_EQ(ErrorOf([&] { store_.DeleteApp("gone"); }), "no app 'gone'");
+}
+
+TEST_F(RightsTest, AKeyIsAUsersOrADeployKeyNeverBoth) {
+  const PublicKey key = ParsePublicKeyLine(
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x", "test");
+  store_.AddKeys("bob", {key});
+  EXPECT_EQ(ErrorOf([&] { store_.AddDeployKeys("web", {key}, "read", "alice"); }),
+            "key " + key.fingerprint + " is already registered to user 'bob'");
+  store_.RemoveKey(key.fingerprint);
+  store_.AddDeployKeys("web", {key}, "read", "alice");
+  EXPECT_EQ(ErrorOf([&] { store_.AddKeys("bob", {key}); }),
+            "key " + key.fingerprint + " is already a deploy key of app 'web'");
+  EXPECT_EQ(ErrorOf([&] { store_.AddDeployKeys("web", {key}, "read", "alice"); }),
+            "key " + key.fingerprint + " is already a deploy key of app 'web'");
+  store_.RemoveKey(key.fingerprint);
+  EXPECT_FALSE(store_.FindDeployKey(key.fingerprint));
 }
 
 }  // namespace
