@@ -31,6 +31,9 @@ Commands:
   logs BUILD_ID [--platform P] [--follow]
                                          print a build's logs, or follow them
   rebuild APP [UNIT...]                  build units again without a push
+  tokens create USER [--name NAME]       make an API token for the HTTP API (shown once)
+  tokens list [USER] [--json]            list API tokens (never the tokens)
+  tokens revoke ID                       revoke an API token
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -50,7 +53,7 @@ data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
   for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(),
-                            &LogsCommands(), &RebuildCommands()}) {
+                            &LogsCommands(), &RebuildCommands(), &TokensCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

@@ -35,6 +35,7 @@ const std::vector<Command>& AppsCommands();
 const std::vector<Command>& BuildsCommands();
 const std::vector<Command>& LogsCommands();
 const std::vector<Command>& RebuildCommands();
+const std::vector<Command>& TokensCommands();
 
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

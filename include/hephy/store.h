@@ -52,6 +52,16 @@ struct AuditEntry {
   std::string remote;  // remote address, empty for the CLI
 };
 
+// An API token of the HTTP API. The token itself is not stored, only its
+// SHA-256 (daemon/api_tokens.h).
+struct ApiToken {
+  int64_t id = 0;
+  std::string user;
+  std::string name;  // "" when none was given
+  std::string created_at;
+  std::string last_used_at;  // "" until first used
+};
+
 // A build of one unit of an app for one push (or rebuild), and its jobs, one
 // per platform. Both go queued -> running -> one terminal status:
 // succeeded, failed, cancelled or interrupted (hephyd stopped meanwhile).
@@ -127,6 +137,21 @@ class Store {
   std::optional<App> FindApp(const std::string& name);
   // "read" or "write" when `user` is a member of `app`.
   std::optional<std::string> MemberAccess(const std::string& app, const std::string& user);
+
+  // API tokens (store_tokens.cc), found by the hex SHA-256 of the token.
+  // Create throws Error for an unknown user, a name longer than 64
+  // characters or with control characters, or a hash already recorded.
+  ApiToken CreateApiToken(const std::string& user, const std::string& name,
+                          const std::string& token_sha256);
+  // By user name, then in the order created; of one user (Error when
+  // unknown) or of everyone.
+  std::vector<ApiToken> ListApiTokens(const std::optional<std::string>& user);
+  // Deletes the token and returns what it was; Error "no token ID" if none.
+  ApiToken RevokeApiToken(int64_t id);
+  // The user whose token has this hash, or nullopt. Records the use in
+  // last_used_at, at most once a minute per token, so that requests do not
+  // each write to the database.
+  std::optional<User> FindUserByApiToken(const std::string& token_sha256);
 
   void Audit(const AuditEntry& entry);
   std::vector<AuditEntry> ListAudit();
