@@ -383,6 +383,19 @@ void RegistryClient::Ping() {
   impl_->Retrying([&] { impl_->Call("GET", {"", "/v2/"}, {}, "", {200}, {}); });
 }
 
+int RegistryClient::Probe() {
+  const HttpResponse first = impl_->Call("GET", {"", "/v2/"}, {}, "", {200, 401}, {});
+  if (first.status == 200 || !impl_->options.credentials) return first.status;
+  // It is up and wants credentials; whether it takes ours decides only
+  // between 200 and 401.
+  try {
+    impl_->Call("GET", {"", "/v2/"}, {}, "", {200}, {});
+    return 200;
+  } catch (const Error&) {
+    return 401;
+  }
+}
+
 RegistryClient::Manifest RegistryClient::GetManifest(const std::string& repository,
                                                      const std::string& reference) {
   impl_->CheckRepository(repository);

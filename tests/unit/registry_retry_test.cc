@@ -164,5 +164,26 @@ TEST(RegistryRetry, OperationsThatFailForGoodAreCountedOnceInTheMetrics) {
   EXPECT_EQ(RegistryErrors(), before + 2);
 }
 
+TEST(RegistryProbe, AnyAnswerOfTheApiIsReachableButNotCounted) {
+  std::atomic<int> status = 200;
+  FakeServer server([&](const std::string&, const std::string&) {
+    if (status == 401) {
+      return FakeServer::Response("401 Unauthorized",
+                                  "WWW-Authenticate: Basic realm=\"registry\"\r\n");
+    }
+    return FakeServer::Response(status == 200 ? "200 OK" : "500 Internal Server Error");
+  });
+  RegistryClient client(Options(server.url()));
+  const uint64_t before = RegistryErrors();
+  EXPECT_EQ(client.Probe(), 200);
+  status = 401;
+  EXPECT_EQ(client.Probe(), 401);
+  status = 500;
+  const std::string error = ErrorOf([&] { client.Probe(); });
+  EXPECT_TRUE(error.starts_with("registry " + server.url() + ": GET /v2/: 500 ")) << error;
+  // Health checks are not registry operations of builds.
+  EXPECT_EQ(RegistryErrors(), before);
+}
+
 }  // namespace
 }  // namespace hephy
