@@ -46,7 +46,8 @@ Exit status: 0 success, 1 failure, 2 usage error. See hephyd(1) in docs/.
 constexpr std::string_view kServeHelp = R"(usage: hephyd [--config FILE] serve
 
 Runs the daemon in the foreground: the SSH server on ssh.listen
-(default 127.0.0.1:2222), with repositories, database and host keys in
+(default 127.0.0.1:2222) and the HTTP API on http.listen (default
+127.0.0.1:8080), with repositories, database and host keys in
 data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
 )";
 

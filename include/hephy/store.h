@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -153,6 +154,10 @@ class Store {
   // each write to the database.
   std::optional<User> FindUserByApiToken(const std::string& token_sha256);
 
+  // Runs a query; throws Error when the database does not answer. For
+  // health checks.
+  void Ping();
+
   void Audit(const AuditEntry& entry);
   std::vector<AuditEntry> ListAudit();
 
@@ -184,6 +189,12 @@ class Store {
   // Newest first, at most `limit` (at least 1), of one app or of all. Throws
   // Error when `app` is unknown.
   std::vector<Build> ListBuilds(const std::optional<std::string>& app, int limit = 50);
+  // The same across `apps` (names; unknown ones have no builds): newest first,
+  // at most `limit`.
+  std::vector<Build> ListBuildsOfApps(const std::vector<std::string>& apps, int limit);
+  // How many builds ended with each terminal status; each of succeeded,
+  // failed, cancelled and interrupted is there, 0 included.
+  std::map<std::string, int64_t> CountFinishedBuilds();
   // At start: builds (and their jobs) left queued or running by a hephyd that stopped without
   // finishing them become interrupted. Returns their ids.
   // Their error says "hephyd stopped before the build finished". Call it only
