@@ -17,6 +17,7 @@
 #include "hephy/registry_client.h"
 #include "hephy/store.h"
 #include "logging.h"
+#include "metrics.h"
 #include "quarantine_repo.h"
 #include "registry_access.h"
 #include "unit_order.h"
@@ -376,6 +377,7 @@ class BuildExecution {
         if (run.tail.size() > kTailLines) run.tail.pop_front();
       });
       run.elapsed = std::chrono::steady_clock::now() - start;
+      ObserveDuration(Metrics().job_duration.With({platform}), run.elapsed);
       if (run.result.outcome == PlatformJobResult::Outcome::kSucceeded) {
         note("pushed " + run.arch_tag + " " + run.result.digest);
         say_("hephy: " + prefix + "built and pushed in " + Seconds(run.elapsed) + ": " +

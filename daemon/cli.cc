@@ -38,6 +38,9 @@ Commands:
   logs BUILD_ID [--platform P] [--follow]
                                          print a build's logs, or follow them
   rebuild APP [UNIT...]                  build units again without a push
+  tokens create USER [--name NAME]       make an API token for the HTTP API (shown once)
+  tokens list [USER] [--json]            list API tokens (never the tokens)
+  tokens revoke ID                       revoke an API token
   whoami [--json]                        who you are to hephyd
 
 Options:
@@ -72,7 +75,8 @@ Commands:
 constexpr std::string_view kServeHelp = R"(usage: hephyd [--config FILE] serve
 
 Runs the daemon in the foreground: the SSH server on ssh.listen
-(default 127.0.0.1:2222), with repositories, database and host keys in
+(default 127.0.0.1:2222) and the HTTP API on http.listen (default
+127.0.0.1:8080), with repositories, database and host keys in
 data_dir (default ./hephy-data). Stops on SIGINT or SIGTERM.
 )";
 
@@ -83,8 +87,9 @@ bool OverSsh() {
 
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
-  for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(),
-                            &LogsCommands(), &RebuildCommands(), &WhoamiCommands()}) {
+  for (const auto* group :
+       {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands(),
+        &RebuildCommands(), &TokensCommands(), &WhoamiCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

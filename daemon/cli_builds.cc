@@ -7,6 +7,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "build_json.h"
 #include "cli_commands.h"
 #include "hephy/error.h"
 
@@ -52,48 +53,6 @@ std::string Branch(const std::string& ref) {
   return ref.starts_with("refs/heads/") ? ref.substr(11) : ref;
 }
 
-// Fields not set (yet) are null, as apps list does for an app without owner.
-nlohmann::json NullIfEmpty(const std::string& text) {
-  return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
-}
-
-nlohmann::json ToJson(const BuildJob& job) {
-  return {{"id", job.id},
-          {"platform", job.platform},
-          {"status", job.status},
-          {"tag", NullIfEmpty(job.tag)},
-          {"digest", NullIfEmpty(job.digest)},
-          {"exit_code", job.exit_code ? nlohmann::json(*job.exit_code) : nlohmann::json(nullptr)},
-          {"log_path", job.log_path.string()},
-          {"started_at", NullIfEmpty(job.started_at)},
-          {"finished_at", NullIfEmpty(job.finished_at)}};
-}
-
-nlohmann::json ToJson(const Build& build) {
-  auto jobs = nlohmann::json::array();
-  for (const auto& job : build.jobs) jobs.push_back(ToJson(job));
-  return {{"id", build.id},
-          {"app", build.app},
-          {"unit", build.unit},
-          {"ref", build.ref},
-          {"old_sha", build.old_sha},
-          {"new_sha", build.new_sha},
-          {"pusher", build.pusher},
-          {"key_fingerprint", NullIfEmpty(build.key_fingerprint)},
-          {"push_id", NullIfEmpty(build.push_id)},
-          {"triggered_by", build.triggered_by},
-          {"source_url", NullIfEmpty(build.source_url)},
-          {"source_sha", NullIfEmpty(build.source_sha)},
-          {"status", build.status},
-          {"error", NullIfEmpty(build.error)},
-          {"index_digest", NullIfEmpty(build.index_digest)},
-          {"tags", build.tags},
-          {"created_at", build.created_at},
-          {"started_at", NullIfEmpty(build.started_at)},
-          {"finished_at", NullIfEmpty(build.finished_at)},
-          {"jobs", jobs}};
-}
-
 int List(CliArgs& args, CommandContext& ctx) {
   const bool json = args.Flag("--json");
   const auto app = args.Option("--app");
@@ -119,7 +78,7 @@ int List(CliArgs& args, CommandContext& ctx) {
   }
   if (json) {
     auto out = nlohmann::json::array();
-    for (const auto& b : builds) out.push_back(ToJson(b));
+    for (const auto& b : builds) out.push_back(BuildToJson(b));
     PrintJson(ctx.io.out, out);
     return 0;
   }
@@ -142,7 +101,7 @@ int Show(CliArgs& args, CommandContext& ctx) {
   args.ExpectEnd();
   const auto build = ReadableBuild(ctx, id);
   if (json) {
-    PrintJson(ctx.io.out, ToJson(build));
+    PrintJson(ctx.io.out, BuildToJson(build));
     return 0;
   }
   const Build& b = build;

@@ -79,6 +79,7 @@ const std::vector<Command>& AppsCommands();
 const std::vector<Command>& BuildsCommands();
 const std::vector<Command>& LogsCommands();
 const std::vector<Command>& RebuildCommands();
+const std::vector<Command>& TokensCommands();
 const std::vector<Command>& WhoamiCommands();
 
 // Prints rows under headers in aligned columns, as `docker ps` does.

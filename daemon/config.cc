@@ -208,7 +208,21 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
             {"http",
              [&](Node n, Key k) {
                r.Map(n, k,
-                     {{"listen", [&](Node v, Key vk) { config.http.listen = r.Listen(v, vk); }}});
+                     {{"listen", [&](Node v, Key vk) { config.http.listen = r.Listen(v, vk); }},
+                      {"max_connections",
+                       [&](Node v, Key vk) { config.http.max_connections = r.PositiveInt(v, vk); }},
+                      {"open_endpoints", [&](Node v, Key vk) {
+                         const std::string value = r.Scalar(v, vk);
+                         if (value == "loopback") {
+                           config.http.open_endpoints = OpenEndpoints::kLoopback;
+                         } else if (value == "any") {
+                           config.http.open_endpoints = OpenEndpoints::kAny;
+                         } else if (value == "none") {
+                           config.http.open_endpoints = OpenEndpoints::kNone;
+                         } else {
+                           r.Fail(v, vk, "expected loopback, any or none, got '" + value + "'");
+                         }
+                       }}});
              }},
             {"registry",
              [&](Node n, Key k) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "logging.h"
+#include "metrics.h"
 #include "push_options.h"
 
 namespace hephy {
@@ -68,10 +69,12 @@ int PushReceiver::Receive(const PushRequest& request, const Say& say,
     }
     Log()->info("push {} app={} user={} refs={} {}", request.push_id, request.app, request.user,
                 request.updates.size(), refused ? "refused" : "accepted");
+    Metrics().pushes.With({refused ? "rejected" : "accepted"}).Increment();
     return refused ? 1 : 0;
   } catch (const std::exception& e) {
     Log()->error("push {} app={}: {}", request.push_id, request.app, e.what());
     say(std::string("hephy: internal error: ") + e.what());
+    Metrics().pushes.With({"rejected"}).Increment();
     return 1;
   }
 }

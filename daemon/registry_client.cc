@@ -12,6 +12,7 @@
 #include "hex.h"
 #include "http_connection.h"
 #include "logging.h"
+#include "metrics.h"
 #include "registry_auth.h"
 
 namespace hephy {
@@ -256,6 +257,7 @@ struct RegistryClient::Impl {
         const auto delay = RetryDelay(policy, attempt + 1, e.retry_after(), random);
         const auto elapsed = std::chrono::steady_clock::now() - start;
         if (attempt >= policy.attempts || elapsed + delay > policy.max_time) {
+          Metrics().registry_errors.With({}).Increment();
           const auto seconds = std::chrono::duration<double>(elapsed).count();
           char took[32];
           std::snprintf(took, sizeof took, "%.1f", seconds);
@@ -265,6 +267,9 @@ struct RegistryClient::Impl {
         Log()->warn("{}; trying again in {} ms (try {} of {})", e.what(), delay.count(),
                     attempt + 1, policy.attempts);
         std::this_thread::sleep_for(delay);
+      } catch (const Error&) {
+        Metrics().registry_errors.With({}).Increment();
+        throw;
       }
     }
   }
@@ -376,6 +381,19 @@ const std::string& RegistryClient::url() const { return impl_->url(); }
 
 void RegistryClient::Ping() {
   impl_->Retrying([&] { impl_->Call("GET", {"", "/v2/"}, {}, "", {200}, {}); });
+}
+
+int RegistryClient::Probe() {
+  const HttpResponse first = impl_->Call("GET", {"", "/v2/"}, {}, "", {200, 401}, {});
+  if (first.status == 200 || !impl_->options.credentials) return first.status;
+  // It is up and wants credentials; whether it takes ours decides only
+  // between 200 and 401.
+  try {
+    impl_->Call("GET", {"", "/v2/"}, {}, "", {200}, {});
+    return 200;
+  } catch (const Error&) {
+    return 401;
+  }
 }
 
 RegistryClient::Manifest RegistryClient::GetManifest(const std::string& repository,

@@ -16,7 +16,9 @@
 #include "hephy/repo_store.h"
 #include "hephy/store.h"
 #include "hook_server.h"
+#include "http_api.h"
 #include "http_connection.h"
+#include "http_server.h"
 #include "push_receiver.h"
 #include "rebuilder.h"
 #include "scheduled_rebuilds.h"
@@ -98,8 +100,17 @@ int Serve(const Config& config) {
     return receiver.Receive(request, say, hangup);
   });
   hooks.Listen(config.HookSocketPath());
+  HttpApi api(config);
+  HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
+                  [&api](const HttpServerRequest& request, HttpExchange& exchange) {
+                    api.Handle(request, exchange);
+                  });
+  const ListenAddress http_bound = http.Listen();
   SshServer server(config, repos);
   const ListenAddress bound = server.Listen();
+  http.Start();
+  spdlog::info("hephyd {} serving HTTP on {} (health, metrics, API)", HEPHY_VERSION,
+               http_bound.ToString());
   spdlog::info("hephyd {} serving SSH on {} (data in {})", HEPHY_VERSION, bound.ToString(),
                config.data_dir.string());
   spdlog::info("push with: git push ssh://git@{}/APP.git {}", bound.ToString(),
@@ -113,6 +124,7 @@ int Serve(const Config& config) {
     sigwait(&stop_signals, &signal);
     spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.Stop();
+    http.Stop();
   });
   // The hook service outlives the SSH sessions: a push being stopped may
   // still be talking to it.

@@ -12,6 +12,7 @@
 #include "hephy/error.h"
 #include "host_keys.h"
 #include "logging.h"
+#include "metrics.h"
 #include "ssh_session.h"
 
 namespace hephy {
@@ -106,7 +107,10 @@ void SshServer::Run() {
     const long timeout_seconds = 30;
     ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
     const bool started = sessions_.Start(
-        [session, remote, local, &context] { SshSession(session, context, remote, local).Run(); },
+        [session, remote, local, &context] {
+          const GaugeScope active(Metrics().ssh_sessions.With({}));
+          SshSession(session, context, remote, local).Run();
+        },
         config_.ssh.max_sessions);
     if (!started) {
       Log()->warn("remote={} refused: ssh.max_sessions ({}) sessions are open", remote,

@@ -226,6 +226,14 @@ std::optional<std::string> Store::MemberAccess(const std::string& app, const std
   return q.getColumn(0).getString();
 }
 
+void Store::Ping() {
+  try {
+    db_->execAndGet("SELECT count(*) FROM schema_migrations");
+  } catch (const SQLite::Exception& e) {
+    throw Error(db_->getFilename() + ": " + e.what());
+  }
+}
+
 void Store::Audit(const AuditEntry& entry) {
   SQLite::Statement insert(
       *db_, "INSERT INTO audit_log (actor, action, target, detail, remote) VALUES (?,?,?,?,?)");

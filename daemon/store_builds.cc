@@ -272,6 +272,37 @@ std::vector<Build> Store::ListBuilds(const std::optional<std::string>& app, int 
   return builds;
 }
 
+std::vector<Build> Store::ListBuildsOfApps(const std::vector<std::string>& apps, int limit) {
+  if (limit < 1) throw Error("limit must be at least 1, got " + std::to_string(limit));
+  if (apps.empty()) return {};
+  std::string placeholders;
+  for (size_t i = 0; i < apps.size(); ++i) placeholders += i == 0 ? "?" : ",?";
+  SQLite::Transaction tx(*db_);
+  SQLite::Statement q(*db_, std::string(kSelectBuild) + " WHERE a.name IN (" + placeholders +
+                                ") ORDER BY b.id DESC LIMIT ?");
+  int index = 1;
+  for (const auto& app : apps) q.bind(index++, app);
+  q.bind(index, limit);
+  std::vector<Build> builds;
+  while (q.executeStep()) builds.push_back(ReadBuild(q));
+  for (auto& build : builds) ReadDetails(*db_, build);
+  tx.commit();
+  return builds;
+}
+
+std::map<std::string, int64_t> Store::CountFinishedBuilds() {
+  std::map<std::string, int64_t> counts;
+  for (const auto status : kStatuses) {
+    if (IsTerminalBuildStatus(status)) counts[std::string(status)] = 0;
+  }
+  SQLite::Statement q(*db_, "SELECT status, count(*) FROM builds GROUP BY status");
+  while (q.executeStep()) {
+    const std::string status = q.getColumn(0).getString();
+    if (IsTerminalBuildStatus(status)) counts[status] = q.getColumn(1).getInt64();
+  }
+  return counts;
+}
+
 // Times are stored as SQLite's datetime('now') writes them: "YYYY-MM-DD HH:MM:SS", UTC.
 std::optional<std::chrono::system_clock::time_point> Store::LastScheduledRebuild() {
   SQLite::Statement q(*db_,

@@ -23,8 +23,19 @@ struct SshConfig {
   int max_sessions = 64;
 };
 
+// Who may read /healthz and /metrics without an API token.
+enum class OpenEndpoints {
+  kLoopback,  // clients on 127.0.0.0/8 and ::1 (a local Prometheus, a probe)
+  kAny,       // everyone
+  kNone,      // nobody: a token always
+};
+
+// The HTTP API (daemon/http_api.h): plain HTTP, TLS is a reverse proxy's job.
 struct HttpConfig {
   ListenAddress listen{"127.0.0.1", 8080};
+  // Connections open at one time; more are answered 503 and closed.
+  int max_connections = 64;
+  OpenEndpoints open_endpoints = OpenEndpoints::kLoopback;
 };
 
 struct RegistryConfig {

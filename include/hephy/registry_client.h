@@ -94,6 +94,14 @@ class RegistryClient {
   // unreachable, refuses the credentials, or does not answer 200 like one.
   void Ping();
 
+  // For health checks: whether the registry answers the API at all. GET
+  // /v2/ once, without retries. Returns 200 when it answers 200 (with the
+  // credentials when it asks for them), 401 when it asks for credentials
+  // that are missing or that it refuses: reachable either way. Throws Error
+  // when it cannot be reached or answers anything else (a 5xx, a proxy's
+  // 404, a TLS certificate that does not verify).
+  int Probe();
+
   struct Manifest {
     std::string media_type;  // from Content-Type, parameters dropped
     std::string digest;      // "sha256:<hex>" of `body`

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +68,16 @@ struct AuditEntry {
   std::string target;  // e.g. user or app name
   std::string detail;  // free text: result, refs, fingerprint
   std::string remote;  // remote address, empty for the CLI
+};
+
+// An API token of the HTTP API. The token itself is not stored, only its
+// SHA-256 (daemon/api_tokens.h).
+struct ApiToken {
+  int64_t id = 0;
+  std::string user;
+  std::string name;  // "" when none was given
+  std::string created_at;
+  std::string last_used_at;  // "" until first used
 };
 
 // A build of one unit of an app for one push (or rebuild), and its jobs, one
@@ -169,6 +180,25 @@ class Store {
   // The authentication check for keys that are not a user's.
   std::optional<DeployKey> FindDeployKey(const std::string& fingerprint);
 
+  // API tokens (store_tokens.cc), found by the hex SHA-256 of the token.
+  // Create throws Error for an unknown user, a name longer than 64
+  // characters or with control characters, or a hash already recorded.
+  ApiToken CreateApiToken(const std::string& user, const std::string& name,
+                          const std::string& token_sha256);
+  // By user name, then in the order created; of one user (Error when
+  // unknown) or of everyone.
+  std::vector<ApiToken> ListApiTokens(const std::optional<std::string>& user);
+  // Deletes the token and returns what it was; Error "no token ID" if none.
+  ApiToken RevokeApiToken(int64_t id);
+  // The user whose token has this hash, or nullopt. Records the use in
+  // last_used_at, at most once a minute per token, so that requests do not
+  // each write to the database.
+  std::optional<User> FindUserByApiToken(const std::string& token_sha256);
+
+  // Runs a query; throws Error when the database does not answer. For
+  // health checks.
+  void Ping();
+
   void Audit(const AuditEntry& entry);
   std::vector<AuditEntry> ListAudit();
 
@@ -200,6 +230,12 @@ class Store {
   // Newest first, at most `limit` (at least 1), of one app or of all. Throws
   // Error when `app` is unknown.
   std::vector<Build> ListBuilds(const std::optional<std::string>& app, int limit = 50);
+  // The same across `apps` (names; unknown ones have no builds): newest first,
+  // at most `limit`.
+  std::vector<Build> ListBuildsOfApps(const std::vector<std::string>& apps, int limit);
+  // How many builds ended with each terminal status; each of succeeded,
+  // failed, cancelled and interrupted is there, 0 included.
+  std::map<std::string, int64_t> CountFinishedBuilds();
   // At start: builds (and their jobs) left queued or running by a hephyd that stopped without
   // finishing them become interrupted. Returns their ids.
   // Their error says "hephyd stopped before the build finished". Call it only

@@ -83,10 +83,9 @@ TEST(Lifecycle, ConfigComesFromHephyConfigWhenNoFlagIsGiven) {
 TEST(Lifecycle, SecondStartAppliesNoMigrations) {
   TestDaemon daemon;
   daemon.Start();
-  EXPECT_NE(daemon.Log().find("applied " + std::to_string(EmbeddedMigrations().size()) +
-                              " schema migration(s)"),
-            std::string::npos)
-      << daemon.Log();
+  const std::string applied =
+      "applied " + std::to_string(EmbeddedMigrations().size()) + " schema migration(s)";
+  EXPECT_NE(daemon.Log().find(applied), std::string::npos) << daemon.Log();
   daemon.Stop();
   daemon.Start();
   EXPECT_EQ(daemon.Log().find("schema migration"), std::string::npos) << daemon.Log();

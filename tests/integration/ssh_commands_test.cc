@@ -128,6 +128,26 @@ TEST_F(SshCommandsTest, KeysComeOnStdinAndUsersManageOnlyTheirOwn) {
   EXPECT_NE(As(extra, "whoami").exit_code, 0);
 }
 
+TEST_F(SshCommandsTest, ApiTokensAreTheirOwnersToMakeListAndRevoke) {
+  RunResult r = As(alice_, "tokens create alice --name laptop");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("hephy_")) << r.out;
+  r = As(alice_, "tokens create bob");
+  EXPECT_EQ(r.err, "hephyd: alice may not make tokens for bob (admins only)\n");
+  ASSERT_EQ(As(root_, "tokens create bob").exit_code, 0);
+
+  const json mine = json::parse(As(alice_, "tokens list --json").out);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["user"], "alice");
+  EXPECT_EQ(As(alice_, "tokens list bob").exit_code, 1);
+  const json bobs = json::parse(As(bob_, "tokens list --json").out);
+  ASSERT_EQ(bobs.size(), 1u);
+  const std::string bob_id = std::to_string(bobs[0]["id"].get<int64_t>());
+  r = As(alice_, "tokens revoke " + bob_id);
+  EXPECT_EQ(r.err, "hephyd: no token " + bob_id + "\n");
+  EXPECT_EQ(As(bob_, "tokens revoke " + bob_id).exit_code, 0);
+}
+
 TEST_F(SshCommandsTest, EveryRightOfAnAppIsCheckedBothWays) {
   RunResult r = As(alice_, "apps create web");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -34,7 +34,7 @@ std::string Join(const std::vector<std::string>& words) {
 }  // namespace
 
 TestDaemon::TestDaemon(const std::string& extra_config, const std::string& registry_url,
-                       const std::string& registry_config)
+                       const std::string& registry_config, const std::string& http_config)
     : registry_url_(registry_url) {
   std::filesystem::create_directories(dir() / "home");
   std::ofstream config(config_path());
@@ -45,6 +45,7 @@ TestDaemon::TestDaemon(const std::string& extra_config, const std::string& regis
   const bool embedded = registry_url_.empty();
   if (embedded) registry_url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
   if (!extra_config.empty() && !extra_config.ends_with('\n')) config << "\n";
+  config << "http:\n  listen: \"127.0.0.1:0\"\n" << http_config;
   config << "registry:\n  url: \"" << registry_url_ << "\"\n"
          << "  embedded: " << (embedded ? "true" : "false") << "\n"
          << registry_config;
@@ -108,6 +109,11 @@ void TestDaemon::Start() {
     throw std::runtime_error("no port in hephyd's log:\n" + log);
   }
   port_ = static_cast<uint16_t>(std::stoi(match[1]));
+  // Logged before the SSH line.
+  if (!std::regex_search(log, match, std::regex("serving HTTP on 127\\.0\\.0\\.1:([0-9]+)"))) {
+    throw std::runtime_error("no HTTP port in hephyd's log:\n" + log);
+  }
+  http_port_ = static_cast<uint16_t>(std::stoi(match[1]));
 }
 
 int TestDaemon::Stop() {

@@ -28,8 +28,10 @@ class TestDaemon {
   // `registry_config` holds more lines of the registry mapping, each
   // indented by two spaces ("  insecure: false\n"); without a docker_config
   // line, registry.docker_config is DIR/docker-config.json (none at first).
+  // The HTTP API listens on a kernel-chosen loopback port; `http_config`
+  // holds more lines of the http mapping, indented by two spaces.
   explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "",
-                      const std::string& registry_config = "");
+                      const std::string& registry_config = "", const std::string& http_config = "");
   ~TestDaemon();
   TestDaemon(const TestDaemon&) = delete;
   TestDaemon& operator=(const TestDaemon&) = delete;
@@ -76,6 +78,8 @@ class TestDaemon {
   std::filesystem::path config_path() const { return dir_.path() / "hephy.yaml"; }
   std::filesystem::path RepoPath(const std::string& app) const;
   uint16_t port() const { return port_; }
+  // The HTTP API's port, once started.
+  uint16_t http_port() const { return http_port_; }
   const std::string& registry_url() const { return registry_url_; }
   // The environment git and ssh run with: an empty HOME in the test directory.
   std::vector<std::string> ClientEnv() const;
@@ -92,6 +96,7 @@ class TestDaemon {
   std::condition_variable log_changed_;
   std::string log_;
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
   std::string registry_url_;
 };
 

@@ -26,6 +26,8 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.ssh.listen.ToString(), "127.0.0.1:2222");
   EXPECT_EQ(c.ssh.max_sessions, 64);
   EXPECT_EQ(c.http.listen.ToString(), "127.0.0.1:8080");
+  EXPECT_EQ(c.http.max_connections, 64);
+  EXPECT_EQ(c.http.open_endpoints, OpenEndpoints::kLoopback);
   EXPECT_EQ(c.registry.url, "127.0.0.1:5000");
   EXPECT_EQ(c.registry.repository, "{app}");
   EXPECT_TRUE(c.registry.insecure);
@@ -52,7 +54,7 @@ TEST(Config, ReadsEveryKey) {
   const Config c = Parse(R"(
 data_dir: /var/lib/hephy
 ssh: { listen: "0.0.0.0:22", max_sessions: 8 }
-http: { listen: "[::1]:9090" }
+http: { listen: "[::1]:9090", max_connections: 5, open_endpoints: none }
 registry:
   url: registry.example.com
   repository: tools
@@ -81,6 +83,8 @@ upstreams:
   EXPECT_EQ(c.ssh.max_sessions, 8);
   EXPECT_EQ(c.http.listen.host, "::1");
   EXPECT_EQ(c.http.listen.ToString(), "[::1]:9090");
+  EXPECT_EQ(c.http.max_connections, 5);
+  EXPECT_EQ(c.http.open_endpoints, OpenEndpoints::kNone);
   EXPECT_EQ(c.registry.repository, "tools");
   EXPECT_FALSE(c.registry.insecure);
   EXPECT_FALSE(c.registry.embedded);
@@ -165,6 +169,23 @@ TEST(Config, RegistryUrlMustBeHostAndPort) {
   EXPECT_EQ(ErrorOf("registry:\n  url: https://registry.example\n"),
             "hephy.yaml:2: registry.url: 'https://registry.example': no scheme expected "
             "(expected host[:port], e.g. 127.0.0.1:5000)");
+}
+
+TEST(Config, HttpOpenEndpointsIsLoopbackAnyOrNone) {
+  EXPECT_EQ(Parse("http:\n  open_endpoints: any\n").http.open_endpoints, OpenEndpoints::kAny);
+  EXPECT_EQ(Parse("http:\n  open_endpoints: loopback\n").http.open_endpoints,
+            OpenEndpoints::kLoopback);
+  EXPECT_EQ(ErrorOf("http:\n  open_endpoints: everyone\n"),
+            "hephy.yaml:2: http.open_endpoints: expected loopback, any or none, got 'everyone'");
+  EXPECT_EQ(ErrorOf("http:\n  open_endpoints: [any]\n"),
+            "hephy.yaml:2: http.open_endpoints: expected a string");
+  EXPECT_EQ(ErrorOf("http:\n  max_connections: 0\n"),
+            "hephy.yaml:2: http.max_connections: expected a positive integer");
+  EXPECT_EQ(ErrorOf("http:\n  listen: \"127.0.0.1\"\n"),
+            "hephy.yaml:2: http.listen: expected HOST:PORT, got '127.0.0.1'");
+  EXPECT_EQ(ErrorOf("http:\n  tls: true\n"),
+            "hephy.yaml:2: http.tls: unknown key (expected one of: listen, max_connections, "
+            "open_endpoints)");
 }
 
 TEST(Config, UnknownKeyNamesFileLineAndTheAllowedKeys) {

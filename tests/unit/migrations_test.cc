@@ -29,7 +29,7 @@ TEST(Migrations, FreshDatabaseGetsEveryTable) {
   EXPECT_EQ(Recorded(db), count);
   const auto tables = Tables(db);
   for (const char* t : {"users", "ssh_keys", "apps", "app_members", "audit_log", "builds",
-                        "build_jobs", "build_tags"}) {
+                        "build_jobs", "build_tags", "api_tokens"}) {
     EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << t;
   }
 }
@@ -64,7 +64,8 @@ TEST(Migrations, TheSetIsTheFilesInOrder) {
   for (const auto& m : EmbeddedMigrations()) files.push_back(m.file);
   EXPECT_EQ(files, (std::vector<std::string>{
                        "0001_users_and_keys.sql", "0002_apps_and_audit.sql", "0003_builds.sql",
-                       "0004_build_triggers_and_sources.sql", "0005_deploy_keys.sql"}));
+                       "0004_build_triggers_and_sources.sql", "0005_deploy_keys.sql",
+                       "0006_api_tokens.sql"}));
 }
 
 TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {

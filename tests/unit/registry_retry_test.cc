@@ -6,6 +6,7 @@
 #include "fake_http_server.h"
 #include "hephy/registry_client.h"
 #include "hephy/retry_policy.h"
+#include "metrics.h"
 
 namespace hephy {
 namespace {
@@ -137,6 +138,51 @@ TEST(RegistryRetry, AFailedUploadStartsAgainFromItsPost) {
   EXPECT_TRUE(requests[3].starts_with("HEAD ")) << requests[3];
   EXPECT_TRUE(requests[4].starts_with("POST ")) << requests[4];
   EXPECT_TRUE(requests[5].starts_with("PUT /upload/1?digest=")) << requests[5];
+}
+
+uint64_t RegistryErrors() { return Metrics().registry_errors.With({}).value(); }
+
+TEST(RegistryRetry, OperationsThatFailForGoodAreCountedOnceInTheMetrics) {
+  std::atomic<int> calls = 0;
+  std::atomic<bool> fail_for_good = false;
+  FakeServer server([&](const std::string& line, const std::string&) {
+    ++calls;
+    if (line.starts_with("GET /v2/ ")) return FakeServer::Response("200 OK");
+    if (fail_for_good) return FakeServer::Response("400 Bad Request");
+    return FakeServer::Response("503 Service Unavailable");
+  });
+  RegistryClient client(Options(server.url()));
+  const uint64_t before = RegistryErrors();
+  EXPECT_NO_THROW(client.Ping());
+  EXPECT_EQ(RegistryErrors(), before);
+  // Three tries, one failure.
+  EXPECT_THROW(client.PutManifest("web", "v1", kOciIndex, "{}"), Error);
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(RegistryErrors(), before + 1);
+  fail_for_good = true;
+  EXPECT_THROW(client.PutManifest("web", "v1", kOciIndex, "{}"), Error);
+  EXPECT_EQ(RegistryErrors(), before + 2);
+}
+
+TEST(RegistryProbe, AnyAnswerOfTheApiIsReachableButNotCounted) {
+  std::atomic<int> status = 200;
+  FakeServer server([&](const std::string&, const std::string&) {
+    if (status == 401) {
+      return FakeServer::Response("401 Unauthorized",
+                                  "WWW-Authenticate: Basic realm=\"registry\"\r\n");
+    }
+    return FakeServer::Response(status == 200 ? "200 OK" : "500 Internal Server Error");
+  });
+  RegistryClient client(Options(server.url()));
+  const uint64_t before = RegistryErrors();
+  EXPECT_EQ(client.Probe(), 200);
+  status = 401;
+  EXPECT_EQ(client.Probe(), 401);
+  status = 500;
+  const std::string error = ErrorOf([&] { client.Probe(); });
+  EXPECT_TRUE(error.starts_with("registry " + server.url() + ": GET /v2/: 500 ")) << error;
+  // Health checks are not registry operations of builds.
+  EXPECT_EQ(RegistryErrors(), before);
 }
 
 }  // namespace

@@ -1,0 +1,470 @@
+#include "http_server.h"
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "hephy/error.h"
+#include "logging.h"
+#include "thread_group.h"
+
+namespace hephy {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+std::shared_ptr<spdlog::logger> Log() {
+  static const auto logger = ComponentLogger("http");
+  return logger;
+}
+
+bool IsLoopback(const net::ip::address& address) {
+  if (address.is_v4()) return address.to_v4().is_loopback();
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).is_loopback();
+  return v6.is_loopback();
+}
+
+// Errors of the request parser: the client sent something that is not HTTP.
+bool IsParseError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+std::string EndpointText(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const std::string host = address.to_string();
+  return (address.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+std::string HttpServerRequest::Header(const std::string& name) const {
+  const auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpServerResponse JsonError(int status, const std::string& message) {
+  return {status, "application/json", {}, nlohmann::json({{"error", message}}).dump() + "\n"};
+}
+
+class HttpSession;
+
+struct HttpServer::Impl {
+  ListenAddress listen;
+  HttpServerLimits limits;
+  HttpHandler handler;
+  net::io_context io{1};
+  net::executor_work_guard<net::io_context::executor_type> work{io.get_executor()};
+  tcp::acceptor acceptor{io};
+  net::steady_timer accept_pause{io};
+  std::thread thread;
+  ThreadGroup handlers;
+  std::atomic<int> open{0};
+
+  // Guards `stopping` and `sessions`: a request is handed to a handler
+  // thread only while the server is not stopping, so Stop's wait for the
+  // handlers sees every one of them.
+  std::mutex mutex;
+  bool stopping = false;
+  std::map<HttpSession*, std::weak_ptr<HttpSession>> sessions;
+  // A second Stop waits for the first to finish.
+  std::once_flag stop_once;
+
+  Impl(ListenAddress listen_in, HttpServerLimits limits_in, HttpHandler handler_in)
+      : listen(std::move(listen_in)), limits(limits_in), handler(std::move(handler_in)) {}
+
+  void Accept();
+  void Stop();
+};
+
+// One connection: reads requests one after the other, hands each to a
+// handler thread, and writes what the handler answers. Everything but the
+// handler runs on the connection's strand.
+class HttpSession : public std::enable_shared_from_this<HttpSession>, public HttpExchange {
+ public:
+  HttpSession(tcp::socket socket, HttpServer::Impl& server)
+      : server_(server), stream_(std::move(socket)) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_ = EndpointText(peer);
+      loopback_ = IsLoopback(peer.address());
+    }
+  }
+
+  ~HttpSession() override {
+    if (!counted_) return;
+    server_.open.fetch_sub(1);
+    std::lock_guard lock(server_.mutex);
+    server_.sessions.erase(this);
+  }
+
+  // Serves the connection, or turns it away when too many are open.
+  void Start() {
+    const int open = server_.open.fetch_add(1) + 1;
+    counted_ = true;
+    {
+      std::lock_guard lock(server_.mutex);
+      server_.sessions[this] = weak_from_this();
+    }
+    if (open > server_.limits.max_connections) {
+      Log()->warn("remote={} refused: http.max_connections ({}) connections are open", remote_,
+                  server_.limits.max_connections);
+      WriteResponse(JsonError(503, "too many connections; try again later"), false);
+      return;
+    }
+    Read();
+  }
+
+  // From Stop, on the strand: idle connections and streams close now; a
+  // response being made is still sent, and then the connection closes.
+  void Shutdown() {
+    stop_.request_stop();
+    if (!busy_ || streaming_) Close();
+  }
+
+  void Respond(HttpServerResponse response) override {
+    responded_ = true;
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), response = std::move(response)]() mutable {
+                self->WriteResponse(std::move(response), self->keep_alive_);
+              });
+  }
+
+  bool StartStream(const HttpServerResponse& head) override {
+    responded_ = true;
+    streaming_handler_ = true;
+    return OnStrand([&](std::promise<bool>& done) { WriteStreamHead(head, done); });
+  }
+
+  bool Write(std::string_view data) override {
+    if (data.empty()) return !stop_.stop_requested();
+    return OnStrand([&](std::promise<bool>& done) { WriteChunk(data, done); });
+  }
+
+  void Finish() override {
+    finished_ = true;
+    OnStrand([&](std::promise<bool>& done) { WriteLastChunk(done); });
+  }
+
+  std::stop_token stopping() const override { return stop_.get_token(); }
+
+  // The connection's strand.
+  auto executor() { return stream_.get_executor(); }
+
+ private:
+  // Runs `start` on the strand and waits for the promise it is given.
+  template <typename Start>
+  bool OnStrand(Start&& start) {
+    std::promise<bool> done;
+    auto result = done.get_future();
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this(), &start, &done] { start(done); });
+    return result.get();
+  }
+
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
+    parser_->body_limit(server_.limits.max_body_bytes);
+    stream_.expires_after(server_.limits.request_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return WriteResponse(
+          JsonError(413, "request body larger than " +
+                             std::to_string(server_.limits.max_body_bytes) + " bytes"),
+          false);
+    }
+    if (ec == http::error::header_limit) {
+      return WriteResponse(
+          JsonError(431, "request headers larger than " +
+                             std::to_string(server_.limits.max_header_bytes) + " bytes"),
+          false);
+    }
+    if (IsParseError(ec) && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message) {
+      return WriteResponse(JsonError(400, "malformed request: " + ec.message()), false);
+    }
+    // The client closed, went quiet for too long, or the server stops.
+    if (ec) return Close();
+
+    auto& message = parser_->get();
+    HttpServerRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto& value = request.headers[name];
+      value += (value.empty() ? "" : ", ") + std::string(field.value());
+    }
+    request.body = std::move(message.body());
+    request.remote = remote_;
+    request.remote_loopback = loopback_;
+    keep_alive_ = message.keep_alive();
+    stream_.expires_never();
+
+    std::lock_guard lock(server_.mutex);
+    if (server_.stopping) return Close();
+    busy_ = true;
+    responded_ = finished_ = streaming_handler_ = false;
+    server_.handlers.Start([self = shared_from_this(), request = std::move(request)]() mutable {
+      self->Handle(request);
+      // The last reference may be this one: the session goes here, while
+      // Stop still waits for this thread, not after.
+      self.reset();
+    });
+  }
+
+  // On the handler's thread.
+  void Handle(const HttpServerRequest& request) {
+    try {
+      server_.handler(request, *this);
+    } catch (const std::exception& e) {
+      Log()->error("remote={} {} {}: {}", remote_, request.method, request.target, e.what());
+    }
+    if (!responded_) {
+      Respond(JsonError(500, "internal error"));
+    } else if (streaming_handler_ && !finished_) {
+      net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+    }
+  }
+
+  void WriteResponse(HttpServerResponse response, bool keep_alive) {
+    bool stopping = false;
+    {
+      std::lock_guard lock(server_.mutex);
+      stopping = server_.stopping;
+    }
+    auto message = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), 11);
+    message->set(http::field::server, "hephyd/" HEPHY_VERSION);
+    message->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) message->set(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive && !stopping);
+    message->prepare_payload();
+    stream_.expires_after(server_.limits.write_timeout);
+    http::async_write(stream_, *message,
+                      [self = shared_from_this(), message](beast::error_code ec, size_t) {
+                        self->busy_ = false;
+                        if (ec) return self->Close();
+                        if (!message->keep_alive()) return self->Linger();
+                        self->Read();
+                      });
+  }
+
+  void WriteStreamHead(const HttpServerResponse& head, std::promise<bool>& done) {
+    if (closed_ || stop_.stop_requested()) return done.set_value(false);
+    streaming_ = true;
+    stream_head_.emplace(static_cast<http::status>(head.status), 11);
+    stream_head_->set(http::field::server, "hephyd/" HEPHY_VERSION);
+    stream_head_->set(http::field::content_type, head.content_type);
+    for (const auto& [name, value] : head.headers) stream_head_->set(name, value);
+    stream_head_->keep_alive(false);
+    stream_head_->chunked(true);
+    stream_head_serializer_.emplace(*stream_head_);
+    stream_.expires_after(server_.limits.write_timeout);
+    http::async_write_header(stream_, *stream_head_serializer_,
+                             [self = shared_from_this(), &done](beast::error_code ec, size_t) {
+                               self->stream_.expires_never();
+                               if (ec) {
+                                 self->Close();
+                                 return done.set_value(false);
+                               }
+                               self->WatchForHangUp();
+                               done.set_value(true);
+                             });
+  }
+
+  // While a stream runs, the client sends nothing: a read that ends means
+  // it has gone. The read has no timeout (a build may be quiet for long);
+  // the writes have theirs.
+  void WatchForHangUp() {
+    stream_.async_read_some(net::buffer(hang_up_probe_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec) return self->WatchForHangUp();
+                              self->stop_.request_stop();
+                              self->Close();
+                            });
+  }
+
+  void WriteChunk(std::string_view data, std::promise<bool>& done) {
+    if (closed_ || stop_.stop_requested()) return done.set_value(false);
+    chunk_.assign(data);
+    stream_.expires_after(server_.limits.write_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     [self = shared_from_this(), &done](beast::error_code ec, size_t) {
+                       self->stream_.expires_never();
+                       if (ec) self->Close();
+                       done.set_value(!ec);
+                     });
+  }
+
+  void WriteLastChunk(std::promise<bool>& done) {
+    if (closed_) return done.set_value(false);
+    stream_.expires_after(server_.limits.write_timeout);
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self = shared_from_this(), &done](beast::error_code ec, size_t) {
+                       self->Close();
+                       done.set_value(!ec);
+                     });
+  }
+
+  // Closes after a last response, once the client has read it: the sending
+  // side first, then whatever the client still sends (a request body that
+  // was refused) is read and dropped until it closes too, for at most a
+  // second. Closing with unread data at once would reset the connection,
+  // and the client could lose the response.
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    stream_.expires_after(std::chrono::seconds(1));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(net::buffer(hang_up_probe_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    busy_ = false;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  HttpServer::Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_ = "?";
+  bool loopback_ = false;
+  bool counted_ = false;
+  std::stop_source stop_;
+
+  // On the strand.
+  bool keep_alive_ = false;
+  bool busy_ = false;       // a request is being handled or answered
+  bool streaming_ = false;  // the response is a stream
+  bool closed_ = false;
+  std::optional<http::response<http::empty_body>> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> stream_head_serializer_;
+  std::string chunk_;
+  char hang_up_probe_[512];
+
+  // On the handler's thread: what it did with the exchange.
+  bool responded_ = false;
+  bool streaming_handler_ = false;
+  bool finished_ = false;
+};
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      std::make_shared<HttpSession>(std::move(socket), *this)->Start();
+      return Accept();
+    }
+    // Out of descriptors, say: trying again at once would spin.
+    Log()->warn("accept failed: {}", ec.message());
+    accept_pause.expires_after(std::chrono::milliseconds(100));
+    accept_pause.async_wait([this](beast::error_code) {
+      if (acceptor.is_open()) Accept();
+    });
+  });
+}
+
+HttpServer::HttpServer(ListenAddress listen, HttpServerLimits limits, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(listen), limits, std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+ListenAddress HttpServer::Listen() {
+  auto& acceptor = impl_->acceptor;
+  const ListenAddress& listen = impl_->listen;
+  const auto fail = [&](const beast::error_code& ec) -> ListenAddress {
+    throw Error("http.listen " + listen.ToString() + ": " + ec.message());
+  };
+  beast::error_code ec;
+  tcp::resolver resolver(impl_->io);
+  const auto results =
+      resolver.resolve(listen.host, std::to_string(listen.port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) return fail(ec);
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec);
+  return ListenAddress{listen.host, acceptor.local_endpoint().port()};
+}
+
+void HttpServer::Start() {
+  impl_->Accept();
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+void HttpServer::Stop() {
+  std::call_once(impl_->stop_once, [this] { impl_->Stop(); });
+}
+
+void HttpServer::Impl::Stop() {
+  {
+    std::lock_guard lock(mutex);
+    stopping = true;
+  }
+  if (!thread.joinable()) return;  // never started
+  net::post(io, [this] {
+    beast::error_code ec;
+    acceptor.close(ec);
+    accept_pause.cancel();
+    std::vector<std::shared_ptr<HttpSession>> open;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& [raw, weak] : sessions) {
+        if (auto session = weak.lock()) open.push_back(std::move(session));
+      }
+    }
+    for (const auto& session : open) {
+      net::dispatch(session->executor(), [session] { session->Shutdown(); });
+    }
+  });
+  // Handlers finish: streams see the stop, others answer. What they answer
+  // is still written (each write bounded by write_timeout), then the I/O
+  // thread runs out of work.
+  handlers.Wait();
+  work.reset();
+  thread.join();
+}
+
+}  // namespace hephy

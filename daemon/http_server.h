@@ -1,0 +1,121 @@
+// The HTTP front of `hephyd serve`: plain HTTP/1.1 with keep-alive on
+// http.listen (TLS belongs to a reverse proxy in front of it), Boost.Beast
+// over Asio. One I/O thread runs every connection, each on its own strand;
+// each request is handled on a thread of its own, so that a handler may block
+// (on the database, the registry, or a build log followed for an hour)
+// without holding up other connections. What the requests mean is the
+// handler's business (daemon/http_api.h).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hephy/config.h"
+
+namespace hephy {
+
+struct HttpServerLimits {
+  // Connections open at once; any more are answered 503 and closed.
+  int max_connections = 64;
+  // A request whose request line and headers are larger is answered 431; one
+  // whose body is larger (by its Content-Length, or as it arrives) 413.
+  size_t max_header_bytes = 8 * 1024;
+  size_t max_body_bytes = 16 * 1024;
+  // From the moment a connection waits for a request to the end of its
+  // body: an idle keep-alive connection, or a client that sends too slowly,
+  // is closed after this.
+  std::chrono::milliseconds request_timeout{30'000};
+  // Longest a response, or one chunk of a streamed one, may take to write.
+  std::chrono::milliseconds write_timeout{30'000};
+};
+
+struct HttpServerRequest {
+  std::string method;                          // "GET"
+  std::string target;                          // "/api/v1/builds?app=web"
+  std::map<std::string, std::string> headers;  // names lower case; repeats joined by ", "
+  std::string body;
+  std::string remote;            // "127.0.0.1:50312", "[::1]:50312"
+  bool remote_loopback = false;  // from 127.0.0.0/8 or ::1 (IPv4-mapped too)
+
+  // The header's value, or "" when absent. `name` is lower case.
+  std::string Header(const std::string& name) const;
+};
+
+struct HttpServerResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
+  std::string body;
+};
+
+// {"error": MESSAGE} with `status`: how every error of the API looks.
+HttpServerResponse JsonError(int status, const std::string& message);
+
+// One request being answered, used on the handler's thread: either one
+// Respond, or StartStream, any number of Write and one Finish.
+class HttpExchange {
+ public:
+  virtual ~HttpExchange() = default;
+
+  // Sends a whole response, with a Content-Length. The connection is kept
+  // for the client's next request, when it asked for that.
+  virtual void Respond(HttpServerResponse response) = 0;
+
+  // Starts a streamed response (Transfer-Encoding: chunked) with the status
+  // and headers of `head` (its body is ignored), and waits until they are
+  // written. The connection closes when the stream ends. False when the
+  // client has gone, the write timed out or the server is stopping: then the
+  // handler should give up.
+  virtual bool StartStream(const HttpServerResponse& head) = 0;
+  // Sends one chunk and waits until it is written; false as for StartStream.
+  virtual bool Write(std::string_view data) = 0;
+  // Sends the last chunk: the response is complete. A stream that is not
+  // finished (the handler threw or gave up) is cut off, so that the client
+  // sees it incomplete.
+  virtual void Finish() = 0;
+
+  // Requested when the client goes away during a stream, or the server stops.
+  virtual std::stop_token stopping() const = 0;
+};
+
+// Called on the request's own thread; may block. An exception, or no
+// response at all, is answered 500 (the exception's text is logged, not sent).
+using HttpHandler = std::function<void(const HttpServerRequest& request, HttpExchange& exchange)>;
+
+class HttpSession;
+
+class HttpServer {
+ public:
+  HttpServer(ListenAddress listen, HttpServerLimits limits, HttpHandler handler);
+  // Stops the server if it runs.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the address. Returns it, with the port the kernel chose when
+  // `listen` asks for port 0. Throws Error "http.listen ADDRESS: REASON".
+  ListenAddress Listen();
+
+  // Serves connections on a thread of the server's own, until Stop.
+  void Start();
+
+  // Stops accepting, closes idle connections, ends streams (a client sees
+  // them cut off), lets requests being handled finish, and waits for all
+  // of it. Safe from any thread; idempotent.
+  void Stop();
+
+ private:
+  friend class HttpSession;  // one connection (http_server.cc)
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hephy

@@ -1,0 +1,256 @@
+// The HTTP server on a loopback port: keep-alive, limits, timeouts, streams
+// and stopping, with small limits and handlers written for each test.
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "hephy/process.h"
+#include "http_connection.h"
+
+namespace hephy {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A server on a free loopback port, stopped at the end.
+class TestServer {
+ public:
+  explicit TestServer(HttpHandler handler, HttpServerLimits limits = Quick())
+      : server_({"127.0.0.1", 0}, limits, std::move(handler)) {
+    port_ = server_.Listen().port;
+    server_.Start();
+  }
+
+  static HttpServerLimits Quick() {
+    return {.max_connections = 4,
+            .max_header_bytes = 1024,
+            .max_body_bytes = 100,
+            .request_timeout = 300ms,
+            .write_timeout = 2s};
+  }
+
+  HttpResponse Send(HttpRequest request) {
+    HttpConnection connection({"127.0.0.1", port_}, 5s, 1024 * 1024);
+    return connection.Send(request);
+  }
+  HttpConnection Connection() { return HttpConnection({"127.0.0.1", port_}, 5s, 1024 * 1024); }
+  uint16_t port() const { return port_; }
+  HttpServer& server() { return server_; }
+
+ private:
+  HttpServer server_;
+  uint16_t port_ = 0;
+};
+
+// A plain TCP client, for what HttpConnection would not send.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  }
+  void Send(const std::string& text) {
+    EXPECT_EQ(send(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+  }
+  // Reads until `needle` has come or the connection closes; at most `timeout`.
+  std::string ReadUntil(const std::string& needle, std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_.find(needle) == std::string::npos && !closed_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char buffer[4096];
+      const ssize_t n = recv(fd_.get(), buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      received_.append(buffer, n);
+    }
+    return received_;
+  }
+  // Reads until the server closes the connection; false after `timeout`.
+  bool WaitForClose(std::chrono::milliseconds timeout = 5s) {
+    ReadUntil(std::string(1, '\0') + "never", timeout);
+    return closed_;
+  }
+  void Close() { fd_.Reset(); }
+
+ private:
+  UniqueFd fd_;
+  std::string received_;
+  bool closed_ = false;
+};
+
+HttpServerResponse Text(const std::string& body) { return {200, "text/plain", {}, body}; }
+
+TEST(HttpServer, KeepsTheConnectionForTheNextRequest) {
+  TestServer server([](const HttpServerRequest& request, HttpExchange& exchange) {
+    exchange.Respond(Text(request.remote + " " + request.target + " " +
+                          (request.remote_loopback ? "loopback" : "remote") + " " +
+                          request.Header("x-test")));
+  });
+  HttpConnection connection = server.Connection();
+  const HttpResponse first = connection.Send({"GET", "/one", {{"X-Test", "a"}}, ""});
+  const HttpResponse second = connection.Send({"GET", "/two", {{"X-Test", "b"}}, ""});
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.Header("content-type"), "text/plain");
+  const std::string remote = first.body.substr(0, first.body.find(' '));
+  EXPECT_TRUE(remote.starts_with("127.0.0.1:")) << first.body;
+  EXPECT_EQ(first.body, remote + " /one loopback a");
+  // The same client port: one connection.
+  EXPECT_EQ(second.body, remote + " /two loopback b");
+}
+
+TEST(HttpServer, LargeBodiesAre413AndLargeHeaders431) {
+  std::atomic<int> handled = 0;
+  TestServer server([&](const HttpServerRequest&, HttpExchange& exchange) {
+    ++handled;
+    exchange.Respond(Text("ok"));
+  });
+  HttpResponse r = server.Send({"POST", "/", {}, std::string(101, 'x')});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "request body larger than 100 bytes");
+  r = server.Send({"GET", "/", {{"X-Big", std::string(2000, 'y')}}, ""});
+  EXPECT_EQ(r.status, 431);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "request headers larger than 1024 bytes");
+  EXPECT_EQ(server.Send({"POST", "/", {}, std::string(100, 'x')}).status, 200);
+  EXPECT_EQ(handled, 1);
+}
+
+TEST(HttpServer, MalformedRequestsAre400) {
+  TestServer server(
+      [](const HttpServerRequest&, HttpExchange& exchange) { exchange.Respond(Text("ok")); });
+  RawClient client(server.port());
+  client.Send("GET / HTTP/1.1\r\nHost x\r\n\r\n");
+  const std::string answer = client.ReadUntil("\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(HttpServer, IdleAndSlowClientsAreClosedAfterTheRequestTimeout) {
+  TestServer server(
+      [](const HttpServerRequest&, HttpExchange& exchange) { exchange.Respond(Text("ok")); });
+  RawClient idle(server.port());
+  RawClient slow(server.port());
+  slow.Send("GET / HTTP/1.1\r\nHost: x\r\n");  // and never the rest
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(idle.WaitForClose());
+  EXPECT_TRUE(slow.WaitForClose());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(HttpServer, ConnectionsBeyondTheLimitAre503) {
+  HttpServerLimits limits = TestServer::Quick();
+  limits.max_connections = 1;
+  limits.request_timeout = 10s;
+  TestServer server(
+      [](const HttpServerRequest&, HttpExchange& exchange) { exchange.Respond(Text("ok")); },
+      limits);
+  HttpConnection first = server.Connection();
+  ASSERT_EQ(first.Send({"GET", "/", {}, ""}).status, 200);  // and kept open
+  const HttpResponse second = server.Send({"GET", "/", {}, ""});
+  EXPECT_EQ(second.status, 503);
+  EXPECT_EQ(nlohmann::json::parse(second.body)["error"], "too many connections; try again later");
+  first.Close();
+}
+
+TEST(HttpServer, HandlersThatThrowOrDoNotAnswerGet500) {
+  TestServer server([](const HttpServerRequest& request, HttpExchange&) {
+    if (request.target == "/throw") throw std::runtime_error("secret detail");
+  });
+  for (const char* target : {"/throw", "/silent"}) {
+    const HttpResponse r = server.Send({"GET", target, {}, ""});
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.body, "{\"error\":\"internal error\"}\n");
+  }
+}
+
+TEST(HttpServer, StreamsAreChunkedAndEndWithTheLastChunk) {
+  TestServer server([](const HttpServerRequest&, HttpExchange& exchange) {
+    ASSERT_TRUE(exchange.StartStream({200, "text/plain", {{"X-Stream", "yes"}}, ""}));
+    EXPECT_TRUE(exchange.Write("first\n"));
+    EXPECT_TRUE(exchange.Write(""));
+    EXPECT_TRUE(exchange.Write("second\n"));
+    exchange.Finish();
+  });
+  const HttpResponse r = server.Send({"GET", "/", {}, ""});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.Header("x-stream"), "yes");
+  EXPECT_EQ(r.body, "first\nsecond\n");
+}
+
+// A handler that streams one line, then waits until it is told to stop.
+struct WaitingStream {
+  std::promise<void> stopped;
+  void operator()(const HttpServerRequest&, HttpExchange& exchange) {
+    exchange.StartStream({200, "text/plain", {}, ""});
+    exchange.Write("first\n");
+    std::mutex mutex;
+    std::condition_variable_any never;
+    std::unique_lock lock(mutex);
+    never.wait(lock, exchange.stopping(), [] { return false; });
+    EXPECT_FALSE(exchange.Write("too late\n"));
+    stopped.set_value();
+  }
+};
+
+TEST(HttpServer, AClientThatGoesAwayStopsItsStream) {
+  WaitingStream handler;
+  auto stopped = handler.stopped.get_future();
+  TestServer server([&](const HttpServerRequest& r, HttpExchange& e) { handler(r, e); });
+  RawClient client(server.port());
+  client.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(client.ReadUntil("first\n").find("first\n"), std::string::npos);
+  client.Close();
+  EXPECT_EQ(stopped.wait_for(5s), std::future_status::ready);
+}
+
+TEST(HttpServer, StopCutsStreamsAndWaitsForTheirHandlers) {
+  WaitingStream handler;
+  auto stopped = handler.stopped.get_future();
+  TestServer server([&](const HttpServerRequest& r, HttpExchange& e) { handler(r, e); });
+  RawClient client(server.port());
+  client.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  client.ReadUntil("first\n");
+  server.server().Stop();
+  EXPECT_EQ(stopped.wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(client.WaitForClose());
+  // Cut off: no last chunk.
+  EXPECT_EQ(client.ReadUntil("0\r\n\r\n").find("0\r\n\r\n"), std::string::npos);
+  server.server().Stop();  // again: nothing happens
+}
+
+TEST(HttpServer, ListenNamesTheAddressWhenItCannotBind) {
+  TestServer taken(
+      [](const HttpServerRequest&, HttpExchange& exchange) { exchange.Respond(Text("ok")); });
+  HttpServer second({"127.0.0.1", taken.port()}, {}, nullptr);
+  try {
+    second.Listen();
+    ADD_FAILURE() << "bound a taken port";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "http.listen 127.0.0.1:" + std::to_string(taken.port()) + ": Address already in use");
+  }
+}
+
+}  // namespace
+}  // namespace hephy
