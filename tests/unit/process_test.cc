@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "hephy/error.h"
 
@@ -31,7 +32,9 @@ TEST(Process, StderrToStdoutKeepsTheOrderOfOneStream) {
 }
 
 TEST(Process, GroupsWithAnArgumentUnderADirectoryAreKilled) {
-  const auto dir = std::filesystem::temp_directory_path() / "hephy-process-test-orphans";
+  // Unique to this process: another test run on the machine kills its own.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("hephy-process-test-orphans-" + std::to_string(getpid()));
   Child orphan = Spawn({.argv = {"sh", "-c", "sleep 30", (dir / "job").string()}});
   Child bystander = Spawn({.argv = {"sh", "-c", "sleep 30", (dir.string() + "-other/job")}});
   EXPECT_EQ(KillGroupsWithArgumentUnder(dir), 1);
