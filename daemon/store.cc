@@ -3,6 +3,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
 #include "hephy/error.h"
 #include "hephy/names.h"
 #include "migrations.h"
@@ -20,6 +24,19 @@ App ReadApp(SQLite::Statement& q) {
           q.getColumn(3).getString()};
   if (!q.getColumn(2).isNull()) app.owner = q.getColumn(2).getString();
   return app;
+}
+
+// As audit_log.at holds times (migrations/0002), so that they compare as text.
+std::string AuditTime(std::chrono::system_clock::time_point when) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(when);
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(when - seconds).count();
+  const std::time_t t = std::chrono::system_clock::to_time_t(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[40];
+  const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms));
+  return text;
 }
 
 constexpr const char* kSelectUser = "SELECT id, name, admin, created_at FROM users";
@@ -245,15 +262,26 @@ void Store::Audit(const AuditEntry& entry) {
   insert.exec();
 }
 
-std::vector<AuditEntry> Store::ListAudit() {
+std::vector<AuditEntry> Store::ListAudit(std::optional<std::chrono::system_clock::time_point> since,
+                                         int limit) {
+  // Newest first to apply the limit, then turned around.
   SQLite::Statement q(*db_,
-                      "SELECT actor, action, target, detail, remote FROM audit_log ORDER BY id");
+                      "SELECT id, at, actor, action, target, detail, remote FROM audit_log"
+                      " WHERE ?1 IS NULL OR at >= ?1 ORDER BY id DESC LIMIT ?2");
+  // The clock's first instant is before any entry (and has no text of ours).
+  if (since && *since != std::chrono::system_clock::time_point::min()) {
+    q.bind(1, AuditTime(*since));
+  }
+  q.bind(2, limit > 0 ? limit : -1);
   std::vector<AuditEntry> entries;
   while (q.executeStep()) {
-    entries.push_back(AuditEntry{q.getColumn(0).getString(), q.getColumn(1).getString(),
-                                 q.getColumn(2).getString(), q.getColumn(3).getString(),
-                                 q.getColumn(4).getString()});
+    AuditEntry e{q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString(),
+                 q.getColumn(5).getString(), q.getColumn(6).getString()};
+    e.id = q.getColumn(0).getInt64();
+    e.at = q.getColumn(1).getString();
+    entries.push_back(std::move(e));
   }
+  std::reverse(entries.begin(), entries.end());
   return entries;
 }
 

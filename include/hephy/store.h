@@ -67,7 +67,11 @@ struct AuditEntry {
   std::string action;  // e.g. "users.add", "push"
   std::string target;  // e.g. user or app name
   std::string detail;  // free text: result, refs, fingerprint
-  std::string remote;  // remote address, empty for the CLI
+  std::string remote;  // the client's address ("127.0.0.1:53422"), empty for the CLI
+  // Set by the store: the entry's number, in the order written, and when it
+  // was written (UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ").
+  int64_t id = 0;
+  std::string at;
 };
 
 // An API token of the HTTP API. The token itself is not stored, only its
@@ -199,8 +203,12 @@ class Store {
   // health checks.
   void Ping();
 
+  // Appends `entry` to the audit log (its id and at are the store's).
   void Audit(const AuditEntry& entry);
-  std::vector<AuditEntry> ListAudit();
+  // The audit log, oldest first: the entries written at or after `since`,
+  // if given; of those, the `limit` newest when `limit` is above 0.
+  std::vector<AuditEntry> ListAudit(
+      std::optional<std::chrono::system_clock::time_point> since = std::nullopt, int limit = 0);
 
   // Builds (store_builds.cc). Every status argument is checked: an unknown one,
   // or one that is not terminal where a terminal one is due, throws Error. An

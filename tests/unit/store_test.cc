@@ -1,5 +1,6 @@
 #include "hephy/store.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include "hephy/error.h"
@@ -121,6 +122,37 @@ TEST_F(StoreTest, AuditEntriesAreKeptInOrder) {
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[1].action, "push");
   EXPECT_EQ(entries[1].remote, "127.0.0.1:1234");
+  EXPECT_LT(entries[0].id, entries[1].id);
+  EXPECT_EQ(entries[1].at.size(), std::string("2025-10-14T10:00:00.000Z").size()) << entries[1].at;
+}
+
+TEST_F(StoreTest, AuditListGivesTheNewestSinceATime) {
+  for (const char* at : {"2025-10-13T23:59:59.999Z", "2025-10-14T00:00:00.000Z",
+                         "2025-10-14T10:00:00.500Z", "2025-10-15T08:00:00.000Z"}) {
+    store_.Audit({"cli", "users.add", at, "", ""});
+  }
+  {
+    SQLite::Database db((dir_.path() / "hephy.db").string(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE audit_log SET at = target");
+  }
+  const auto targets = [](const std::vector<AuditEntry>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e.target);
+    return out;
+  };
+  using std::chrono::sys_days;
+  const auto oct14 =
+      std::chrono::system_clock::time_point(sys_days(std::chrono::year(2025) / 10 / 14));
+  EXPECT_EQ(targets(store_.ListAudit(oct14)),
+            (std::vector<std::string>{"2025-10-14T00:00:00.000Z", "2025-10-14T10:00:00.500Z",
+                                      "2025-10-15T08:00:00.000Z"}));
+  EXPECT_EQ(
+      targets(store_.ListAudit(oct14 + std::chrono::hours(10) + std::chrono::milliseconds(500))),
+      (std::vector<std::string>{"2025-10-14T10:00:00.500Z", "2025-10-15T08:00:00.000Z"}));
+  EXPECT_EQ(targets(store_.ListAudit(std::nullopt, 2)),
+            (std::vector<std::string>{"2025-10-14T10:00:00.500Z", "2025-10-15T08:00:00.000Z"}));
+  EXPECT_EQ(store_.ListAudit().size(), 4u);
+  EXPECT_EQ(store_.ListAudit().front().at, "2025-10-13T23:59:59.999Z");
 }
 
 TEST_F(StoreTest, SecondConnectionSeesWritesAtOnce) {
