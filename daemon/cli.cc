@@ -42,6 +42,8 @@ Commands:
   tokens list [USER] [--json]            list API tokens (never the tokens)
   tokens revoke ID                       revoke an API token
   whoami [--json]                        who you are to hephyd
+  audit [--since WHEN] [--limit N] [--json]
+                                         print the audit log
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -67,6 +69,8 @@ Commands:
   logs BUILD_ID [--platform P] [--follow]
   rebuild APP [UNIT...]
   users add|list|remove ...              admins only
+  audit [--since WHEN] [--limit N] [--json]
+                                         admins only
   help                                   this help
 
 `COMMAND --help` shows a command's help. Push and clone with git as usual.
@@ -89,7 +93,7 @@ std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
   for (const auto* group :
        {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands(),
-        &RebuildCommands(), &TokensCommands(), &WhoamiCommands()}) {
+        &RebuildCommands(), &TokensCommands(), &WhoamiCommands(), &AuditCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

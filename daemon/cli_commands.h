@@ -81,6 +81,7 @@ const std::vector<Command>& LogsCommands();
 const std::vector<Command>& RebuildCommands();
 const std::vector<Command>& TokensCommands();
 const std::vector<Command>& WhoamiCommands();
+const std::vector<Command>& AuditCommands();
 
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
