@@ -202,8 +202,15 @@ class BuildExecution {
            (outcome.error.empty() ? "" : ": " + outcome.error) + " (see `hephyd logs " + id + "`)");
     }
     finished.Add(build_.unit, outcome);
+    status_ = outcome.status;
+    summary_ = "build " + id + " (" + build_.unit + ") " + outcome.status +
+               (outcome.error.empty() ? "" : ": " + outcome.error);
     return outcome.status == "succeeded";
   }
+
+  // After Run: how the unit ended, and that in one line for the pusher's record.
+  const std::string& status() const { return status_; }
+  const std::string& summary() const { return summary_; }
 
  private:
   void RemoveWorkDir() {
@@ -406,12 +413,13 @@ class BuildExecution {
   const std::filesystem::path work_dir_;
   std::stop_source abort_;
   std::deque<JobRun> runs_;  // stable addresses: job threads hold references
+  std::string status_, summary_;
 };
 
 }  // namespace
 
 bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
-                      std::stop_token cancel) {
+                      std::stop_token cancel, std::string* failure) {
   if (plans.empty()) return true;
   // Job threads speak at once; each line must reach the pusher whole.
   std::mutex say_mutex;
@@ -429,6 +437,7 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
     Log()->error("push {} app={}: cannot record a build: {}", plans.front().build.push_id, app,
                  e.what());
     say("hephy: internal error: cannot record the build: " + std::string(e.what()));
+    if (failure != nullptr) *failure = "internal error: cannot record the build";
     return false;
   }
 
@@ -443,6 +452,7 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
 
   FinishedUnits finished;
   std::vector<char> succeeded(plans.size(), 0);
+  std::vector<std::pair<std::string, std::string>> ends(plans.size());  // status, summary
   {
     std::vector<std::jthread> units;
     for (size_t i = 0; i < plans.size(); ++i) {
@@ -450,11 +460,22 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
         BuildExecution unit(config_, executor_, scheduler_, plans[i], builds[i], say,
                             plans.size() > 1);
         succeeded[i] = unit.Run(finished, abort);
+        ends[i] = {unit.status(), unit.summary()};
       });
     }
   }
   const auto built = static_cast<size_t>(std::count(succeeded.begin(), succeeded.end(), 1));
   if (built == plans.size()) return true;
+  if (failure != nullptr) {
+    // The others were most likely cancelled because of the one that failed.
+    auto first =
+        std::find_if(ends.begin(), ends.end(), [](const auto& e) { return e.first == "failed"; });
+    if (first == ends.end()) {
+      first = std::find_if(ends.begin(), ends.end(),
+                           [](const auto& e) { return e.first != "succeeded"; });
+    }
+    *failure = first->second;
+  }
   const std::string branch = BranchOf(plans.front().build.ref);
   say("hephy: " +
       (plans.size() > 1

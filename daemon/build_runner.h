@@ -58,7 +58,11 @@ class BuildRunner {
   // pushed and tagged. The first failure cancels the rest; a stop request on
   // `cancel` (the pusher went away) kills every job and records the builds
   // cancelled. Never throws: failures are told to the pusher and recorded.
-  bool Run(const std::vector<BuildPlan>& plans, const Say& say, std::stop_token cancel);
+  // When it returns false and `failure` is given, *failure says why in one
+  // line: the first unit that failed, else the first that did not build
+  // ("build 7 (web) failed: linux/arm64: buildah build exited with status 1").
+  bool Run(const std::vector<BuildPlan>& plans, const Say& say, std::stop_token cancel,
+           std::string* failure = nullptr);
 
  private:
   const Config& config_;

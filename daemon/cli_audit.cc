@@ -70,8 +70,11 @@ const std::vector<Command>& AuditCommands() {
       {"audit", "", "audit [--since WHEN] [--limit N] [--json]",
        "Prints the audit log, oldest first (the newest entry is the last line):\n"
        "AT (UTC), ACTOR (a user, or cli for the command line on the host), ACTION\n"
-       "(users.add, keys.remove, apps.create, ...), TARGET (the user, key or app\n"
-       "acted on), DETAIL and REMOTE (the client's address; - on the host).\n"
+       "(users.add, keys.remove, apps.create, push, ...), TARGET (the user, key or\n"
+       "app acted on), DETAIL and REMOTE (the client's address; - on the host).\n"
+       "A push's DETAIL holds the key it came with, its ref updates and how it\n"
+       "ended: `key SHA256:...; refs/heads/main 1a2b3c4..5d6e7f8; accepted`, or\n"
+       "`rejected: REASON`, or `denied: REASON` when git never started.\n"
        "Over SSH, admins only.\n"
        "\n"
        "  --since WHEN   only entries from WHEN on: an RFC 3339 time\n"

@@ -10,14 +10,6 @@
 namespace hephy {
 namespace {
 
-// Names one push in hephyd's logs (and, later, its build records).
-std::string NewPushId() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  char id[17];
-  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
-  return id;
-}
-
 // git gets a small, explicit environment: nothing of hephyd's own leaks into
 // the hooks, and only a well-formed GIT_PROTOCOL from the client passes.
 std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const Config& config) {
@@ -30,7 +22,7 @@ std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const C
   env.push_back("HEPHY_USER=" + PusherName(request));
   env.push_back("HEPHY_KEY_FINGERPRINT=" + request.key_fingerprint);
   env.push_back("HEPHY_HOOK_SOCKET=" + config.HookSocketPath().string());
-  env.push_back("HEPHY_PUSH_ID=" + NewPushId());
+  env.push_back("HEPHY_PUSH_ID=" + request.push_id);
   return env;
 }
 
@@ -39,6 +31,13 @@ std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const C
 std::string PusherName(const GitAccessRequest& request) {
   if (request.user) return request.user->name;
   return "deploy:" + request.key_fingerprint;
+}
+
+std::string NewPushId() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+  return id;
 }
 
 SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& config, Store& store,

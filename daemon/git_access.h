@@ -20,7 +20,12 @@ struct GitAccessRequest {
   std::optional<DeployKey> deploy_key;
   std::string key_fingerprint;
   std::string git_protocol;  // the client's GIT_PROTOCOL, e.g. "version=2"; may be empty
+  std::string push_id;       // HEPHY_PUSH_ID for the hook (see NewPushId)
 };
+
+// A random id naming one push in hephyd's logs, its builds and its audit
+// record: 16 hex digits.
+std::string NewPushId();
 
 // The name a push is recorded under: the user's, or "deploy:FINGERPRINT".
 std::string PusherName(const GitAccessRequest& request);

@@ -26,15 +26,26 @@ bool PacketReader::Fill(size_t wanted) {
   return true;
 }
 
-std::optional<std::string> PacketReader::Next() {
-  if (!Fill(4)) throw std::runtime_error("connection closed");
-  size_t length = 0;
+int PacketLength(std::string_view header) {
+  if (header.size() < 4) return -1;
+  int length = 0;
   for (int i = 0; i < 4; ++i) {
-    const char c = buffer_[i];
-    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (digit < 0) throw std::runtime_error("malformed packet header");
+    const char c = header[i];
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
+    if (digit < 0) return -1;
     length = length * 16 + digit;
   }
+  return length;
+}
+
+std::optional<std::string> PacketReader::Next() {
+  if (!Fill(4)) throw std::runtime_error("connection closed");
+  const int header = PacketLength(buffer_);
+  if (header < 0) throw std::runtime_error("malformed packet header");
+  const size_t length = header;
   if (length == 0) {
     buffer_.erase(0, 4);
     return std::nullopt;

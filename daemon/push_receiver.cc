@@ -18,8 +18,8 @@ std::shared_ptr<spdlog::logger> Log() {
 
 }  // namespace
 
-int PushReceiver::Receive(const PushRequest& request, const Say& say,
-                          std::stop_token cancel) const {
+PushVerdict PushReceiver::Receive(const PushRequest& request, const Say& say,
+                                  std::stop_token cancel) const {
   try {
     std::vector<std::string> problems;
     const PushOptions options = ParsePushOptions(request.options, problems);
@@ -56,26 +56,27 @@ int PushReceiver::Receive(const PushRequest& request, const Say& say,
       plans.push_back(std::move(plan));
     }
     // Every problem of the push is told at once, before anything builds.
-    bool refused = !problems.empty();
-    if (refused) {
+    PushVerdict verdict{.accepted = problems.empty()};
+    if (!verdict.accepted) {
       say("hephy: push refused, nothing was built:");
       for (const auto& problem : problems) say("  " + problem);
+      verdict.reason = problems.front().substr(0, problems.front().find('\n'));
     }
     // Every build of a push must succeed for git to move any ref; the first
     // failed branch ends the push.
     for (const auto& plan : plans) {
-      if (refused) break;
-      refused = !runner_.Run(plan.builds, say, cancel);
+      if (!verdict.accepted) break;
+      verdict.accepted = runner_.Run(plan.builds, say, cancel, &verdict.reason);
     }
     Log()->info("push {} app={} user={} refs={} {}", request.push_id, request.app, request.user,
-                request.updates.size(), refused ? "refused" : "accepted");
-    Metrics().pushes.With({refused ? "rejected" : "accepted"}).Increment();
-    return refused ? 1 : 0;
+                request.updates.size(), verdict.accepted ? "accepted" : "refused");
+    Metrics().pushes.With({verdict.accepted ? "accepted" : "rejected"}).Increment();
+    return verdict;
   } catch (const std::exception& e) {
     Log()->error("push {} app={}: {}", request.push_id, request.app, e.what());
     say(std::string("hephy: internal error: ") + e.what());
     Metrics().pushes.With({"rejected"}).Increment();
-    return 1;
+    return {.accepted = false, .reason = std::string("internal error: ") + e.what()};
   }
 }
 

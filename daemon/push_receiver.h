@@ -24,9 +24,10 @@ class PushReceiver {
   // malformed build-config.yaml, an unknown unit, an upstream that cannot be
   // fetched, nothing to build at all) is refused with every problem listed,
   // before anything builds. Deletions, tags and other branches are accepted
-  // without a build. `cancel` fires when the pusher goes away. Returns the
-  // hook's exit status (0 only when every build succeeded); never throws.
-  int Receive(const PushRequest& request, const Say& say, std::stop_token cancel) const;
+  // without a build. `cancel` fires when the pusher goes away. Accepts the
+  // push only when every build succeeded; a refusal's reason is its first
+  // problem, or the first build that failed. Never throws.
+  PushVerdict Receive(const PushRequest& request, const Say& say, std::stop_token cancel) const;
 
  private:
   const Config& config_;

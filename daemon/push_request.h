@@ -1,4 +1,5 @@
-// What git's pre-receive hook tells hephyd about one push.
+// What git's pre-receive hook tells hephyd about one push, and what hephyd
+// decides.
 #pragma once
 
 #include <map>
@@ -25,6 +26,12 @@ struct PushRequest {
   // (none: every unit) instead of sending updates.
   std::string trigger = "push";
   std::vector<std::string> units;
+};
+
+// hephyd's answer to a pre-receive hook.
+struct PushVerdict {
+  bool accepted = false;  // git may update the refs (the hook exits 0)
+  std::string reason;     // why not, in one line ("build 7 (web) failed: ...")
 };
 
 }  // namespace hephy

@@ -19,6 +19,7 @@
 #include "http_api.h"
 #include "http_connection.h"
 #include "http_server.h"
+#include "push_ledger.h"
 #include "push_receiver.h"
 #include "rebuilder.h"
 #include "scheduled_rebuilds.h"
@@ -87,6 +88,7 @@ int Serve(const Config& config) {
   const BuildPlanner planner(config, upstreams);
   const PushReceiver receiver(config, planner, runner);
   const Rebuilder rebuilder(config, planner, runner);
+  PushLedger pushes;
   HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
     if (request.trigger == "manual") {
       return rebuilder.Rebuild({.app = request.app,
@@ -97,7 +99,9 @@ int Serve(const Config& config) {
                                 .requested_by = request.user},
                                say, hangup);
     }
-    return receiver.Receive(request, say, hangup);
+    const PushVerdict verdict = receiver.Receive(request, say, hangup);
+    pushes.Decide(request.push_id, verdict);  // for the session's audit record
+    return verdict.accepted ? 0 : 1;
   });
   hooks.Listen(config.HookSocketPath());
   HttpApi api(config);
@@ -106,7 +110,7 @@ int Serve(const Config& config) {
                     api.Handle(request, exchange);
                   });
   const ListenAddress http_bound = http.Listen();
-  SshServer server(config, repos);
+  SshServer server(config, repos, pushes);
   const ListenAddress bound = server.Listen();
   http.Start();
   spdlog::info("hephyd {} serving HTTP on {} (health, metrics, API)", HEPHY_VERSION,

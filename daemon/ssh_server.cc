@@ -50,8 +50,11 @@ uint16_t BoundPort(int fd) {
 
 }  // namespace
 
-SshServer::SshServer(const Config& config, const RepoStore& repos)
-    : config_(config), repos_(repos), stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+SshServer::SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes)
+    : config_(config),
+      repos_(repos),
+      pushes_(pushes),
+      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_fd_) throw Error("eventfd failed");
 }
 
@@ -80,7 +83,7 @@ ListenAddress SshServer::Listen() {
 }
 
 void SshServer::Run() {
-  const SessionContext context{config_, repos_, stop_fd_.get()};
+  const SessionContext context{config_, repos_, stop_fd_.get(), pushes_};
   pollfd fds[2] = {{ssh_bind_get_fd(bind_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
   while (true) {
     if (poll(fds, 2, -1) < 0) {

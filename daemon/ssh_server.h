@@ -5,22 +5,26 @@
 #include "hephy/config.h"
 #include "hephy/process.h"
 #include "hephy/repo_store.h"
+#include "push_ledger.h"
 #include "thread_group.h"
 
 struct ssh_bind_struct;
 
 namespace hephy {
 
-// What every session shares; read-only once the server runs.
+// What every session shares; read-only once the server runs, but for the
+// thread-safe objects it points at.
 struct SessionContext {
   const Config& config;
   const RepoStore& repos;
-  int stop_fd;  // becomes readable when the daemon shuts down
+  int stop_fd;         // becomes readable when the daemon shuts down
+  PushLedger& pushes;  // the hook service's verdicts, for the audit log
 };
 
 class SshServer {
  public:
-  SshServer(const Config& config, const RepoStore& repos);
+  // `pushes` is where the hook service leaves its verdicts.
+  SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes);
   ~SshServer();
   SshServer(const SshServer&) = delete;
   SshServer& operator=(const SshServer&) = delete;
@@ -40,6 +44,7 @@ class SshServer {
  private:
   const Config& config_;
   const RepoStore& repos_;
+  PushLedger& pushes_;
   ssh_bind_struct* bind_ = nullptr;
   UniqueFd stop_fd_;
   ThreadGroup sessions_;

@@ -16,6 +16,7 @@
 #include "hephy/error.h"
 #include "hephy/ssh_key.h"
 #include "logging.h"
+#include "push_audit.h"
 
 namespace hephy {
 namespace {
@@ -303,10 +304,12 @@ int SshSession::OnExec(const char* command) {
 }
 
 void SshSession::StartGit(const std::string& command) {
-  GitAccessRequest request{ParseGitCommand(command), user_, deploy_key_, fingerprint_,
-                           git_protocol_};
+  GitAccessRequest request{
+      ParseGitCommand(command), user_, deploy_key_, fingerprint_, git_protocol_,
+      push_id_ = NewPushId()};
   git_ = request.command;
   SpawnOptions spawn = AdmitGitCommand(request, context_.config, *store_, context_.repos);
+  if (git_->service == GitService::kReceivePack) context_.pushes.Open(push_id_);
   StartChild(spawn);
 }
 
@@ -337,7 +340,7 @@ void SshSession::StartCommand(const std::string& command) {
 
 void SshSession::StartChild(const SpawnOptions& spawn) {
   child_ = Spawn(spawn);
-  child_running_ = true;
+  child_started_ = child_running_ = true;
   fcntl(child_.stdin_fd().get(), F_SETPIPE_SZ, kPipeSize);
   fcntl(child_.stdout_fd().get(), F_SETPIPE_SZ, kPipeSize);
 }
@@ -349,6 +352,7 @@ int SshSession::OnData(void* data, uint32_t len, int is_stderr) {
   // what it keeps counts against the window the client may fill.
   if (StdinPending()) return 0;
   const char* bytes = static_cast<const char*>(data);
+  push_commands_.Feed({bytes, len});
   ssize_t n = write(child_.stdin_fd().get(), bytes, len);
   if (n < 0 && errno != EAGAIN) {
     stdin_failed_ = true;  // EPIPE: git is gone; its exit status will tell
@@ -382,6 +386,7 @@ void SshSession::OnStdinWritable() {
       const int n = ssh_channel_read_nonblocking(channel_, stdin_pending_.data(), available, 0);
       stdin_pending_.resize(std::max(n, 0));
       if (n <= 0) return;
+      push_commands_.Feed(stdin_pending_);
     }
     const ssize_t n = write(child_.stdin_fd().get(), stdin_pending_.data() + stdin_offset_,
                             stdin_pending_.size() - stdin_offset_);
@@ -508,6 +513,7 @@ void SshSession::SendExitAndClose(int code) {
 }
 
 void SshSession::LogEnd(const std::string& result) {
+  AuditPush(result);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   rusage usage{};
@@ -523,6 +529,42 @@ void SshSession::LogEnd(const std::string& result) {
                     : "-",
       fingerprint_.empty() ? "-" : fingerprint_, git_ ? git_->app : "-", command_,
       HumanBytes(bytes_in_), HumanBytes(bytes_out_), seconds, cpu, result);
+}
+
+void SshSession::AuditPush(const std::string& result) {
+  if (!git_ || git_->service != GitService::kReceivePack || push_audited_) return;
+  push_audited_ = true;
+  const auto verdict = context_.pushes.Close(push_id_);
+  // As builds record the pusher (PusherName).
+  PushAttempt push{user_ ? user_->name : "deploy:" + fingerprint_, fingerprint_, git_->app, remote_,
+                   std::nullopt};
+  std::string outcome;
+  try {
+    if (!child_started_) {
+      std::string reason = failure_.value_or(result);
+      if (reason.starts_with("hephyd: ")) reason.erase(0, 8);
+      outcome = "denied: " + reason;
+    } else {
+      push.updates = push_commands_.Updates();
+      // A client with nothing to push asks for no update, or hangs up at once.
+      if (push.updates ? push.updates->empty() : bytes_in_ == 0 && !verdict) return;
+      std::vector<std::string> not_updated;
+      if (verdict && verdict->accepted && push.updates) {
+        not_updated = RefsNotUpdated(context_.repos.PathFor(git_->app), *push.updates);
+      }
+      // Without a verdict the hook never answered: git stopped before it ran
+      // it, or the push ended while hephyd was deciding.
+      outcome =
+          PushResult(verdict, not_updated,
+                     result.starts_with("exit ")
+                         ? "git ended the push before its pre-receive hook ran (" + result + ")"
+                         : result);
+    }
+    store_->Audit(PushAuditEntry(push, outcome));
+  } catch (const std::exception& e) {
+    Log()->error("remote={} push {} app={}: cannot write its audit record: {}", remote_, push_id_,
+                 git_->app, e.what());
+  }
 }
 
 }  // namespace hephy

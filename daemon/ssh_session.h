@@ -16,6 +16,7 @@
 #include "git_command.h"
 #include "hephy/process.h"
 #include "hephy/store.h"
+#include "push_commands.h"
 #include "ssh_server.h"
 
 namespace hephy {
@@ -63,6 +64,7 @@ class SshSession {
   void FinishIfChildDone();
   void SendExitAndClose(int code);
   void LogEnd(const std::string& result);
+  void AuditPush(const std::string& result);
 
   ssh_session session_;
   const SessionContext& context_;
@@ -88,6 +90,7 @@ class SshSession {
   bool pty_requested_ = false;
   std::optional<std::string> failure_;  // to show the client, then exit 1
   Child child_;
+  bool child_started_ = false;
   bool child_running_ = false;
   bool stop_requested_ = false;
   bool closed_ = false;       // we sent the exit status and closed the channel
@@ -116,6 +119,12 @@ class SshSession {
 
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
+
+  // A push (git-receive-pack), for its audit record: its id, the ref updates
+  // the client asks for, read as its bytes pass, and whether it is recorded.
+  std::string push_id_;
+  PushCommandReader push_commands_;
+  bool push_audited_ = false;
 };
 
 }  // namespace hephy

@@ -26,6 +26,9 @@ constexpr size_t kMaxPayload = 65516;
 
 // One packet; payloads longer than kMaxPayload are cut.
 std::string Packet(std::string_view payload);
+// The length a packet's four-digit header gives, the header included (0 for
+// a flush packet); -1 when they are not hex digits.
+int PacketLength(std::string_view header);
 inline constexpr std::string_view kFlush = "0000";
 
 // Reads packets from a blocking descriptor.

@@ -214,6 +214,19 @@ bool TestDaemon::WaitForLog(const std::string& needle, std::chrono::milliseconds
                                [&] { return log_.find(needle) != std::string::npos; });
 }
 
+bool TestDaemon::WaitForLogCount(const std::string& needle, size_t count,
+                                 std::chrono::milliseconds timeout) {
+  const auto occurrences = [&] {
+    size_t n = 0;
+    for (size_t at = log_.find(needle); at != std::string::npos; at = log_.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  std::unique_lock lock(log_mutex_);
+  return log_changed_.wait_for(lock, timeout, [&] { return occurrences() >= count; });
+}
+
 std::string TestDaemon::Log() {
   std::lock_guard lock(log_mutex_);
   return log_;

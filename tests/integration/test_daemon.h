@@ -71,6 +71,9 @@ class TestDaemon {
   // Waits until hephyd's log contains `needle`; false on timeout.
   bool WaitForLog(const std::string& needle,
                   std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits until hephyd's log contains `needle` at least `count` times.
+  bool WaitForLogCount(const std::string& needle, size_t count,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::string Log();
 
   const std::filesystem::path& dir() const { return dir_.path(); }
