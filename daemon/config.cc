@@ -55,6 +55,28 @@ class Reader {
     return value;
   }
 
+  int NonNegativeInt(const YAML::Node& node, const std::string& key,
+                     const std::string& zero_means) const {
+    int value = 0;
+    if (!node.IsScalar() || !YAML::convert<int>::decode(node, value) || value < 0) {
+      Fail(node, key, "expected 0 (" + zero_means + ") or a positive integer");
+    }
+    return value;
+  }
+
+  // A duration (ParseDuration); with `zero_means`, also 0.
+  std::chrono::seconds Duration(const YAML::Node& node, const std::string& key,
+                                const std::string& zero_means = "") const {
+    const std::string text = Scalar(node, key);
+    if (!zero_means.empty() && text == "0") return std::chrono::seconds(0);
+    try {
+      return ParseDuration(text);
+    } catch (const Error& e) {
+      Fail(node, key,
+           e.what() + (zero_means.empty() ? std::string() : ", or 0 (" + zero_means + ")"));
+    }
+  }
+
   std::vector<std::string> StringList(const YAML::Node& node, const std::string& key) const {
     if (!node.IsSequence()) Fail(node, key, "expected a list of strings");
     std::vector<std::string> out;
@@ -200,10 +222,31 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
             {"data_dir", [&](Node n, Key k) { config.data_dir = ExpandHome(r.Scalar(n, k)); }},
             {"ssh",
              [&](Node n, Key k) {
+               auto& ssh = config.ssh;
                r.Map(n, k,
-                     {{"listen", [&](Node v, Key vk) { config.ssh.listen = r.Listen(v, vk); }},
+                     {{"listen", [&](Node v, Key vk) { ssh.listen = r.Listen(v, vk); }},
                       {"max_sessions",
-                       [&](Node v, Key vk) { config.ssh.max_sessions = r.PositiveInt(v, vk); }}});
+                       [&](Node v, Key vk) { ssh.max_sessions = r.PositiveInt(v, vk); }},
+                      {"max_startups",
+                       [&](Node v, Key vk) { ssh.max_startups = r.PositiveInt(v, vk); }},
+                      {"idle_timeout",
+                       [&](Node v, Key vk) { ssh.idle_timeout = r.Duration(v, vk, "never"); }},
+                      {"max_pushes_per_user",
+                       [&](Node v, Key vk) {
+                         ssh.max_pushes_per_user = r.NonNegativeInt(v, vk, "no limit");
+                       }},
+                      {"auth_failures", [&](Node v, Key vk) {
+                         auto& f = ssh.auth_failures;
+                         r.Map(v, vk,
+                               {{"limit",
+                                 [&](Node w, Key wk) {
+                                   f.limit = r.NonNegativeInt(w, wk, "no limit");
+                                   // Each address keeps the times of its last failures.
+                                   if (f.limit > 1000) r.Fail(w, wk, "must be at most 1000");
+                                 }},
+                                {"window", [&](Node w, Key wk) { f.window = r.Duration(w, wk); }},
+                                {"block", [&](Node w, Key wk) { f.block = r.Duration(w, wk); }}});
+                       }}});
              }},
             {"http",
              [&](Node n, Key k) {

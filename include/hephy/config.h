@@ -18,9 +18,29 @@ struct ListenAddress {
   std::string ToString() const;
 };
 
+// ssh.auth_failures: a connection that ends without authenticating after
+// trying to is a failure of its address; `limit` failures of one address
+// within `window`, and its new connections are refused for `block`.
+struct AuthFailuresConfig {
+  int limit = 10;  // 0: no limit
+  std::chrono::seconds window{60};
+  std::chrono::seconds block{5 * 60};
+};
+
 struct SshConfig {
   ListenAddress listen{"127.0.0.1", 2222};
+  // Authenticated sessions at once; a client beyond it is told to try later.
   int max_sessions = 64;
+  // Connections at once that have not authenticated yet (key exchange and
+  // authentication, at most 60 s each), as OpenSSH's MaxStartups; a
+  // connection beyond it is closed at once.
+  int max_startups = 16;
+  // A session that sends and receives nothing for this long is closed; 0:
+  // never. git's keepalives during a silent build count as output.
+  std::chrono::seconds idle_timeout{10 * 60};
+  // Pushes (git-receive-pack) one user may run at once; 0: no limit.
+  int max_pushes_per_user = 4;
+  AuthFailuresConfig auth_failures;
 };
 
 // Who may read /healthz and /metrics without an API token.

@@ -25,6 +25,12 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.data_dir, "/srv/hephy-data");
   EXPECT_EQ(c.ssh.listen.ToString(), "127.0.0.1:2222");
   EXPECT_EQ(c.ssh.max_sessions, 64);
+  EXPECT_EQ(c.ssh.max_startups, 16);
+  EXPECT_EQ(c.ssh.idle_timeout, std::chrono::minutes(10));
+  EXPECT_EQ(c.ssh.max_pushes_per_user, 4);
+  EXPECT_EQ(c.ssh.auth_failures.limit, 10);
+  EXPECT_EQ(c.ssh.auth_failures.window, std::chrono::seconds(60));
+  EXPECT_EQ(c.ssh.auth_failures.block, std::chrono::minutes(5));
   EXPECT_EQ(c.http.listen.ToString(), "127.0.0.1:8080");
   EXPECT_EQ(c.http.max_connections, 64);
   EXPECT_EQ(c.http.open_endpoints, OpenEndpoints::kLoopback);
@@ -102,6 +108,46 @@ upstreams:
   EXPECT_EQ(c.upstreams.ssh_key, "/var/lib/hephy/keys/upstream_ed25519");
   EXPECT_EQ(c.upstreams.known_hosts, "/etc/hephy/known_hosts");
   EXPECT_TRUE(c.upstreams.allow_local);
+}
+
+TEST(Config, SshLimits) {
+  const Config c = Parse(R"(
+ssh:
+  max_startups: 4
+  idle_timeout: 90s
+  max_pushes_per_user: 0
+  auth_failures: { limit: 3, window: 10m, block: 1h }
+)");
+  EXPECT_EQ(c.ssh.max_startups, 4);
+  EXPECT_EQ(c.ssh.idle_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(c.ssh.max_pushes_per_user, 0);
+  EXPECT_EQ(c.ssh.auth_failures.limit, 3);
+  EXPECT_EQ(c.ssh.auth_failures.window, std::chrono::minutes(10));
+  EXPECT_EQ(c.ssh.auth_failures.block, std::chrono::hours(1));
+  EXPECT_EQ(Parse("ssh: { idle_timeout: 0 }").ssh.idle_timeout, std::chrono::seconds(0));
+  EXPECT_EQ(Parse("ssh: { auth_failures: { limit: 0 } }").ssh.auth_failures.limit, 0);
+}
+
+TEST(Config, SshLimitErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("ssh:\n  max_startups: 0\n"),
+            "hephy.yaml:2: ssh.max_startups: expected a positive integer");
+  EXPECT_EQ(ErrorOf("ssh:\n  idle_timeout: forever\n"),
+            "hephy.yaml:2: ssh.idle_timeout: expected a duration such as 90s, 60m or 1h30m, got "
+            "'forever', or 0 (never)");
+  EXPECT_EQ(ErrorOf("ssh:\n  max_pushes_per_user: -1\n"),
+            "hephy.yaml:2: ssh.max_pushes_per_user: expected 0 (no limit) or a positive integer");
+  EXPECT_EQ(ErrorOf("ssh:\n  auth_failures:\n    limit: many\n"),
+            "hephy.yaml:3: ssh.auth_failures.limit: expected 0 (no limit) or a positive integer");
+  EXPECT_EQ(ErrorOf("ssh:\n  auth_failures:\n    limit: 5000\n"),
+            "hephy.yaml:3: ssh.auth_failures.limit: must be at most 1000");
+  EXPECT_EQ(ErrorOf("ssh:\n  auth_failures:\n    window: 0\n"),
+            "hephy.yaml:3: ssh.auth_failures.window: expected a duration such as 90s, 60m or "
+            "1h30m, got '0'");
+  EXPECT_EQ(ErrorOf("ssh:\n  auth_failures:\n    ban: 1h\n"),
+            "hephy.yaml:3: ssh.auth_failures.ban: unknown key (expected one of: block, limit, "
+            "window)");
+  EXPECT_EQ(ErrorOf("ssh:\n  auth_failures: 10\n"),
+            "hephy.yaml:2: ssh.auth_failures: expected a mapping");
 }
 
 TEST(Config, UpstreamPathsAreTakenFromDataDirAndHome) {
@@ -190,7 +236,8 @@ TEST(Config, HttpOpenEndpointsIsLoopbackAnyOrNone) {
 
 TEST(Config, UnknownKeyNamesFileLineAndTheAllowedKeys) {
   EXPECT_EQ(ErrorOf("ssh:\n  listen: \"127.0.0.1:22\"\n  max_sesions: 3\n"),
-            "hephy.yaml:3: ssh.max_sesions: unknown key (expected one of: listen, max_sessions)");
+            "hephy.yaml:3: ssh.max_sesions: unknown key (expected one of: auth_failures, "
+            "idle_timeout, listen, max_pushes_per_user, max_sessions, max_startups)");
   EXPECT_EQ(ErrorOf("colour: blue\n").substr(0, 34), "hephy.yaml:1: colour: unknown key ");
 }
 
