@@ -1,5 +1,6 @@
 #include "git_access.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -24,6 +25,15 @@ std::vector<std::string> GitEnvironment(const GitAccessRequest& request, const C
   env.push_back("HEPHY_HOOK_SOCKET=" + config.HookSocketPath().string());
   env.push_back("HEPHY_PUSH_ID=" + request.push_id);
   return env;
+}
+
+// While the pre-receive hook is silent (a build step that prints nothing),
+// git sends the client a keepalive every receive.keepAlive seconds (5 by
+// default); they must come well within ssh.idle_timeout.
+std::string ReceiveKeepAlive(const Config& config) {
+  const auto idle = config.ssh.idle_timeout.count();
+  const auto seconds = idle > 0 ? std::clamp<int64_t>(idle / 3, 1, 5) : 5;
+  return "receive.keepAlive=" + std::to_string(seconds);
 }
 
 }  // namespace
@@ -78,7 +88,8 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
   const auto path = push ? repos.Prepare(name) : repos.PathFor(name);
 
   SpawnOptions spawn;
-  spawn.argv = push ? std::vector<std::string>{"git", "receive-pack", path.string()}
+  spawn.argv = push ? std::vector<std::string>{"git", "-c", ReceiveKeepAlive(config),
+                                               "receive-pack", path.string()}
                     : std::vector<std::string>{"git", "upload-pack", "--strict", path.string()};
   spawn.env = GitEnvironment(request, config);
   spawn.pipe_stdin = spawn.pipe_stdout = spawn.pipe_stderr = true;

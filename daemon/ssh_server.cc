@@ -40,6 +40,13 @@ std::string Address(int fd, bool peer) {
   return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
 }
 
+// Turns a connection away before its key exchange: the client sees the
+// connection closed.
+void Refuse(ssh_session session) {
+  ssh_disconnect(session);
+  ssh_free(session);
+}
+
 uint16_t BoundPort(int fd) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
@@ -50,10 +57,17 @@ uint16_t BoundPort(int fd) {
 
 }  // namespace
 
+std::string HostOfAddress(const std::string& address) {
+  if (address.starts_with('[')) return address.substr(1, address.find(']') - 1);
+  return address.substr(0, address.rfind(':'));
+}
+
 SshServer::SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes)
     : config_(config),
       repos_(repos),
       pushes_(pushes),
+      limits_(config.ssh),
+      throttle_(config.ssh.auth_failures),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_fd_) throw Error("eventfd failed");
 }
@@ -83,7 +97,7 @@ ListenAddress SshServer::Listen() {
 }
 
 void SshServer::Run() {
-  const SessionContext context{config_, repos_, stop_fd_.get(), pushes_};
+  const SessionContext context{config_, repos_, stop_fd_.get(), pushes_, limits_, throttle_};
   pollfd fds[2] = {{ssh_bind_get_fd(bind_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
   while (true) {
     if (poll(fds, 2, -1) < 0) {
@@ -101,6 +115,21 @@ void SshServer::Run() {
     }
     const std::string remote = Address(ssh_get_fd(session), /*peer=*/true);
     const std::string local = Address(ssh_get_fd(session), /*peer=*/false);
+    const auto now = AuthThrottle::Clock::now();
+    if (const auto until = throttle_.BlockedUntil(HostOfAddress(remote), now)) {
+      // Not at info: an address that keeps trying would flood the log.
+      Log()->debug("remote={} refused: blocked for {}s more (ssh.auth_failures)", remote,
+                   std::chrono::ceil<std::chrono::seconds>(*until - now).count());
+      Refuse(session);
+      continue;
+    }
+    SessionLimits::Slot handshake = limits_.StartHandshake();
+    if (!handshake) {
+      Log()->warn("remote={} refused: ssh.max_startups ({}) connections are authenticating", remote,
+                  config_.ssh.max_startups);
+      Refuse(session);
+      continue;
+    }
     // SSH writes many small packets whose answers the client waits for (key
     // exchange, auth, git's ref negotiation, exit status): Nagle's algorithm
     // would hold each behind the client's delayed ACK for ~40 ms.
@@ -109,18 +138,11 @@ void SshServer::Run() {
     // Bounds the blocking steps (the final flush of exit status and close).
     const long timeout_seconds = 30;
     ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
-    const bool started = sessions_.Start(
-        [session, remote, local, &context] {
-          const GaugeScope active(Metrics().ssh_sessions.With({}));
-          SshSession(session, context, remote, local).Run();
-        },
-        config_.ssh.max_sessions);
-    if (!started) {
-      Log()->warn("remote={} refused: ssh.max_sessions ({}) sessions are open", remote,
-                  config_.ssh.max_sessions);
-      ssh_disconnect(session);
-      ssh_free(session);
-    }
+    // The session takes the slot: none may stay behind in this closure.
+    sessions_.Start([session, remote, local, handshake = std::move(handshake), &context]() mutable {
+      const GaugeScope active(Metrics().ssh_sessions.With({}));
+      SshSession(session, context, remote, local, std::move(handshake)).Run();
+    });
   }
   sessions_.Wait();
 }

@@ -2,10 +2,12 @@
 // its own thread (libssh, public-key authentication against the store).
 #pragma once
 
+#include "auth_throttle.h"
 #include "hephy/config.h"
 #include "hephy/process.h"
 #include "hephy/repo_store.h"
 #include "push_ledger.h"
+#include "session_limits.h"
 #include "thread_group.h"
 
 struct ssh_bind_struct;
@@ -19,7 +21,13 @@ struct SessionContext {
   const RepoStore& repos;
   int stop_fd;         // becomes readable when the daemon shuts down
   PushLedger& pushes;  // the hook service's verdicts, for the audit log
+  SessionLimits& limits;
+  AuthThrottle& throttle;
 };
+
+// The host of an address as SshServer gives it: "127.0.0.1" of
+// "127.0.0.1:2222", "::1" of "[::1]:2222".
+std::string HostOfAddress(const std::string& address);
 
 class SshServer {
  public:
@@ -45,6 +53,8 @@ class SshServer {
   const Config& config_;
   const RepoStore& repos_;
   PushLedger& pushes_;
+  SessionLimits limits_;
+  AuthThrottle throttle_;
   ssh_bind_struct* bind_ = nullptr;
   UniqueFd stop_fd_;
   ThreadGroup sessions_;

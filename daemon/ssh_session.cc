@@ -58,8 +58,12 @@ SshSession* Self(void* userdata) { return static_cast<SshSession*>(userdata); }
 }  // namespace
 
 SshSession::SshSession(ssh_session session, const SessionContext& context, std::string remote,
-                       std::string local)
-    : session_(session), context_(context), remote_(std::move(remote)), local_(std::move(local)) {}
+                       std::string local, SessionLimits::Slot handshake)
+    : session_(session),
+      context_(context),
+      remote_(std::move(remote)),
+      local_(std::move(local)),
+      handshake_slot_(std::move(handshake)) {}
 
 SshSession::~SshSession() {
   if (event_ != nullptr) ssh_event_free(event_);
@@ -74,6 +78,7 @@ void SshSession::Run() {
     Log()->error("session from {}: {}", remote_, e.what());
     LogEnd(std::string("error: ") + e.what());
   }
+  if (!Authenticated() && (failed_auths_ > 0 || login_timed_out_)) RecordAuthFailure();
 }
 
 void SshSession::Serve() {
@@ -106,16 +111,13 @@ void SshSession::Serve() {
   if (event_ == nullptr || ssh_event_add_session(event_, session_) != SSH_OK) {
     throw Error("cannot create the session's event loop");
   }
-  const auto login_deadline = started_ + kLoginGraceTime;
-  std::optional<std::chrono::steady_clock::time_point> close_deadline;
-
   while (true) {
     SyncDescriptors();
     FinishIfChildDone();
     if (closed_ && peer_closed_) return;  // both ends closed the channel: done
-    if (closed_ && !close_deadline) close_deadline = Now() + kCloseGraceTime;
+    if (closed_ && !close_deadline_) close_deadline_ = Now() + kCloseGraceTime;
 
-    const auto deadline = !Authenticated() ? std::optional(login_deadline) : close_deadline;
+    const auto deadline = Deadline();
     int timeout = -1;
     if (deadline) {
       timeout = static_cast<int>(std::max<int64_t>(
@@ -133,8 +135,14 @@ void SshSession::Serve() {
       }
       return;
     }
-    if (deadline && Now() >= *deadline) {
-      if (!Authenticated()) Log()->info("remote={} authentication timed out", remote_);
+    // Again: what the poll dispatched may have moved it (data, authentication).
+    if (const auto due = Deadline(); due && Now() >= *due) {
+      if (!Authenticated()) {
+        login_timed_out_ = true;
+        Log()->info("remote={} authentication timed out", remote_);
+      } else if (!closed_) {
+        CloseIdle();
+      }
       return;
     }
     if (failed_auths_ >= kMaxAuthTries) {
@@ -205,6 +213,11 @@ int SshSession::OnAuthPublicKey(const char* user, ssh_key key, char signature_st
     user_ = owner;
     deploy_key_ = deploy_key;
     fingerprint_ = fingerprint;
+    last_activity_ = Now();
+    // Over ssh.max_sessions, the session keeps its handshake place just long
+    // enough to tell the client (OnExec).
+    session_slot_ = context_.limits.StartSession();
+    if (session_slot_) handshake_slot_ = {};
   }
   return SSH_AUTH_SUCCESS;
 }
@@ -284,6 +297,10 @@ int SshSession::OnExec(const char* command) {
   exec_requested_ = true;
   command_ = command;
   try {
+    if (!session_slot_) {
+      throw Error("ssh.max_sessions (" + std::to_string(context_.config.ssh.max_sessions) +
+                  ") sessions are open; try again later");
+    }
     if (pty_requested_) throw Error("terminals are not supported; run commands without -t");
     const std::string_view text(command);
     if (text.starts_with("git-") || text.starts_with("git ")) {
@@ -308,6 +325,16 @@ void SshSession::StartGit(const std::string& command) {
       ParseGitCommand(command), user_, deploy_key_, fingerprint_, git_protocol_,
       push_id_ = NewPushId()};
   git_ = request.command;
+  if (git_->service == GitService::kReceivePack) {
+    // A deploy key counts on its own, as builds name it.
+    push_slot_ = context_.limits.StartPush(user_ ? user_->name : "deploy:" + fingerprint_);
+    if (!push_slot_) {
+      const int most = context_.config.ssh.max_pushes_per_user;
+      throw Error((user_ ? user_->name : "deploy key " + fingerprint_) + " already has " +
+                  std::to_string(most) + (most == 1 ? " push" : " pushes") +
+                  " running (ssh.max_pushes_per_user)");
+    }
+  }
   SpawnOptions spawn = AdmitGitCommand(request, context_.config, *store_, context_.repos);
   if (git_->service == GitService::kReceivePack) context_.pushes.Open(push_id_);
   StartChild(spawn);
@@ -346,6 +373,7 @@ void SshSession::StartChild(const SpawnOptions& spawn) {
 }
 
 int SshSession::OnData(void* data, uint32_t len, int is_stderr) {
+  last_activity_ = Now();
   if (is_stderr) return static_cast<int>(len);  // clients have no business there
   if (!child_.stdin_fd() || stdin_failed_) return static_cast<int>(len);  // git stopped reading
   // Older bytes go first; until they are written, libssh keeps these, and
@@ -432,6 +460,7 @@ void SshSession::FlushPendingOutput() {
                       ? ssh_channel_write(channel_, pending->data(), len)
                       : ssh_channel_write_stderr(channel_, pending->data(), len);
     if (n == SSH_ERROR) return;  // the loop sees the session fail
+    if (n > 0) last_activity_ = Now();
     bytes_out_ += n;
     pending->erase(0, n);
   }
@@ -514,6 +543,7 @@ void SshSession::SendExitAndClose(int code) {
 
 void SshSession::LogEnd(const std::string& result) {
   AuditPush(result);
+  push_slot_ = {};  // before the line that says the push is over
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   rusage usage{};
@@ -565,6 +595,44 @@ void SshSession::AuditPush(const std::string& result) {
     Log()->error("remote={} push {} app={}: cannot write its audit record: {}", remote_, push_id_,
                  git_->app, e.what());
   }
+}
+
+std::optional<std::chrono::steady_clock::time_point> SshSession::Deadline() const {
+  if (!Authenticated()) return started_ + kLoginGraceTime;
+  if (closed_) return close_deadline_;
+  const auto idle = context_.config.ssh.idle_timeout;
+  if (idle.count() > 0) return last_activity_ + idle;
+  return std::nullopt;
+}
+
+void SshSession::CloseIdle() {
+  const auto idle = context_.config.ssh.idle_timeout;
+  Log()->info("remote={} user={} idle for {}s (ssh.idle_timeout); closing the session", remote_,
+              user_ ? user_->name : "deploy:" + deploy_key_->app, idle.count());
+  if (channel_ != nullptr && !peer_closed_) {
+    // Best effort: a client that stopped reading will not see it.
+    const std::string message = "hephyd: closing the session: nothing sent or received for " +
+                                std::to_string(idle.count()) + "s (ssh.idle_timeout)\n";
+    ssh_channel_write_stderr(channel_, message.data(), message.size());
+  }
+  if (child_running_) {
+    child_.KillGroup(SIGKILL);
+    child_.Wait();
+    child_running_ = false;
+  }
+  LogEnd(!child_started_ ? "idle timeout"
+         : git_          ? "idle timeout; git killed"
+                         : "idle timeout; command killed");
+}
+
+void SshSession::RecordAuthFailure() {
+  const std::string host = HostOfAddress(remote_);
+  if (!context_.throttle.Failed(host, std::chrono::steady_clock::now())) return;
+  const auto& limits = context_.config.ssh.auth_failures;
+  Log()->warn(
+      "remote address {} blocked for {}s: {} connections failed to authenticate within {}s "
+      "(ssh.auth_failures)",
+      host, limits.block.count(), limits.limit, limits.window.count());
 }
 
 }  // namespace hephy

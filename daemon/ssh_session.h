@@ -24,9 +24,10 @@ namespace hephy {
 class SshSession {
  public:
   // Takes ownership of an accepted libssh session; `remote` and `local` are
-  // the connection's addresses ("127.0.0.1:2222"), for logs and messages.
+  // the connection's addresses ("127.0.0.1:2222"), for logs and messages;
+  // `handshake` is its place among the connections not authenticated yet.
   SshSession(ssh_session session, const SessionContext& context, std::string remote,
-             std::string local);
+             std::string local, SessionLimits::Slot handshake);
   ~SshSession();
   SshSession(const SshSession&) = delete;
   SshSession& operator=(const SshSession&) = delete;
@@ -65,6 +66,9 @@ class SshSession {
   void SendExitAndClose(int code);
   void LogEnd(const std::string& result);
   void AuditPush(const std::string& result);
+  std::optional<std::chrono::steady_clock::time_point> Deadline() const;
+  void CloseIdle();
+  void RecordAuthFailure();
 
   ssh_session session_;
   const SessionContext& context_;
@@ -82,6 +86,15 @@ class SshSession {
   std::optional<DeployKey> deploy_key_;
   std::string fingerprint_;
   int failed_auths_ = 0;
+  bool login_timed_out_ = false;
+  // Places held against ssh.max_startups until authenticated, then against
+  // ssh.max_sessions (none: the client is told to try later), and against
+  // ssh.max_pushes_per_user while a push runs.
+  SessionLimits::Slot handshake_slot_;
+  SessionLimits::Slot session_slot_;
+  SessionLimits::Slot push_slot_;
+  // Channel data either way, for ssh.idle_timeout.
+  std::chrono::steady_clock::time_point last_activity_ = started_;
 
   std::string command_;  // as the client sent it, for the log
   bool exec_requested_ = false;
@@ -93,6 +106,7 @@ class SshSession {
   bool child_started_ = false;
   bool child_running_ = false;
   bool stop_requested_ = false;
+  std::optional<std::chrono::steady_clock::time_point> close_deadline_;
   bool closed_ = false;       // we sent the exit status and closed the channel
   bool peer_closed_ = false;  // the client closed the channel
   int exit_code_ = -1;

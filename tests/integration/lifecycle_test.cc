@@ -1,6 +1,5 @@
 // The daemon's life: start-up, restarts, shutdown, and clients that vanish.
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,25 +17,6 @@ namespace {
 std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A real ssh client running `git-receive-pack 'APP.git'`, returned once
-// receive-pack has advertised its refs: git is running on the far side and
-// waits for the client's commands.
-Child OpenReceivePack(const TestDaemon& daemon, const TestKey& key, const std::string& app) {
-  SpawnOptions options;
-  options.argv = daemon.SshArgs(key);
-  options.argv.push_back("git@127.0.0.1");
-  options.argv.push_back("git-receive-pack '" + app + ".git'");
-  options.env = daemon.ClientEnv();
-  options.pipe_stdin = options.pipe_stdout = true;
-  Child client = Spawn(options);
-  pollfd fd{client.stdout_fd().get(), POLLIN, 0};
-  char buffer[256];
-  if (poll(&fd, 1, 20000) != 1 || read(client.stdout_fd().get(), buffer, sizeof buffer) <= 0) {
-    throw std::runtime_error("no ref advertisement from receive-pack for " + app);
-  }
-  return client;
 }
 
 TEST(Lifecycle, HostKeysAreGeneratedOnceAndReused) {
@@ -136,34 +116,37 @@ TEST(Lifecycle, ClientDisconnectKillsGit) {
   EXPECT_TRUE(ProcessesMatching("receive-pack " + repo).empty());
 }
 
-TEST(Lifecycle, SessionsBeyondMaxSessionsAreRefused) {
+TEST(Lifecycle, SessionsBeyondMaxSessionsAreToldToTryLater) {
   TestDaemon daemon("  max_sessions: 1\n");  // goes under the generated ssh: mapping
   const TestKey alice = daemon.AddUser("alice");
   daemon.Start();
   // One session held open: receive-pack waits for the client's commands.
   Child held = OpenReceivePack(daemon, alice, "held");
 
-  EXPECT_EQ(daemon.Ssh(alice, "git-upload-pack 'held.git'").exit_code, 255);
-  EXPECT_TRUE(daemon.WaitForLog("refused: ssh.max_sessions (1) sessions are open"));
+  const RunResult refused = daemon.Ssh(alice, "git-upload-pack 'held.git'");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err, "hephyd: ssh.max_sessions (1) sessions are open; try again later\n");
+  EXPECT_TRUE(daemon.WaitForLog("refused: hephyd: ssh.max_sessions (1) sessions are open"));
 
   held.stdin_fd().Reset();  // the client ends its push: the slot frees up
   held.Wait();
-  // The slot is released just after the session's log line; a connection in
-  // that instant is still refused, so a few attempts are allowed.
+  // The slot is released when the session's thread ends, just after its log
+  // line; a connection in that instant is still refused, so a few attempts
+  // are allowed.
   ASSERT_TRUE(daemon.WaitForLog("app=held command=\"git-receive-pack 'held.git'\""));
-  std::string err;
-  for (int attempt = 0; attempt < 20 && err.empty(); ++attempt) {
-    const RunResult r = daemon.Ssh(alice, "git-upload-pack 'nope.git'");
-    if (r.exit_code == 1) err = r.err;
+  std::string err = refused.err;
+  for (int attempt = 0; attempt < 20 && err == refused.err; ++attempt) {
+    err = daemon.Ssh(alice, "git-upload-pack 'nope.git'").err;
   }
   EXPECT_EQ(err, "hephyd: app 'nope' does not exist\n");
 }
 
 TEST(Lifecycle, ManyConcurrentPushesAllLand) {
-  TestDaemon daemon;
+  constexpr int kPushes = 8;
+  // All by one user: above the default ssh.max_pushes_per_user.
+  TestDaemon daemon("  max_pushes_per_user: " + std::to_string(kPushes) + "\n");
   const TestKey alice = daemon.AddUser("alice");
   daemon.Start();
-  constexpr int kPushes = 8;
   std::vector<std::thread> threads;
   std::vector<RunResult> results(kPushes);
   for (int i = 0; i < kPushes; ++i) {

@@ -238,6 +238,24 @@ std::filesystem::path TestDaemon::RepoPath(const std::string& app) const {
 
 std::vector<std::string> TestDaemon::ClientEnv() const { return BaseEnv(dir() / "home"); }
 
+Child OpenReceivePack(const TestDaemon& daemon, const TestKey& key, const std::string& app,
+                      const std::vector<std::string>& ssh_options) {
+  SpawnOptions options;
+  options.argv = daemon.SshArgs(key);
+  options.argv.insert(options.argv.end(), ssh_options.begin(), ssh_options.end());
+  options.argv.push_back("git@127.0.0.1");
+  options.argv.push_back("git-receive-pack '" + app + ".git'");
+  options.env = daemon.ClientEnv();
+  options.pipe_stdin = options.pipe_stdout = true;
+  Child client = Spawn(options);
+  pollfd fd{client.stdout_fd().get(), POLLIN, 0};
+  char buffer[256];
+  if (poll(&fd, 1, 20000) != 1 || read(client.stdout_fd().get(), buffer, sizeof buffer) <= 0) {
+    throw std::runtime_error("no ref advertisement from receive-pack for " + app);
+  }
+  return client;
+}
+
 std::string GitOk(const std::filesystem::path& repo, const std::vector<std::string>& args) {
   SpawnOptions options;
   options.argv = {"git", "-C", repo.string()};

@@ -103,6 +103,13 @@ class TestDaemon {
   std::string registry_url_;
 };
 
+// A real ssh client running `git-receive-pack 'APP.git'` (with `ssh_options`
+// first), returned once receive-pack has advertised its refs: git is running
+// on the far side and waits for the client's commands on stdin. Throws when
+// no advertisement comes.
+Child OpenReceivePack(const TestDaemon& daemon, const TestKey& key, const std::string& app,
+                      const std::vector<std::string>& ssh_options = {});
+
 // An empty git repository at `dir` whose branch is main.
 void MakeRepo(const std::filesystem::path& dir);
 // A repository at `dir` whose first commit on main holds a root Dockerfile,
