@@ -211,6 +211,19 @@ class HttpApiTest : public ::testing::Test {
     return json::parse(r.body);
   }
 
+  // An amd64 app whose RUN step runs `BEFORE wget GATE AFTER` in busybox sh:
+  // its build waits until the test opens the gate.
+  void CommitAppWaitingAt(const Gate& gate, const std::string& before, const std::string& after) {
+    std::filesystem::create_directories(src_ / "amd64/bin");
+    std::filesystem::copy_file(kBusybox, src_ / "amd64/bin/busybox");
+    GitOk(src_, {"add", "amd64"});
+    CommitFile(src_, "Dockerfile",
+               "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}/ /\n"
+               "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"" +
+                   before + "/bin/busybox wget -q -O - " + gate.Url() + after + "\"]\n",
+               "a build that waits");
+  }
+
   void CommitCopyOnlyApp(const std::string& greeting) {
     std::ofstream(src_ / "hello.txt") << greeting << "\n";
     GitOk(src_, {"add", "hello.txt"});
@@ -354,15 +367,7 @@ TEST_F(HttpApiTest, OpenEndpointsNoneWantsATokenEvenFromLoopback) {
 TEST_F(HttpApiTest, LogFollowStreamsLinesWhileTheBuildRuns) {
   Start();
   Gate gate;
-  std::filesystem::create_directories(src_ / "amd64/bin");
-  std::filesystem::copy_file(kBusybox, src_ / "amd64/bin/busybox");
-  GitOk(src_, {"add", "amd64"});
-  CommitFile(src_, "Dockerfile",
-             "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}/ /\n"
-             "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo waiting at the gate; "
-             "/bin/busybox wget -q -O - " +
-                 gate.Url() + "; echo through the gate\"]\n",
-             "a build that waits");
+  CommitAppWaitingAt(gate, "echo waiting at the gate; ", "; echo through the gate");
   Child git = daemon_->GitInBackground(alice_, {"push", daemon_->Url("web.git"), "main"}, src_);
   OutputWatcher pushed(git.stderr_fd().get());
   ASSERT_TRUE(gate.WaitUntilReached()) << pushed.Text();
@@ -412,14 +417,7 @@ TEST_F(HttpApiTest, LogFollowStreamsLinesWhileTheBuildRuns) {
 TEST_F(HttpApiTest, SigtermEndsAFollowAndServeExitsCleanly) {
   Start();
   Gate gate;
-  std::filesystem::create_directories(src_ / "amd64/bin");
-  std::filesystem::copy_file(kBusybox, src_ / "amd64/bin/busybox");
-  GitOk(src_, {"add", "amd64"});
-  CommitFile(src_, "Dockerfile",
-             "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}/ /\n"
-             "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo waiting; /bin/busybox wget -q -O - " +
-                 gate.Url() + "\"]\n",
-             "a build that waits");
+  CommitAppWaitingAt(gate, "echo waiting; ", "");
   Child git = daemon_->GitInBackground(alice_, {"push", daemon_->Url("web.git"), "main"}, src_);
   OutputWatcher pushed(git.stderr_fd().get());
   ASSERT_TRUE(gate.WaitUntilReached()) << pushed.Text();
