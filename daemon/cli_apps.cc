@@ -102,7 +102,7 @@ int List(CliArgs& args, CommandContext& ctx) {
     for (const auto& [a, access] : apps) {
       out.push_back({{"name", a.name},
                      {"owner", OwnerJson(a)},
-                     {"access", std::string(Describe(access))},
+                     {"access", std::string(AccessName(access))},
                      {"created_at", a.created_at}});
     }
     PrintJson(ctx.io.out, out);
@@ -141,7 +141,7 @@ int Info(CliArgs& args, CommandContext& ctx) {
         ctx.io.out,
         {{"name", app.name},
          {"owner", OwnerJson(app)},
-         {"access", std::string(Describe(AccessTo(ctx, app)))},
+         {"access", std::string(AccessName(AccessTo(ctx, app)))},
          {"created_at", app.created_at},
          {"members", member_list},
          {"deploy_keys", key_list},

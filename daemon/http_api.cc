@@ -49,20 +49,6 @@ ApiError Unauthorized(const std::string& message, bool bad_token) {
       {{"WWW-Authenticate", kChallenge + (bad_token ? ", error=\"invalid_token\"" : "")}});
 }
 
-std::string_view AccessName(AppAccess access) {
-  switch (access) {
-    case AppAccess::kOwner:
-      return "owner";
-    case AppAccess::kWrite:
-      return "write";
-    case AppAccess::kRead:
-      return "read";
-    case AppAccess::kNone:
-      break;
-  }
-  return "none";
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -18,6 +18,20 @@ std::string_view Describe(AppAccess access) {
   return "no access";
 }
 
+std::string_view AccessName(AppAccess access) {
+  switch (access) {
+    case AppAccess::kNone:
+      return "none";
+    case AppAccess::kRead:
+      return "read";
+    case AppAccess::kWrite:
+      return "write";
+    case AppAccess::kOwner:
+      return "owner";
+  }
+  return "none";
+}
+
 AppAccess AccessOf(Store& store, const App& app, const User& user) {
   if (user.admin || app.owner == user.name) return AppAccess::kOwner;
   const auto member = store.MemberAccess(app.name, user.name);

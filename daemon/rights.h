@@ -14,8 +14,11 @@ namespace hephy {
 // Ordered: each level includes the ones before it.
 enum class AppAccess { kNone, kRead, kWrite, kOwner };
 
-// "no access", "read access", "write access", "owner".
+// "no access", "read access", "write access", "owner": for messages.
 std::string_view Describe(AppAccess access);
+
+// "none", "read", "write", "owner": for JSON.
+std::string_view AccessName(AppAccess access);
 
 // What `user` may do to `app`: kOwner for admins and the owner, the
 // member's access, or kNone.
