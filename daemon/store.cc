@@ -89,7 +89,7 @@ std::optional<User> Store::FindUser(const std::string& name) {
 std::vector<std::string> Store::RemoveUser(const std::string& name) {
   const auto user = FindUser(name);
   if (!user) throw Error("no user '" + name + "'");
-  SQLite::Transaction tx(*db_);
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   SQLite::Statement owned(*db_, "SELECT name FROM apps WHERE owner_id = ? ORDER BY name");
   owned.bind(1, user->id);
   std::vector<std::string> apps;
@@ -107,7 +107,7 @@ std::vector<std::string> Store::RemoveUser(const std::string& name) {
 void Store::AddKeys(const std::string& user_name, const std::vector<PublicKey>& keys) {
   const auto user = FindUser(user_name);
   if (!user) throw Error("no user '" + user_name + "'");
-  SQLite::Transaction tx(*db_);
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   for (size_t i = 0; i < keys.size(); ++i) {
     const PublicKey& key = keys[i];
     for (size_t j = 0; j < i; ++j) {

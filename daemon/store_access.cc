@@ -93,7 +93,7 @@ std::vector<DeployKey> Store::AddDeployKeys(const std::string& app_name,
   CheckAccess(access);
   const auto app = FindApp(app_name);
   if (!app) throw Error("no app '" + app_name + "'");
-  SQLite::Transaction tx(*db_);
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   std::vector<DeployKey> added;
   for (const auto& key : keys) {
     if (const auto holder = FindUserByKey(key.fingerprint)) {

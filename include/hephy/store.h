@@ -3,7 +3,10 @@
 // from migrations/NNNN_*.sql.
 //
 // A Store is one connection: not thread-safe; give each thread its own. Many
-// connections to one file are fine (WAL, busy timeout).
+// connections to one file are fine (WAL, busy timeout). Transactions that
+// write begin IMMEDIATE: a deferred one that read first cannot wait for the
+// write lock, and fails at once with "database is locked" when another
+// connection wrote meanwhile.
 #pragma once
 
 #include <chrono>
