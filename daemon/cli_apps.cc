@@ -41,8 +41,7 @@ int Create(CliArgs& args, CommandContext& ctx) {
     }
   }
   const App app = ctx.store.CreateApp(name, owner);
-  ctx.store.Audit({ctx.actor, "apps.create", name, owner ? "owner " + *owner : "",
-                   ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "apps.create", name, owner ? "owner " + *owner : "", Remote(ctx)});
   ctx.io.out << "created app " << app.name << (owner ? " owned by " + *owner : "") << "\n"
              << "push to it with: git push ssh://git@" << PushHost(ctx.config.ssh.listen) << "/"
              << app.name << ".git main\n";
@@ -83,7 +82,7 @@ int Delete(CliArgs& args, CommandContext& ctx) {
     if (!ec) std::filesystem::remove_all(doomed, ec);
     if (ec) throw Error("app '" + name + "' deleted, but not its repository: " + ec.message());
   }
-  ctx.store.Audit({ctx.actor, "apps.delete", name, "", ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "apps.delete", name, "", Remote(ctx)});
   ctx.io.out << "deleted app " << name
              << " (its images stay in the registry; delete them there if needed)\n";
   return 0;
@@ -186,8 +185,7 @@ int Grant(CliArgs& args, CommandContext& ctx) {
   const App app = AppFor(ctx, name, AppAccess::kOwner, "manage the members of");
   if (app.owner == user) throw Error(user + " owns app '" + name + "' already");
   ctx.store.SetMember(name, user, access);
-  ctx.store.Audit(
-      {ctx.actor, "apps.grant", name, user + " " + access, ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "apps.grant", name, user + " " + access, Remote(ctx)});
   ctx.io.out << user << " now has " << access << " access to app " << name << "\n";
   return 0;
 }
@@ -200,7 +198,7 @@ int Revoke(CliArgs& args, CommandContext& ctx) {
   if (!ctx.store.RemoveMember(name, user)) {
     throw Error(user + " is not a member of app '" + name + "'");
   }
-  ctx.store.Audit({ctx.actor, "apps.revoke", name, user, ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "apps.revoke", name, user, Remote(ctx)});
   ctx.io.out << user << " no longer has access to app " << name << "\n";
   return 0;
 }

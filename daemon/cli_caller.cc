@@ -51,6 +51,20 @@ bool IsSelfOrAdmin(const CommandContext& ctx, const std::string& name) {
   return IsAdmin(ctx) || (ctx.caller->user && ctx.caller->user->name == name);
 }
 
+std::optional<std::string> ListedUser(const CommandContext& ctx,
+                                      const std::optional<std::string>& asked,
+                                      const std::string& what) {
+  if (!asked) {
+    if (IsAdmin(ctx)) return std::nullopt;
+    if (!ctx.caller->user) RequireAdmin(ctx, "list " + what);
+    return ctx.caller->user->name;
+  }
+  if (!IsSelfOrAdmin(ctx, *asked)) RequireAdmin(ctx, "list the " + what + " of " + *asked);
+  return asked;
+}
+
+std::string Remote(const CommandContext& ctx) { return ctx.caller ? ctx.caller->remote : ""; }
+
 AppAccess AccessTo(CommandContext& ctx, const App& app) {
   if (!ctx.caller) return AppAccess::kOwner;
   if (ctx.caller->user) return AccessOf(ctx.store, app, *ctx.caller->user);

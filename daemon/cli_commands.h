@@ -54,6 +54,16 @@ bool IsAdmin(const CommandContext& ctx);
 // Whether the caller is the host, an admin, or the user `name`.
 bool IsSelfOrAdmin(const CommandContext& ctx, const std::string& name);
 
+// Whose things a listing shows: `asked` when the caller may see them (else
+// Error "alice may not list the WHAT of bob (admins only)"); when nobody is
+// asked for, everyone's for the host and admins, the caller's own otherwise.
+std::optional<std::string> ListedUser(const CommandContext& ctx,
+                                      const std::optional<std::string>& asked,
+                                      const std::string& what);
+
+// The caller's address for the audit log; empty on the host.
+std::string Remote(const CommandContext& ctx);
+
 // What the caller may do to `app` (kOwner on the host).
 AppAccess AccessTo(CommandContext& ctx, const App& app);
 

@@ -34,8 +34,6 @@ std::vector<PublicKey> ReadKeys(CommandContext& ctx, const std::string& file) {
   return ParsePublicKeys(text, file == "-" ? "stdin" : file);
 }
 
-std::string Remote(const CommandContext& ctx) { return ctx.caller ? ctx.caller->remote : ""; }
-
 int AddDeployKeys(CliArgs& args, CommandContext& ctx, const std::string& app) {
   const bool write = args.Flag("--write");
   const bool read = args.Flag("--read");
@@ -110,12 +108,7 @@ int List(CliArgs& args, CommandContext& ctx) {
     if (user) throw UsageError("give USER or --app, not both");
     return ListDeployKeys(ctx, *app, json);
   }
-  // Over SSH a user lists their own keys unless they are an admin.
-  if (!user && !IsAdmin(ctx)) {
-    if (!ctx.caller->user) RequireAdmin(ctx, "list keys");
-    user = ctx.caller->user->name;
-  }
-  if (user && !IsSelfOrAdmin(ctx, *user)) RequireAdmin(ctx, "list the keys of " + *user);
+  user = ListedUser(ctx, user, "keys");
   const auto keys = ctx.store.ListKeys(user);
   if (json) {
     auto out = nlohmann::json::array();

@@ -20,8 +20,7 @@ int Create(CliArgs& args, CommandContext& ctx) {
   if (!IsSelfOrAdmin(ctx, user)) RequireAdmin(ctx, "make tokens for " + user);
   const std::string secret = NewApiToken();
   const ApiToken token = ctx.store.CreateApiToken(user, name, HashApiToken(secret));
-  ctx.store.Audit(
-      {ctx.actor, "tokens.create", user, Described(token), ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "tokens.create", user, Described(token), Remote(ctx)});
   // The token alone on standard output, for `TOKEN=$(hephyd tokens create ...)`.
   ctx.io.out << secret << "\n";
   ctx.io.err << "created " << Described(token) << " for " << user
@@ -33,12 +32,7 @@ int List(CliArgs& args, CommandContext& ctx) {
   const bool json = args.Flag("--json");
   auto user = args.Optional();
   args.ExpectEnd();
-  // Over SSH a user lists their own tokens unless they are an admin.
-  if (!user && !IsAdmin(ctx)) {
-    if (!ctx.caller->user) RequireAdmin(ctx, "list tokens");
-    user = ctx.caller->user->name;
-  }
-  if (user && !IsSelfOrAdmin(ctx, *user)) RequireAdmin(ctx, "list the tokens of " + *user);
+  user = ListedUser(ctx, user, "tokens");
   const auto tokens = ctx.store.ListApiTokens(user);
   const auto null_if_empty = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
@@ -77,8 +71,7 @@ int Revoke(CliArgs& args, CommandContext& ctx) {
     }
   }
   const ApiToken token = ctx.store.RevokeApiToken(id);
-  ctx.store.Audit({ctx.actor, "tokens.revoke", token.user, Described(token),
-                   ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "tokens.revoke", token.user, Described(token), Remote(ctx)});
   ctx.io.out << "revoked " << Described(token) << " of " << token.user << "\n";
   return 0;
 }

@@ -12,8 +12,7 @@ int Add(CliArgs& args, CommandContext& ctx) {
   args.ExpectEnd();
   RequireAdmin(ctx, "add users");
   const User user = ctx.store.AddUser(name, admin);
-  ctx.store.Audit(
-      {ctx.actor, "users.add", name, admin ? "admin" : "", ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "users.add", name, admin ? "admin" : "", Remote(ctx)});
   ctx.io.out << "added " << (admin ? "admin " : "user ") << user.name << "\n";
   return 0;
 }
@@ -52,7 +51,7 @@ int Remove(CliArgs& args, CommandContext& ctx) {
   args.ExpectEnd();
   RequireAdmin(ctx, "remove users");
   const auto apps = ctx.store.RemoveUser(name);
-  ctx.store.Audit({ctx.actor, "users.remove", name, "", ctx.caller ? ctx.caller->remote : ""});
+  ctx.store.Audit({ctx.actor, "users.remove", name, "", Remote(ctx)});
   ctx.io.out << "removed user " << name << " and their keys\n";
   for (const auto& app : apps) ctx.io.out << "app " << app << " is now managed by admins\n";
   return 0;
