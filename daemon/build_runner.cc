@@ -277,6 +277,7 @@ class BuildExecution {
       run.record = record;
       run.arch_tag = ArchTag(tags.default_tag, record.platform);
       PlatformJobSpec spec;
+      spec.build_id = build_.id;
       spec.platform = record.platform;
       spec.context_dir = context;
       spec.dockerfile = plan_.dockerfile;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +92,58 @@ struct BuildahConfig {
   std::string isolation = "chroot";
 };
 
+// builder.kaniko: the Kaniko executor both Kaniko executors run.
+struct KanikoConfig {
+  // The image of the Kaniko pods (kaniko-kubernetes): a maintained fork, as
+  // the original upstream is end-of-life.
+  std::string image = "docker.io/martizih/kaniko:v1.27.6";
+  // kaniko-local: the executor binary of the Kaniko image hephyd runs in.
+  std::filesystem::path executor_path = "/kaniko/executor";
+  // kaniko-local: run a build's platforms at once. Kaniko unpacks every
+  // base image into its own root filesystem, so two executors in one
+  // container overwrite each other's files; only set this where each
+  // executor_path runs in a container of its own (a wrapper script).
+  bool parallel = false;
+};
+
+// One entry of builder.kubernetes.tolerations, as in a Pod spec.
+struct KubeToleration {
+  std::string key;
+  std::string op = "Equal";  // "operator": Equal or Exists
+  std::string value;
+  std::string effect;  // NoSchedule, PreferNoSchedule, NoExecute or "" for all
+  std::optional<int64_t> toleration_seconds;
+};
+
+// builder.kubernetes: where and how kaniko-kubernetes runs its pods.
+struct KubernetesConfig {
+  // A kubeconfig file; empty: in-cluster (the pod's service account).
+  std::filesystem::path kubeconfig;
+  std::string context;  // of the kubeconfig; empty: its current-context
+  // Where the build pods go; empty: the service account's (or the
+  // kubeconfig context's) namespace, else "default".
+  std::string namespace_name;
+  // How build pods reach hephyd's HTTP server to fetch their context, e.g.
+  // "http://hephyd.hephy.svc:8080"; required by kaniko-kubernetes.
+  std::string context_url;
+  // Image of the init container that fetches the context (needs wget, tar).
+  std::string init_image = "docker.io/library/busybox:1.37.0";
+  // A Secret (key config.json) with the registry credentials, mounted as
+  // /kaniko/.docker/config.json; empty: hephyd creates one per job from
+  // its own credentials (registry.docker_config), and deletes it after.
+  std::string registry_secret;
+  std::string service_account;  // of the build pods; empty: the namespace's default
+  // Added to kubernetes.io/os and kubernetes.io/arch of each job's platform.
+  std::map<std::string, std::string> node_selector;
+  std::vector<KubeToleration> tolerations;
+  // The kaniko container's resources: "cpu" -> "2", "memory" -> "4Gi".
+  std::map<std::string, std::string> requests;
+  std::map<std::string, std::string> limits;
+  // A pod still not running its Kaniko container after this fails the job
+  // (no node can take it, its image cannot be pulled ...).
+  std::chrono::seconds start_timeout{5 * 60};
+};
+
 struct BuilderConfig {
   std::string executor = "buildah";
   std::vector<std::string> platforms{"linux/amd64", "linux/arm64"};
@@ -102,6 +156,8 @@ struct BuilderConfig {
   // daemon/rebuild_schedule.h and docs/hephyd.md.
   std::string rebuild_schedule = "weekly";
   BuildahConfig buildah;
+  KanikoConfig kaniko;
+  KubernetesConfig kubernetes;
 };
 
 struct AppsConfig {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -18,6 +19,7 @@
 namespace hephy {
 
 struct PlatformJobSpec {
+  int64_t build_id = 0;                   // the build's record; names the job's pods
   std::string platform;                   // "linux/arm64"
   std::filesystem::path context_dir;      // the build context; jobs only read it
   std::string dockerfile = "Dockerfile";  // relative to context_dir
