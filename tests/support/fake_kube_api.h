@@ -59,6 +59,9 @@ class FakePod {
 
   // The pod as the API serves it now; its last state once deleted.
   nlohmann::json Object() const;
+  // The spec of the (init) container `name`: its image, args, env ...; null
+  // when the pod has none of that name.
+  nlohmann::json Container(const std::string& name) const;
 
   // status.phase: Pending, Running, Succeeded, Failed.
   void SetPhase(const std::string& phase);
@@ -884,6 +887,16 @@ class FakeKubeApi {
 inline nlohmann::json FakePod::Object() const {
   const std::lock_guard lock(api_->mutex_);
   return record_->object;
+}
+
+inline nlohmann::json FakePod::Container(const std::string& name) const {
+  const nlohmann::json pod = Object();
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const nlohmann::json& container : pod["spec"].value(list, nlohmann::json::array())) {
+      if (container.value("name", "") == name) return container;
+    }
+  }
+  return nullptr;
 }
 
 inline void FakePod::Change(const std::function<void(nlohmann::json& pod)>& change) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "error_of.h"
+#include "fake_http_server.h"
 #include "fake_kube_api.h"
 #include "http_connection.h"
 #include "test_dir.h"
@@ -287,6 +288,7 @@ TEST(KubeClient, AScriptedPodRunsToCompletion) {
         return pod && pod->Object()["status"]["phase"] == "Succeeded";
       },
       kWait));
+  EXPECT_EQ(api.Pod("builds", "p")->Container("kaniko")["image"], "kaniko");
   const json pod = client.Request("GET", kPods + "/p");
   EXPECT_EQ(pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"], "sha256:abc");
   EXPECT_EQ(pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
@@ -358,6 +360,17 @@ TEST(KubeClient, AnUnreachableServerIsAConnectionError) {
     EXPECT_STREQ(
         e.what(),
         ("GET " + kPods + ": cannot connect to http://127.0.0.1:1: Connection refused").c_str());
+  }
+}
+
+TEST(KubeClient, AServerThatDoesNotAnswerTimesOut) {
+  SilentServer silent;
+  KubeClient client({.server = "http://" + silent.url()}, std::chrono::milliseconds(200));
+  try {
+    client.Stream(kPods + "?watch=true", [](std::string_view) { return true; }, {});
+    FAIL() << "no ConnectionError";
+  } catch (const ConnectionError& e) {
+    EXPECT_EQ(std::string(e.what()), "GET " + kPods + "?watch=true: no response within 200 ms");
   }
 }
 
