@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -341,7 +342,9 @@ class FakeKubeApi {
     for (size_t i = 0; i < text.size(); ++i) {
       if (text[i] == '+') {
         out += ' ';
-      } else if (text[i] == '%' && i + 2 < text.size()) {
+      } else if (text[i] == '%' && i + 2 < text.size() &&
+                 std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
         out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
         i += 2;
       } else {
