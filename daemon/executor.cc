@@ -5,7 +5,7 @@
 
 namespace hephy {
 
-std::unique_ptr<Executor> MakeExecutor(const Config& config) {
+std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* /*contexts*/) {
   if (config.builder.executor == "buildah") {
     return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir());
   }

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "registry_access.h"
 #include "rights.h"
+#include "tar_stream.h"
 
 namespace hephy {
 namespace {
@@ -203,6 +204,15 @@ std::optional<ApiRoute> ParseRoute(std::string_view path) {
   if (path == "/metrics") return ApiRoute{Kind::kMetrics};
   if (path == "/api/v1/apps") return ApiRoute{Kind::kApps};
   if (path == "/api/v1/builds") return ApiRoute{Kind::kBuilds};
+  constexpr std::string_view kContexts = "/api/v1/contexts/";
+  if (path.starts_with(kContexts)) {
+    const std::string_view job = path.substr(kContexts.size());
+    if (job.empty() || job.size() > 128 ||
+        job.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    return ApiRoute{.kind = Kind::kBuildContext, .job = std::string(job)};
+  }
   constexpr std::string_view kBuilds = "/api/v1/builds/";
   if (!path.starts_with(kBuilds)) return std::nullopt;
   std::string_view rest = path.substr(kBuilds.size());
@@ -272,8 +282,36 @@ class HttpApi::RegistryHealth {
   std::optional<RegistryClient> client_;
 };
 
-HttpApi::HttpApi(const Config& config)
-    : config_(config), registry_(std::make_unique<RegistryHealth>(config.registry)) {}
+HttpApi::HttpApi(const Config& config, BuildContexts* contexts)
+    : config_(config),
+      contexts_(contexts),
+      registry_(std::make_unique<RegistryHealth>(config.registry)) {}
+
+void HttpApi::ServeContext(const HttpServerRequest& http, const std::string& job,
+                           HttpExchange& exchange, int& status) {
+  const std::string authorization = http.Header("authorization");
+  if (!authorization.starts_with("Bearer ")) {
+    throw ApiError(401, "a build context needs its job's token (Authorization: Bearer TOKEN)",
+                   {{"WWW-Authenticate", kChallenge}});
+  }
+  // One answer for every refusal: the caller learns nothing about which jobs
+  // exist.
+  const auto dir =
+      contexts_ == nullptr ? std::nullopt : contexts_->Redeem(job, authorization.substr(7));
+  if (!dir) {
+    throw ApiError(404, "no build context for job '" + job +
+                            "' with this token (a token works once, for its own job, until it "
+                            "expires)");
+  }
+  status = 200;
+  if (!exchange.StartStream({200, "application/x-tar", {{"Cache-Control", "no-store"}}, ""})) {
+    return;
+  }
+  if (StreamTar(*dir, [&](std::string_view bytes) { return exchange.Write(bytes); })) {
+    exchange.Finish();
+  }
+  Log()->info("build context of job {} sent", job);
+}
 
 HttpApi::~HttpApi() = default;
 
@@ -298,14 +336,16 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
       throw ApiError(405, "method " + http.method + " is not allowed; use GET", {{"Allow", "GET"}});
     }
     const auto params = ParseQuery(query);
-    request.Authenticate();
+    // A build pod bears its job's token, not a user's.
+    const bool context = route->kind == Kind::kBuildContext;
+    if (!context) request.Authenticate();
     const bool open_endpoint = route->kind == Kind::kHealthz || route->kind == Kind::kMetrics;
     quiet = open_endpoint;
     const auto open = config_.http.open_endpoints;
     const bool open_to_caller =
         open_endpoint &&
         (open == OpenEndpoints::kAny || (open == OpenEndpoints::kLoopback && http.remote_loopback));
-    if (!open_to_caller) request.RequireUser();
+    if (!open_to_caller && !context) request.RequireUser();
 
     switch (route->kind) {
       case Kind::kHealthz: {
@@ -390,6 +430,10 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
       case Kind::kBuild:
         ExpectOnly(params, {});
         return respond(Json(200, BuildToJson(request.ReadableBuild(route->build_id))));
+      case Kind::kBuildContext:
+        ExpectOnly(params, {});
+        ServeContext(http, route->job, exchange, status);
+        break;
       case Kind::kBuildLogs: {
         ExpectOnly(params, {"platform", "follow"});
         const bool follow = ParseFollow(Param(params, "follow"));

@@ -7,11 +7,13 @@
 //   GET /api/v1/builds/ID            one build with its jobs
 //   GET /api/v1/builds/ID/logs?platform=&follow=1
 //                                    its logs; followed while it runs
+//   GET /api/v1/contexts/JOB         a build pod's context, as a tar
 //
 // A request's rights are those of the user whose API token it bears
 // (Authorization: Bearer TOKEN; daemon/rights.h), admins all. /healthz and
 // /metrics need no token from the clients http.open_endpoints names. What
-// the caller may not read answers 404, as if it did not exist.
+// the caller may not read answers 404, as if it did not exist. A build
+// context takes no API token but the job's one-time token (build_contexts.h).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "build_contexts.h"
 #include "hephy/config.h"
 #include "hephy/error.h"
 #include "http_server.h"
@@ -44,9 +47,10 @@ class ApiError : public Error {
 };
 
 struct ApiRoute {
-  enum class Kind { kHealthz, kMetrics, kApps, kBuilds, kBuild, kBuildLogs };
+  enum class Kind { kHealthz, kMetrics, kApps, kBuilds, kBuild, kBuildLogs, kBuildContext };
   Kind kind;
   int64_t build_id = 0;  // kBuild, kBuildLogs
+  std::string job;       // kBuildContext
 };
 
 // The route a request path (without its query) names; nullopt for none.
@@ -59,7 +63,8 @@ std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 class HttpApi {
  public:
-  explicit HttpApi(const Config& config);
+  // Build contexts are served from `contexts` when given (kaniko-kubernetes).
+  explicit HttpApi(const Config& config, BuildContexts* contexts = nullptr);
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
@@ -70,7 +75,11 @@ class HttpApi {
 
  private:
   class RegistryHealth;
+  // Answers GET /api/v1/contexts/JOB.
+  void ServeContext(const HttpServerRequest& request, const std::string& job,
+                    HttpExchange& exchange, int& status);
   const Config& config_;
+  BuildContexts* contexts_;
   std::unique_ptr<RegistryHealth> registry_;
 };
 

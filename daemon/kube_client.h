@@ -88,19 +88,22 @@ class KubeClient {
   // returns the parsed JSON answer of a 2xx status. Throws KubeError for any
   // other status ("POST /api/v1/namespaces/x/pods: 403 Forbidden: pods is
   // forbidden: ..."), ConnectionError (http_connection.h) when the server
-  // cannot be reached or the connection breaks, Error otherwise. Thread-safe:
-  // each call uses a connection of its own or one from an idle pool.
+  // cannot be reached or the connection breaks, Error otherwise (a refused
+  // certificate, an answer that is not JSON). An empty body is JSON null.
+  // Thread-safe: each call uses a connection of its own.
   nlohmann::json Request(const std::string& method, const std::string& target,
                          const std::optional<nlohmann::json>& body = std::nullopt);
 
   // GET whose response body is a stream (?watch=true, a log with
-  // follow=true): hands each line (without its newline; a last line without
-  // one too) to `on_line` as it arrives, until the server ends the response,
-  // `on_line` returns false, or a stop is requested on `stop` (which
-  // interrupts a read in progress at once). Returns true when the server
-  // ended it. Throws as Request for a status other than 2xx, before any line.
-  // No timeout applies once the head has arrived: a quiet build may print
-  // nothing for minutes.
+  // follow=true): hands each line (without its "\n" or "\r\n"; a last line
+  // without one too) to `on_line` as it arrives, on the calling thread,
+  // until the server ends the response, `on_line` returns false, or a stop
+  // is requested on `stop` (which interrupts a connect or read in progress
+  // at once). Returns true when the server ended it, false otherwise.
+  // Throws as Request for a status other than 2xx, before any line, and
+  // ConnectionError when the connection breaks mid-stream. No timeout
+  // applies once the head has arrived: a quiet build may print nothing for
+  // minutes. Thread-safe, like Request.
   bool Stream(const std::string& target, const std::function<bool(std::string_view line)>& on_line,
               std::stop_token stop);
 

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "build_contexts.h"
 #include "build_planner.h"
 #include "build_runner.h"
 #include "build_scheduler.h"
@@ -73,7 +74,8 @@ int Serve(const Config& config) {
   }
   const RepoStore repos(config.ReposDir(), hook_program, config.builder.branches.front());
   // Jobs and scratch space of builds a crashed hephyd left behind.
-  const auto executor = MakeExecutor(config);
+  BuildContexts contexts;  // served by the HTTP API to kaniko-kubernetes' pods
+  const auto executor = MakeExecutor(config, &contexts);
   if (const int stopped = executor->StopOrphans()) {
     spdlog::warn("stopped {} build job(s) left running by a hephyd that crashed", stopped);
   }
@@ -104,7 +106,7 @@ int Serve(const Config& config) {
     return verdict.accepted ? 0 : 1;
   });
   hooks.Listen(config.HookSocketPath());
-  HttpApi api(config);
+  HttpApi api(config, &contexts);
   HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
                   [&api](const HttpServerRequest& request, HttpExchange& exchange) {
                     api.Handle(request, exchange);

@@ -72,8 +72,11 @@ class Executor {
   virtual int StopOrphans() = 0;
 };
 
-// The executor named by builder.executor. Throws Error for one this build of
-// hephyd does not have.
-std::unique_ptr<Executor> MakeExecutor(const Config& config);
+class BuildContexts;
+
+// The executor named by builder.executor. kaniko-kubernetes hands its build
+// contexts to its pods through `contexts`, which hephyd's HTTP server serves;
+// without them it cannot run. Throws Error for an executor that cannot run so.
+std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* contexts = nullptr);
 
 }  // namespace hephy

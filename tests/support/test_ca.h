@@ -33,13 +33,24 @@ class TestCa {
   // A server certificate `name`.crt (and its key) for the subject alternative
   // names `sans` ("IP:127.0.0.1", "DNS:localhost"), signed by this CA.
   Issued Issue(const std::string& name, const std::vector<std::string>& sans) {
+    std::string san_list;
+    for (const auto& san : sans) san_list += (san_list.empty() ? "" : ",") + san;
+    return Sign(name, "subjectAltName=" + san_list + "\nextendedKeyUsage=serverAuth\n");
+  }
+
+  // A client certificate `name`.crt (and its key) whose subject's common
+  // name is `name`, signed by this CA: the user name a Kubernetes API server
+  // takes from it.
+  Issued IssueClient(const std::string& name) {
+    return Sign(name, "extendedKeyUsage=clientAuth\n");
+  }
+
+ private:
+  Issued Sign(const std::string& name, const std::string& extension_lines) {
     const Issued out{dir_ / (name + ".crt"), dir_ / (name + ".key")};
     const auto request = dir_ / (name + ".csr");
     const auto extensions = dir_ / (name + ".ext");
-    std::string san_list;
-    for (const auto& san : sans) san_list += (san_list.empty() ? "" : ",") + san;
-    std::ofstream(extensions) << "subjectAltName=" << san_list
-                              << "\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n";
+    std::ofstream(extensions) << extension_lines << "basicConstraints=CA:FALSE\n";
     OpenSsl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
              "-subj", "/CN=" + name, "-keyout", out.key.string(), "-out", request.string()});
     OpenSsl({"x509", "-req", "-in", request.string(), "-CA", certificate().string(), "-CAkey",
@@ -48,7 +59,6 @@ class TestCa {
     return out;
   }
 
- private:
   static void OpenSsl(std::vector<std::string> args) {
     args.insert(args.begin(), "openssl");
     const RunResult r = Run({.argv = args});

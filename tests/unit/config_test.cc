@@ -69,7 +69,7 @@ registry:
   ca_file: certs/registry-ca.pem
   docker_config: /etc/hephy/docker.json
 builder:
-  executor: kaniko-kubernetes
+  executor: kaniko-local
   platforms: [linux/arm/v7]
   branches: [main, release]
   timeout: 1h30m
@@ -96,7 +96,7 @@ upstreams:
   EXPECT_FALSE(c.registry.embedded);
   EXPECT_EQ(c.registry.ca_file, "/var/lib/hephy/certs/registry-ca.pem");
   EXPECT_EQ(c.registry.docker_config, "/etc/hephy/docker.json");
-  EXPECT_EQ(c.builder.executor, "kaniko-kubernetes");
+  EXPECT_EQ(c.builder.executor, "kaniko-local");
   EXPECT_EQ(c.builder.platforms, std::vector<std::string>{"linux/arm/v7"});
   EXPECT_EQ(c.builder.timeout, std::chrono::minutes(90));
   EXPECT_EQ(c.builder.max_jobs, 3);
@@ -305,6 +305,84 @@ TEST(Config, RegistryRetryBoundsTriesAndTime) {
             "hephy.yaml:2: registry.retry.attempts: expected a positive integer");
   EXPECT_EQ(ErrorOf("registry:\n  retry: { max_time: soon }\n").substr(0, 42),
             "hephy.yaml:2: registry.retry.max_time: exp");
+}
+
+TEST(Config, KanikoAndKubernetesKeys) {
+  const Config c = Parse(R"(
+builder:
+  executor: kaniko-kubernetes
+  kaniko:
+    image: registry.example/kaniko:v1.27.6
+    executor_path: /opt/kaniko/executor
+    parallel: true
+  kubernetes:
+    kubeconfig: kube/config
+    context: build-cluster
+    namespace: hephy-builds
+    context_url: http://hephyd.hephy.svc:8080/
+    init_image: registry.example/busybox:1.37
+    registry_secret: registry-push
+    service_account: hephy-build
+    node_selector: {pool: builders}
+    tolerations:
+      - {key: arch, operator: Equal, value: arm64, effect: NoSchedule}
+      - {key: spot, operator: Exists, tolerationSeconds: 30}
+    resources:
+      requests: {cpu: "1", memory: 2Gi}
+      limits: {memory: 4Gi}
+    start_timeout: 2m
+)");
+  EXPECT_EQ(c.builder.kaniko.image, "registry.example/kaniko:v1.27.6");
+  EXPECT_EQ(c.builder.kaniko.executor_path, "/opt/kaniko/executor");
+  EXPECT_TRUE(c.builder.kaniko.parallel);
+  const auto& k = c.builder.kubernetes;
+  EXPECT_EQ(k.kubeconfig, "/srv/hephy-data/kube/config");
+  EXPECT_EQ(k.context, "build-cluster");
+  EXPECT_EQ(k.namespace_name, "hephy-builds");
+  EXPECT_EQ(k.context_url, "http://hephyd.hephy.svc:8080");
+  EXPECT_EQ(k.init_image, "registry.example/busybox:1.37");
+  EXPECT_EQ(k.registry_secret, "registry-push");
+  EXPECT_EQ(k.service_account, "hephy-build");
+  EXPECT_EQ(k.node_selector, (std::map<std::string, std::string>{{"pool", "builders"}}));
+  ASSERT_EQ(k.tolerations.size(), 2u);
+  EXPECT_EQ(k.tolerations[0].value, "arm64");
+  EXPECT_EQ(k.tolerations[0].effect, "NoSchedule");
+  EXPECT_EQ(k.tolerations[1].op, "Exists");
+  EXPECT_EQ(k.tolerations[1].toleration_seconds, 30);
+  EXPECT_EQ(k.requests.at("memory"), "2Gi");
+  EXPECT_EQ(k.limits.at("memory"), "4Gi");
+  EXPECT_EQ(k.start_timeout, std::chrono::minutes(2));
+}
+
+TEST(Config, KanikoDefaultsAreAMaintainedImageAndOneAtATime) {
+  const Config c = Parse("");
+  EXPECT_EQ(c.builder.kaniko.image, "docker.io/martizih/kaniko:v1.27.6");
+  EXPECT_EQ(c.builder.kaniko.executor_path, "/kaniko/executor");
+  EXPECT_FALSE(c.builder.kaniko.parallel);
+  EXPECT_TRUE(c.builder.kubernetes.kubeconfig.empty());
+  EXPECT_EQ(c.builder.kubernetes.start_timeout, std::chrono::minutes(5));
+}
+
+TEST(Config, KubernetesErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("builder: {executor: kaniko-kubernetes}"),
+            "hephy.yaml: builder.kubernetes.context_url: required by executor kaniko-kubernetes "
+            "(the URL build pods reach hephyd's HTTP server at, e.g. "
+            "http://hephyd.hephy.svc:8080)");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {namespace: Builds}}"),
+            "hephy.yaml:1: builder.kubernetes.namespace: invalid name 'Builds' (expected at most "
+            "63 lower-case letters, digits and '-', starting and ending with a letter or digit)");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {context_url: 'hephyd:8080'}}"),
+            "hephy.yaml:1: builder.kubernetes.context_url: expected the http:// or https:// URL "
+            "build pods reach hephyd's HTTP server at, e.g. http://hephyd.hephy.svc:8080");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {tolerations: [{operator: Maybe}]}}"),
+            "hephy.yaml:1: builder.kubernetes.tolerations.operator: expected Equal or Exists");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {tolerations: [{operator: Exists, value: x}]}}"),
+            "hephy.yaml:1: builder.kubernetes.tolerations: a toleration with operator Exists "
+            "takes no value");
+  EXPECT_EQ(ErrorOf("builder: {kaniko: {executor_path: kaniko/executor}}"),
+            "hephy.yaml:1: builder.kaniko.executor_path: expected an absolute path");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {resources: {requests: [1]}}}"),
+            "hephy.yaml:1: builder.kubernetes.resources.requests: expected a mapping of strings");
 }
 
 TEST(Config, MalformedYamlNamesTheLine) {

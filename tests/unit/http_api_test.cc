@@ -33,8 +33,13 @@ TEST(HttpApiRoutes, EveryEndpointAndNothingElse) {
   ASSERT_TRUE(logs);
   EXPECT_EQ(logs->kind, Kind::kBuildLogs);
   EXPECT_EQ(logs->build_id, 7);
+  const auto context = ParseRoute("/api/v1/contexts/12-linux-arm64");
+  ASSERT_TRUE(context);
+  EXPECT_EQ(context->kind, Kind::kBuildContext);
+  EXPECT_EQ(context->job, "12-linux-arm64");
   for (const char* path :
-       {"/", "", "/healthz/", "/api/v1/apps/", "/api/v1/builds/", "/api/v1/builds/7/log",
+       {"/", "", "/healthz/", "/api/v1/contexts/", "/api/v1/contexts/A", "/api/v1/contexts/a/b",
+        "/api/v1/contexts/..", "/api/v1/apps/", "/api/v1/builds/", "/api/v1/builds/7/log",
         "/api/v1/builds/7/logs/", "/api/v2/apps", "/API/v1/apps", "/api/v1/builds/7/logs/x"}) {
     EXPECT_FALSE(ParseRoute(path)) << path;
   }
@@ -136,7 +141,7 @@ class HttpApiHandlerTest : public ::testing::Test {
                               "\nregistry: { url: \"127.0.0.1:1\", embedded: false }\n" + http,
                           "test.yaml", dir_.path());
     std::filesystem::create_directories(config_.data_dir);
-    api_ = std::make_unique<HttpApi>(config_);
+    api_ = std::make_unique<HttpApi>(config_, &contexts_);
   }
 
   Build AddBuild(const std::string& app, std::vector<std::string> platforms = {"linux/amd64"}) {
@@ -173,6 +178,7 @@ class HttpApiHandlerTest : public ::testing::Test {
   }
 
   TestDir dir_;
+  BuildContexts contexts_;
   Config config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<HttpApi> api_;
@@ -378,6 +384,36 @@ TEST_F(HttpApiHandlerTest, HealthzNamesWhatFailedAndWhy) {
   // Any user's token will do from elsewhere.
   EXPECT_EQ(Get("/healthz", "", false).status(), 401);
   EXPECT_EQ(Get("/healthz", "alice", false).status(), 503);
+}
+
+}  // namespace
+}  // namespace hephy
+
+namespace hephy {
+namespace {
+
+TEST_F(HttpApiHandlerTest, ABuildContextIsSentOnceAsATarToItsJobsToken) {
+  const auto context = dir_.path() / "context";
+  std::filesystem::create_directories(context);
+  std::ofstream(context / "Dockerfile") << "FROM scratch\n";
+  const std::string token = contexts_.Issue("5-linux-arm64", context, std::chrono::seconds(60));
+
+  EXPECT_EQ(Get("/api/v1/contexts/5-linux-arm64").status(), 401);
+  EXPECT_EQ(Get("/api/v1/contexts/5-linux-amd64", token).status(), 404);
+  // A user's API token is no context token.
+  EXPECT_EQ(Get("/api/v1/contexts/5-linux-arm64", "root").status(), 404);
+
+  const auto sent = Get("/api/v1/contexts/5-linux-arm64", token);
+  EXPECT_EQ(sent.status(), 200);
+  EXPECT_EQ(sent.response_content_type(), "application/x-tar");
+  EXPECT_TRUE(sent.finished_);
+  ASSERT_EQ(sent.body().size(), 512u * 4);  // header, contents, two end blocks
+  EXPECT_EQ(sent.body().substr(0, 11), std::string("Dockerfile\0", 11));
+  EXPECT_EQ(sent.body().substr(512, 13), "FROM scratch\n");
+
+  const auto again = Get("/api/v1/contexts/5-linux-arm64", token);
+  EXPECT_EQ(again.status(), 404);
+  EXPECT_NE(again.body().find("a token works once"), std::string::npos) << again.body();
 }
 
 }  // namespace

@@ -14,8 +14,8 @@ PlatformJobSpec Spec() {
 }
 
 TEST(KanikoArgs, SeedFlagsWithDockerfileInsideTheContext) {
-  const auto args = KanikoArgs(Spec(), {.context = "dir:///workspace",
-                                        .digest_file = "/dev/termination-log"});
+  const auto args =
+      KanikoArgs(Spec(), {.context = "dir:///workspace", .digest_file = "/dev/termination-log"});
   EXPECT_EQ(args, (std::vector<std::string>{
                       "--context=dir:///workspace",
                       "--dockerfile=/workspace/deploy/Dockerfile",
