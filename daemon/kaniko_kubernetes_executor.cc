@@ -11,6 +11,7 @@
 
 #include "hephy/error.h"
 #include "hephy/image_index.h"
+#include "http_connection.h"
 #include "kube_pod_spec.h"
 #include "logging.h"
 
@@ -22,6 +23,8 @@ using Outcome = PlatformJobResult::Outcome;
 
 constexpr char kInitContainer[] = "fetch-context";
 constexpr char kKanikoContainer[] = "kaniko";
+// Broken watches in a row after which the job fails.
+constexpr int kWatchAttempts = 5;
 
 // Waiting reasons of a container that will not start by waiting longer.
 bool IsStartFailure(const std::string& reason) {
@@ -193,6 +196,8 @@ class KanikoPodJob : public PlatformJob {
   // server ends is resumed from the last version seen; one that has expired
   // (410 Gone) from a fresh read of the pod.
   Decision Watch(json pod, const std::function<Decision(const json&)>& decide) {
+    size_t events_seen = 0;
+    int broken = 0;  // watches in a row that broke without an event
     for (;;) {
       last_pod_ = pod;
       if (stop_.stop_requested()) return {Decision::kEnd, Stopped()};
@@ -204,37 +209,46 @@ class KanikoPodJob : public PlatformJob {
       const std::string target = Collection("pods") + "?watch=true&fieldSelector=" +
                                  KubeQueryEscape("metadata.name=" + name_) +
                                  "&resourceVersion=" + Text(pod, "/metadata/resourceVersion");
-      Api("watch", "pods", [&] {
-        client_.Stream(
-            target,
-            [&](std::string_view line) {
-              const json event = json::parse(line, nullptr, false);
-              if (!event.is_object()) return true;
-              const std::string type = event.value("type", "");
-              const json& object = event.contains("object") ? event["object"] : json();
-              if (type == "ERROR") {
-                if (object.value("code", 0) == 410) {
-                  expired = true;
-                } else {
-                  failure = "watching pod " + name_ + " failed: " + Text(object, "/message");
+      const size_t events_before = events_seen;
+      try {
+        Api("watch", "pods", [&] {
+          client_.Stream(
+              target,
+              [&](std::string_view line) {
+                const json event = json::parse(line, nullptr, false);
+                if (!event.is_object()) return true;
+                const std::string type = event.value("type", "");
+                const json& object = event.contains("object") ? event["object"] : json();
+                if (type == "ERROR") {
+                  if (object.value("code", 0) == 410) {
+                    expired = true;
+                  } else {
+                    failure = "watching pod " + name_ + " failed: " + Text(object, "/message");
+                  }
+                  return false;
                 }
+                if (type == "DELETED") {
+                  failure = "pod " + name_ + " was deleted while the job ran";
+                  return false;
+                }
+                if (type != "ADDED" && type != "MODIFIED") return true;
+                ++events_seen;
+                pod = object;
+                last_pod_ = pod;
+                Decision next = decide(pod);
+                if (next.kind == Decision::kWait) return true;
+                decided = std::move(next);
                 return false;
-              }
-              if (type == "DELETED") {
-                failure = "pod " + name_ + " was deleted while the job ran";
-                return false;
-              }
-              if (type != "ADDED" && type != "MODIFIED") return true;
-              pod = object;
-              last_pod_ = pod;
-              Decision next = decide(pod);
-              if (next.kind == Decision::kWait) return true;
-              decided = std::move(next);
-              return false;
-            },
-            stop_.get_token());
-        return json();
-      });
+              },
+              stop_.get_token());
+          return json();
+        });
+      } catch (const ConnectionError& error) {
+        // An API server restarting breaks watches; give up only when
+        // reconnecting brings nothing, time after time.
+        broken = events_seen == events_before ? broken + 1 : 1;
+        if (broken >= kWatchAttempts) throw;
+      }
       if (decided) return *decided;
       if (stop_.stop_requested()) return {Decision::kEnd, Stopped()};
       if (!failure.empty()) return {Decision::kEnd, Failed(failure)};
