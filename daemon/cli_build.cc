@@ -46,8 +46,9 @@ struct Checkout {
 };
 
 // The commit `rev` names in the repository at or above `dir`. Throws Error
-// naming the directory or the revision.
-Checkout OpenCheckout(const std::filesystem::path& dir, const std::string& rev) {
+// naming the directory, or the `option` that gave the revision.
+Checkout OpenCheckout(const std::filesystem::path& dir, const std::string& rev,
+                      const std::string& option = "--rev") {
   git::Init();
   git_repository* raw = nullptr;
   if (git_repository_open_ext(&raw, dir.c_str(), 0, nullptr) != 0) {
@@ -57,13 +58,13 @@ Checkout OpenCheckout(const std::filesystem::path& dir, const std::string& rev) 
   git_object* object = nullptr;
   git_reference* reference = nullptr;
   if (git_revparse_ext(&object, &reference, raw, rev.c_str()) != 0) {
-    git::Throw("--rev " + rev);
+    git::Throw(option + " " + rev);
   }
   const Owned<git_object, git_object_free> owned_object(object);
   const Owned<git_reference, git_reference_free> owned_reference(reference);
   git_object* peeled = nullptr;
   if (git_object_peel(&peeled, object, GIT_OBJECT_COMMIT) != 0) {
-    git::Throw("--rev " + rev + ": not a commit");
+    git::Throw(option + " " + rev + ": not a commit");
   }
   const Owned<git_object, git_object_free> commit(peeled);
   Checkout checkout;
@@ -93,7 +94,7 @@ std::string DirectoryName(const std::filesystem::path& top) {
 
 // A commit of the checkout, for --changed-since.
 std::string CommitOf(const std::filesystem::path& git_dir, const std::string& rev) {
-  return OpenCheckout(git_dir, rev).commit;
+  return OpenCheckout(git_dir, rev, "--changed-since").commit;
 }
 
 std::vector<std::string> ParsePlatforms(const std::string& list) {

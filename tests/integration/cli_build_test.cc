@@ -194,10 +194,27 @@ TEST_F(CliBuildTest, UsageErrorsExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << r.err;
     EXPECT_NE(r.err.find("usage: hephyd build"), std::string::npos) << r.err;
   }
+  const RunResult bad_rev = RunBuild({"--rev", "no-such-rev"});
+  EXPECT_EQ(bad_rev.exit_code, 1);
+  EXPECT_NE(bad_rev.err.find("hephyd: --rev no-such-rev: "), std::string::npos) << bad_rev.err;
   const RunResult unknown_unit = RunBuild({"--unit", "ghost"});
   EXPECT_EQ(unknown_unit.exit_code, 1);
   EXPECT_NE(unknown_unit.err.find("no unit 'ghost'"), std::string::npos) << unknown_unit.err;
   EXPECT_TRUE(Records().empty());
+}
+
+TEST_F(CliBuildTest, ChangedSinceBuildsOnlyTheUnitsThatChanged) {
+  WriteConfig();
+  WriteUnit("side", "", "side layer");
+  commit_ = checkout_.Commit("a third unit");
+  const RunResult r = RunBuild({"--changed-since", "HEAD~1", "--platforms", "linux/amd64"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("building side (changed; 1 of 3 units)"), std::string::npos) << r.out;
+  const auto builds = Records();
+  ASSERT_EQ(builds.size(), 1u);
+  EXPECT_EQ(builds[0].unit, "side");
+  EXPECT_EQ(builds[0].status, "succeeded") << builds[0].error;
+  EXPECT_EQ(builds[0].old_sha, checkout_.Git({"rev-parse", "HEAD~1"}));
 }
 
 TEST_F(CliBuildTest, KanikoLocalBuildsAShallowDetachedCiCheckout) {
