@@ -230,7 +230,8 @@ void ParseKubernetes(const Reader& r, Node node, Key key, KubernetesConfig& kube
   const auto name = [&](std::string& field) {
     return [&](Node v, Key vk) {
       field = r.Scalar(v, vk);
-      if (!IsKubeName(field)) {
+      // "" is the default, as when the key is left out.
+      if (!field.empty() && !IsKubeName(field)) {
         r.Fail(v, vk,
                "invalid name '" + field +
                    "' (expected at most 63 lower-case letters, digits and '-', starting and "
@@ -246,6 +247,7 @@ void ParseKubernetes(const Reader& r, Node node, Key key, KubernetesConfig& kube
           [&](Node v, Key vk) {
             kube.context_url = r.Scalar(v, vk);
             while (kube.context_url.ends_with('/')) kube.context_url.pop_back();
+            if (kube.context_url.empty()) return;
             if ((!kube.context_url.starts_with("http://") &&
                  !kube.context_url.starts_with("https://")) ||
                 !IsPlainWord(kube.context_url)) {

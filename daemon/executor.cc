@@ -1,16 +1,27 @@
 #include "hephy/executor.h"
 
+#include "build_contexts.h"
 #include "buildah_executor.h"
 #include "hephy/error.h"
+#include "kaniko_kubernetes_executor.h"
 
 namespace hephy {
 
-std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* /*contexts*/) {
-  if (config.builder.executor == "buildah") {
+std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* contexts) {
+  const std::string& name = config.builder.executor;
+  if (name == "buildah") {
     return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir());
   }
-  throw Error("builder.executor: '" + config.builder.executor +
-              "' is not available in this version of hephyd (use buildah)");
+  if (name == "kaniko-kubernetes") {
+    if (contexts == nullptr) {
+      throw Error(
+          "builder.executor: kaniko-kubernetes needs hephyd's HTTP server to hand build "
+          "contexts to its pods, which only `hephyd serve` runs");
+    }
+    return std::make_unique<KanikoKubernetesExecutor>(config, *contexts);
+  }
+  throw Error("builder.executor: '" + name +
+              "' is not available in this version of hephyd (use buildah or kaniko-kubernetes)");
 }
 
 }  // namespace hephy

@@ -363,6 +363,14 @@ TEST(Config, KanikoDefaultsAreAMaintainedImageAndOneAtATime) {
   EXPECT_EQ(c.builder.kubernetes.start_timeout, std::chrono::minutes(5));
 }
 
+TEST(Config, EmptyKubernetesNamesMeanTheDefaults) {
+  const Config c = Parse(
+      "builder: {kubernetes: {namespace: '', registry_secret: '', service_account: '', "
+      "context_url: ''}}");
+  EXPECT_EQ(c.builder.kubernetes.namespace_name, "");
+  EXPECT_EQ(c.builder.kubernetes.context_url, "");
+}
+
 TEST(Config, KubernetesErrorsNameTheKey) {
   EXPECT_EQ(ErrorOf("builder: {executor: kaniko-kubernetes}"),
             "hephy.yaml: builder.kubernetes.context_url: required by executor kaniko-kubernetes "

@@ -1,0 +1,637 @@
+// The deploy kit checked offline: deploy/kubernetes/ must be a set of
+// objects a cluster accepts and that fit together (names, namespaces,
+// ports, mounts, the RBAC that hephyd's executor needs and nothing more),
+// and its ConfigMap must be a configuration hephyd itself accepts.
+// deploy/gitlab-ci/ must hold the jobs its README promises.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hephy/config.h"
+#include "hephy/process.h"
+
+namespace hephy {
+namespace {
+
+namespace fs = std::filesystem;
+
+// tests/fixtures -> the repository root.
+const fs::path kRoot = fs::path(HEPHY_FIXTURES_DIR).parent_path().parent_path();
+const fs::path kKubernetesDir = kRoot / "deploy/kubernetes";
+
+// node[path[0]][path[1]]...; an undefined node where a key is missing (plain
+// indexing would throw on the next key).
+YAML::Node Get(const YAML::Node& node, std::initializer_list<std::string> path) {
+  YAML::Node current = node;
+  for (const auto& key : path) {
+    const YAML::Node& parent = current;
+    if (!parent.IsMap() || !parent[key]) return YAML::Node(YAML::NodeType::Undefined);
+    current.reset(parent[key]);
+  }
+  return current;
+}
+
+// One document of one manifest file, named in failure messages.
+struct Object {
+  std::string file;  // relative to the repository root
+  YAML::Node doc;
+
+  std::string kind() const { return doc["kind"].as<std::string>(""); }
+  std::string name() const { return Get(doc, {"metadata", "name"}).as<std::string>(""); }
+  std::string ns() const { return Get(doc, {"metadata", "namespace"}).as<std::string>(""); }
+  // "deploy/kubernetes/role.yaml: Role hephyd-builds: FIELD"
+  std::string At(const std::string& field) const {
+    return file + ": " + kind() + " " + name() + ": " + field;
+  }
+};
+
+// Kinds that live outside namespaces, among those a deploy kit may hold.
+const std::set<std::string> kClusterScoped = {"Namespace", "ClusterRole", "ClusterRoleBinding",
+                                              "PersistentVolume", "StorageClass"};
+
+std::vector<Object> LoadKubernetesObjects() {
+  std::vector<Object> objects;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(kKubernetesDir)) {
+    if (entry.path().extension() == ".yaml" && entry.path().filename() != "kustomization.yaml") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& path : files) {
+    for (const auto& doc : YAML::LoadAllFromFile(path.string())) {
+      if (!doc.IsNull()) objects.push_back({fs::relative(path, kRoot).string(), doc});
+    }
+  }
+  return objects;
+}
+
+std::set<std::string> StringSet(const YAML::Node& list) {
+  std::set<std::string> out;
+  for (const auto& item : list) out.insert(item.as<std::string>());
+  return out;
+}
+
+std::map<std::string, std::string> StringMap(const YAML::Node& map) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : map) out[item.first.as<std::string>()] = item.second.as<std::string>();
+  return out;
+}
+
+bool Includes(const std::map<std::string, std::string>& labels,
+              const std::map<std::string, std::string>& selector) {
+  return std::all_of(selector.begin(), selector.end(), [&](const auto& kv) {
+    auto it = labels.find(kv.first);
+    return it != labels.end() && it->second == kv.second;
+  });
+}
+
+bool OnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (!dir.empty() && access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+class DeployManifests : public testing::Test {
+ protected:
+  void SetUp() override {
+    objects_ = LoadKubernetesObjects();
+    ASSERT_FALSE(objects_.empty()) << "no manifests in " << kKubernetesDir;
+  }
+
+  // The one object of `kind` (and `name`, if given); fails the test if there
+  // is not exactly one.
+  const Object& One(const std::string& kind, const std::string& name = "") {
+    const Object* found = nullptr;
+    int count = 0;
+    for (const auto& o : objects_) {
+      if (o.kind() == kind && (name.empty() || o.name() == name)) {
+        found = &o;
+        ++count;
+      }
+    }
+    if (count != 1) {
+      ADD_FAILURE() << "expected one " << kind << " " << name << " in " << kKubernetesDir
+                    << ", found " << count;
+      static const Object kNone{"(none)", YAML::Node()};
+      return kNone;
+    }
+    return *found;
+  }
+
+  bool Has(const std::string& kind, const std::string& name, const std::string& ns) const {
+    return std::any_of(objects_.begin(), objects_.end(), [&](const Object& o) {
+      return o.kind() == kind && o.name() == name && o.ns() == ns;
+    });
+  }
+
+  YAML::Node PodSpec() { return Get(One("Deployment").doc, {"spec", "template", "spec"}); }
+  YAML::Node Container() {
+    const YAML::Node containers = Get(PodSpec(), {"containers"});
+    if (!containers.IsSequence() || containers.size() != 1) {
+      ADD_FAILURE() << One("Deployment").At("spec.template.spec.containers: expected one");
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+    return containers[0];
+  }
+
+  // The hephyd configuration embedded in the ConfigMap the Deployment mounts.
+  Config HephydConfig() {
+    const Object& map = One("ConfigMap");
+    return ParseConfig(Get(map.doc, {"data", "hephy.yaml"}).as<std::string>(""),
+                       map.file + " (data: hephy.yaml)", "/");
+  }
+
+  std::vector<Object> objects_;
+};
+
+TEST_F(DeployManifests, EveryObjectHasApiVersionKindAndName) {
+  for (const auto& o : objects_) {
+    EXPECT_TRUE(o.doc["apiVersion"].IsScalar()) << o.At("apiVersion is missing");
+    EXPECT_FALSE(o.kind().empty()) << o.file << ": a document has no kind";
+    EXPECT_FALSE(o.name().empty()) << o.file << ": a " << o.kind() << " has no metadata.name";
+  }
+}
+
+TEST_F(DeployManifests, NamespacedObjectsLiveInTheKitsNamespaces) {
+  std::set<std::string> namespaces;
+  for (const auto& o : objects_) {
+    if (o.kind() == "Namespace") namespaces.insert(o.name());
+  }
+  EXPECT_EQ(namespaces, (std::set<std::string>{"hephy", "hephy-builds"}));
+  for (const auto& o : objects_) {
+    if (kClusterScoped.contains(o.kind())) {
+      EXPECT_TRUE(o.ns().empty()) << o.At("metadata.namespace on a cluster-scoped object");
+    } else {
+      EXPECT_TRUE(namespaces.contains(o.ns()))
+          << o.At("metadata.namespace '" + o.ns() + "' is not a Namespace of the kit");
+    }
+  }
+}
+
+TEST_F(DeployManifests, GrantsNothingClusterWide) {
+  for (const auto& o : objects_) {
+    EXPECT_NE(o.kind(), "ClusterRole") << o.At("the kit needs no cluster-wide rights");
+    EXPECT_NE(o.kind(), "ClusterRoleBinding") << o.At("the kit needs no cluster-wide rights");
+  }
+}
+
+TEST_F(DeployManifests, RoleGrantsOnlyPodsTheirLogsAndSecretsInTheBuildNamespace) {
+  const Object& role = One("Role");
+  EXPECT_EQ(role.ns(), HephydConfig().builder.kubernetes.namespace_name)
+      << role.At("metadata.namespace is not builder.kubernetes.namespace of the ConfigMap");
+  std::map<std::string, std::set<std::string>> granted;
+  const YAML::Node rules = role.doc["rules"];
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const std::string at = "rules[" + std::to_string(i) + "]";
+    EXPECT_EQ(StringSet(rules[i]["apiGroups"]), std::set<std::string>{""})
+        << role.At(at + ".apiGroups: only the core group");
+    EXPECT_FALSE(rules[i]["resourceNames"] || rules[i]["nonResourceURLs"])
+        << role.At(at + ": unexpected resourceNames or nonResourceURLs");
+    for (const auto& resource : rules[i]["resources"]) {
+      for (const auto& verb : rules[i]["verbs"]) {
+        granted[resource.as<std::string>()].insert(verb.as<std::string>());
+      }
+    }
+  }
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"pods", {"create", "get", "list", "watch", "delete"}},
+      {"pods/log", {"get"}},
+      {"secrets", {"create", "get", "delete", "list"}},
+  };
+  EXPECT_EQ(granted, expected) << role.At("rules grant other resources or verbs than hephyd's");
+}
+
+TEST_F(DeployManifests, RoleBindingGivesTheRoleToTheDeploymentsServiceAccount) {
+  const Object& role = One("Role");
+  const Object& binding = One("RoleBinding");
+  const Object& deployment = One("Deployment");
+  const std::string account = PodSpec()["serviceAccountName"].as<std::string>("");
+  EXPECT_FALSE(account.empty()) << deployment.At("spec.template.spec.serviceAccountName");
+  EXPECT_TRUE(Has("ServiceAccount", account, deployment.ns())) << deployment.At(
+      "serviceAccountName '" + account + "' is no ServiceAccount of " + deployment.ns());
+
+  EXPECT_EQ(binding.ns(), role.ns()) << binding.At("metadata.namespace");
+  EXPECT_EQ(Get(binding.doc, {"roleRef", "kind"}).as<std::string>(""), "Role")
+      << binding.At("roleRef.kind");
+  EXPECT_EQ(Get(binding.doc, {"roleRef", "name"}).as<std::string>(""), role.name())
+      << binding.At("roleRef.name");
+  const YAML::Node subjects = binding.doc["subjects"];
+  ASSERT_EQ(subjects.size(), 1u) << binding.At("subjects: exactly hephyd's account");
+  EXPECT_EQ(subjects[0]["kind"].as<std::string>(""), "ServiceAccount")
+      << binding.At("subjects[0].kind");
+  EXPECT_EQ(subjects[0]["name"].as<std::string>(""), account) << binding.At("subjects[0].name");
+  EXPECT_EQ(subjects[0]["namespace"].as<std::string>(""), deployment.ns())
+      << binding.At("subjects[0].namespace");
+}
+
+TEST_F(DeployManifests, ConfigMapHoldsAKanikoKubernetesConfigHephydAccepts) {
+  const Config config = HephydConfig();
+  const Object& map = One("ConfigMap");
+  EXPECT_EQ(config.builder.executor, "kaniko-kubernetes") << map.At("builder.executor");
+  EXPECT_FALSE(config.registry.embedded) << map.At("registry.embedded: no registry in the pod");
+  EXPECT_EQ(config.ssh.listen.host, "0.0.0.0") << map.At("ssh.listen");
+  EXPECT_EQ(config.http.listen.host, "0.0.0.0") << map.At("http.listen");
+  // The kubelet's probes come from the node, not from loopback.
+  EXPECT_EQ(config.http.open_endpoints, OpenEndpoints::kAny) << map.At("http.open_endpoints");
+
+  const Object& service = One("Service");
+  const std::string context_url = "http://" + service.name() + "." + service.ns() +
+                                  ".svc:" + std::to_string(config.http.listen.port);
+  EXPECT_EQ(config.builder.kubernetes.context_url, context_url)
+      << map.At("builder.kubernetes.context_url is not the Service's HTTP address");
+  const std::string& build_account = config.builder.kubernetes.service_account;
+  EXPECT_TRUE(Has("ServiceAccount", build_account, config.builder.kubernetes.namespace_name))
+      << map.At("builder.kubernetes.service_account '" + build_account +
+                "' is no ServiceAccount of the build namespace");
+}
+
+TEST_F(DeployManifests, DeploymentMountsTheConfigMapWhereItsArgumentsReadIt) {
+  const Object& map = One("ConfigMap");
+  const YAML::Node args = Container()["args"];
+  ASSERT_TRUE(args.IsSequence() && args.size() >= 3) << One("Deployment").At("args");
+  EXPECT_EQ(args[0].as<std::string>(), "--config");
+  const fs::path config_file = args[1].as<std::string>();
+  EXPECT_EQ(args[args.size() - 1].as<std::string>(), "serve");
+
+  std::string volume_of_config;
+  for (const auto& volume : PodSpec()["volumes"]) {
+    if (Get(volume, {"configMap", "name"}).as<std::string>("") == map.name()) {
+      volume_of_config = volume["name"].as<std::string>();
+    }
+  }
+  bool mounted = false;
+  for (const auto& mount : Container()["volumeMounts"]) {
+    if (mount["name"].as<std::string>() == volume_of_config) {
+      mounted =
+          fs::path(mount["mountPath"].as<std::string>()) / config_file.filename() == config_file;
+    }
+  }
+  EXPECT_TRUE(mounted) << One("Deployment")
+                              .At("no volume of ConfigMap " + map.name() + " is mounted as " +
+                                  config_file.string());
+  EXPECT_TRUE(Get(map.doc, {"data", config_file.filename().string()}))
+      << map.At("data has no key " + config_file.filename().string());
+}
+
+TEST_F(DeployManifests, DataDirAndRegistryCredentialsAreOnTheirVolumes) {
+  const Config config = HephydConfig();
+  std::map<std::string, std::string> mount_of_volume;
+  for (const auto& mount : Container()["volumeMounts"]) {
+    mount_of_volume[mount["name"].as<std::string>()] = mount["mountPath"].as<std::string>();
+  }
+  std::string data_mount, registry_mount, registry_secret;
+  for (const auto& volume : PodSpec()["volumes"]) {
+    const std::string name = volume["name"].as<std::string>();
+    if (volume["persistentVolumeClaim"]) data_mount = mount_of_volume[name];
+    if (volume["secret"]) {
+      registry_mount = mount_of_volume[name];
+      registry_secret = Get(volume, {"secret", "secretName"}).as<std::string>("");
+    }
+  }
+  const Object& map = One("ConfigMap");
+  ASSERT_FALSE(data_mount.empty()) << One("Deployment").At("no PersistentVolumeClaim mounted");
+  // A subdirectory: hephyd sets data_dir to mode 0700, which it can only do
+  // to a directory it owns, and the volume's root belongs to root.
+  EXPECT_EQ(config.data_dir.parent_path(), fs::path(data_mount))
+      << map.At("data_dir is not a directory on the volume mounted at " + data_mount);
+  EXPECT_EQ(config.registry.docker_config, fs::path(registry_mount) / "config.json") << map.At(
+      "registry.docker_config is not config.json of the Secret mounted at " + registry_mount);
+
+  const Object& secret = One("Secret", registry_secret);
+  const std::string json = Get(secret.doc, {"stringData", "config.json"}).as<std::string>("");
+  ASSERT_FALSE(json.empty()) << secret.At("stringData has no config.json");
+  EXPECT_TRUE(nlohmann::json::parse(json, nullptr, false).contains("auths"))
+      << secret.At("stringData.config.json is no docker config.json with auths");
+}
+
+TEST_F(DeployManifests, VolumesNameObjectsOfTheKitAndMountsNameVolumes) {
+  const Object& deployment = One("Deployment");
+  std::set<std::string> volumes;
+  for (const auto& volume : PodSpec()["volumes"]) {
+    const std::string name = volume["name"].as<std::string>();
+    volumes.insert(name);
+    const std::string at = "volume " + name;
+    if (volume["configMap"]) {
+      EXPECT_TRUE(
+          Has("ConfigMap", Get(volume, {"configMap", "name"}).as<std::string>(""), deployment.ns()))
+          << deployment.At(at + ": configMap.name");
+    }
+    if (volume["secret"]) {
+      EXPECT_TRUE(
+          Has("Secret", Get(volume, {"secret", "secretName"}).as<std::string>(""), deployment.ns()))
+          << deployment.At(at + ": secret.secretName");
+    }
+    if (volume["persistentVolumeClaim"]) {
+      EXPECT_TRUE(Has("PersistentVolumeClaim",
+                      Get(volume, {"persistentVolumeClaim", "claimName"}).as<std::string>(""),
+                      deployment.ns()))
+          << deployment.At(at + ": persistentVolumeClaim.claimName");
+    }
+  }
+  for (const auto& mount : Container()["volumeMounts"]) {
+    EXPECT_TRUE(volumes.contains(mount["name"].as<std::string>()))
+        << deployment.At("volumeMounts: no volume named " + mount["name"].as<std::string>());
+  }
+}
+
+TEST_F(DeployManifests, ServiceTargetsTheContainerPortsHephydListensOn) {
+  const Config config = HephydConfig();
+  const Object& service = One("Service");
+  std::map<std::string, int> container_ports;  // name -> number
+  for (const auto& port : Container()["ports"]) {
+    container_ports[port["name"].as<std::string>("")] = port["containerPort"].as<int>();
+  }
+  EXPECT_EQ(container_ports, (std::map<std::string, int>{{"http", config.http.listen.port},
+                                                         {"ssh", config.ssh.listen.port}}))
+      << One("Deployment").At("containers[0].ports are not ssh.listen and http.listen");
+
+  std::set<int> targets;
+  for (const auto& port : Get(service.doc, {"spec", "ports"})) {
+    const YAML::Node target = port["targetPort"];
+    int number = 0;
+    if (YAML::convert<int>::decode(target, number)) {
+      targets.insert(number);
+    } else if (container_ports.contains(target.as<std::string>())) {
+      targets.insert(container_ports[target.as<std::string>()]);
+    } else {
+      ADD_FAILURE() << service.At("targetPort " + target.as<std::string>() +
+                                  " is no container port");
+    }
+  }
+  EXPECT_EQ(targets, (std::set<int>{config.ssh.listen.port, config.http.listen.port}))
+      << service.At("spec.ports[].targetPort");
+}
+
+TEST_F(DeployManifests, SelectorsMatchThePodTemplatesLabels) {
+  const Object& deployment = One("Deployment");
+  const auto labels = StringMap(Get(deployment.doc, {"spec", "template", "metadata", "labels"}));
+  const auto selector = StringMap(Get(deployment.doc, {"spec", "selector", "matchLabels"}));
+  EXPECT_FALSE(selector.empty()) << deployment.At("spec.selector.matchLabels");
+  EXPECT_TRUE(Includes(labels, selector)) << deployment.At("spec.selector.matchLabels");
+  const Object& service = One("Service");
+  EXPECT_EQ(service.ns(), deployment.ns()) << service.At("metadata.namespace");
+  const auto service_selector = StringMap(Get(service.doc, {"spec", "selector"}));
+  EXPECT_FALSE(service_selector.empty()) << service.At("spec.selector");
+  EXPECT_TRUE(Includes(labels, service_selector)) << service.At("spec.selector");
+}
+
+TEST_F(DeployManifests, DeploymentIsOneNonRootReplicaRecreatedWithHealthProbes) {
+  const Object& deployment = One("Deployment");
+  EXPECT_EQ(Get(deployment.doc, {"spec", "replicas"}).as<int>(0), 1)
+      << deployment.At("spec.replicas");
+  // Two pods must never share the SQLite database on the volume.
+  EXPECT_EQ(Get(deployment.doc, {"spec", "strategy", "type"}).as<std::string>(""), "Recreate")
+      << deployment.At("spec.strategy.type");
+  EXPECT_TRUE(Get(PodSpec(), {"securityContext", "runAsNonRoot"}).as<bool>(false))
+      << deployment.At("securityContext.runAsNonRoot");
+  const YAML::Node security = Container()["securityContext"];
+  EXPECT_TRUE(security["readOnlyRootFilesystem"].as<bool>(false))
+      << deployment.At("containers[0].securityContext.readOnlyRootFilesystem");
+  EXPECT_FALSE(security["allowPrivilegeEscalation"].as<bool>(true))
+      << deployment.At("containers[0].securityContext.allowPrivilegeEscalation");
+  for (const std::string probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
+    EXPECT_EQ(Get(Container(), {probe, "httpGet", "path"}).as<std::string>(""), "/healthz")
+        << deployment.At("containers[0]." + probe + ".httpGet.path");
+    EXPECT_EQ(Get(Container(), {probe, "httpGet", "port"}).as<std::string>(""), "http")
+        << deployment.At("containers[0]." + probe + ".httpGet.port");
+  }
+  EXPECT_TRUE(Get(Container(), {"resources", "requests"}) &&
+              Get(Container(), {"resources", "limits"}))
+      << deployment.At("containers[0].resources");
+}
+
+TEST_F(DeployManifests, KustomizationListsEveryManifestButTheExample) {
+  const YAML::Node kustomization = YAML::LoadFile((kKubernetesDir / "kustomization.yaml").string());
+  std::set<std::string> expected;
+  for (const auto& o : objects_) {
+    if (!o.file.ends_with(".example.yaml")) expected.insert(fs::path(o.file).filename());
+  }
+  EXPECT_EQ(StringSet(kustomization["resources"]), expected)
+      << "deploy/kubernetes/kustomization.yaml: resources";
+}
+
+// kubectl is no Debian 12 package (kubernetes-client is 1.20); where one is
+// installed, its own kustomize must accept the kit, offline.
+TEST_F(DeployManifests, KubectlKustomizeBuildsTheKit) {
+  if (!OnPath("kubectl")) GTEST_SKIP() << "kubectl is not installed (not on PATH)";
+  const RunResult result = hephy::Run({.argv = {"kubectl", "kustomize", kKubernetesDir.string()},
+                                       .pipe_stdout = true,
+                                       .pipe_stderr = true},
+                                      "", std::chrono::seconds(60));
+  ASSERT_EQ(result.exit_code, 0) << "kubectl kustomize deploy/kubernetes: " << result.err;
+  std::set<std::string> built, expected;
+  for (const auto& doc : YAML::LoadAll(result.out)) {
+    built.insert(doc["kind"].as<std::string>("") + "/" +
+                 Get(doc, {"metadata", "name"}).as<std::string>(""));
+  }
+  for (const auto& o : objects_) {
+    if (!o.file.ends_with(".example.yaml")) expected.insert(o.kind() + "/" + o.name());
+  }
+  EXPECT_EQ(built, expected);
+  const std::string image = "image: registry.example.com/hephy/hephyd:" HEPHY_VERSION;
+  EXPECT_NE(result.out.find(image), std::string::npos)
+      << "kustomization.yaml images did not set the Deployment's image to the version";
+}
+
+// A GitLab CI template: a spec header declaring inputs, then the jobs.
+struct CiTemplate {
+  std::string file;
+  YAML::Node inputs;
+  YAML::Node jobs;
+  std::string jobs_text;  // as written, with its $[[ inputs.NAME ]]
+};
+
+CiTemplate LoadCiTemplate(const std::string& name) {
+  CiTemplate t{"deploy/gitlab-ci/" + name};
+  std::ifstream in(kRoot / t.file);
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  const auto separator = text.find("\n---\n");
+  if (separator == std::string::npos) {
+    ADD_FAILURE() << t.file << ": no '---' between the spec header and the jobs";
+    return t;
+  }
+  t.inputs = Get(YAML::Load(text.substr(0, separator)), {"spec", "inputs"});
+  t.jobs_text = text.substr(separator + 5);
+  t.jobs = YAML::Load(t.jobs_text);
+  return t;
+}
+
+// Every $[[ inputs.NAME ]] of the jobs is declared, and every declared input is used.
+void ExpectInputsDeclaredAndUsed(const CiTemplate& t) {
+  std::set<std::string> used, declared;
+  static const std::regex kInput(R"(\$\[\[\s*inputs\.([a-z_]+)\s*\]\])");
+  for (std::sregex_iterator it(t.jobs_text.begin(), t.jobs_text.end(), kInput), end; it != end;
+       ++it) {
+    used.insert((*it)[1]);
+  }
+  for (const auto& input : t.inputs) declared.insert(input.first.as<std::string>());
+  EXPECT_EQ(used, declared) << t.file << ": spec.inputs and the $[[ inputs.* ]] the jobs use";
+}
+
+// The jobs' text with each $[[ inputs.NAME ]] replaced by `values[NAME]` or its default.
+std::string Interpolate(const CiTemplate& t, std::map<std::string, std::string> values) {
+  for (const auto& input : t.inputs) {
+    values.try_emplace(input.first.as<std::string>(), input.second["default"].as<std::string>(""));
+  }
+  std::string text = t.jobs_text;
+  for (const auto& [name, value] : values) {
+    text =
+        std::regex_replace(text, std::regex(R"(\$\[\[\s*inputs\.)" + name + R"(\s*\]\])"), value);
+  }
+  return text;
+}
+
+std::string Script(const YAML::Node& job) {
+  std::string script;
+  for (const auto& line : job["script"]) script += line.as<std::string>() + "\n";
+  return script;
+}
+
+TEST(GitlabCiTemplates, MirrorPushesEveryBranchAndTagWithTheDeployKey) {
+  const CiTemplate t = LoadCiTemplate("mirror.yml");
+  ExpectInputsDeclaredAndUsed(t);
+  for (const std::string required : {"server", "app"}) {
+    EXPECT_TRUE(t.inputs[required] && !Get(t.inputs, {required, "default"}))
+        << t.file << ": spec.inputs." << required << " must be required (no default)";
+  }
+  const YAML::Node job = t.jobs["hephy-mirror"];
+  ASSERT_TRUE(job.IsMap()) << t.file << ": no job hephy-mirror";
+  EXPECT_EQ(Get(job, {"variables", "GIT_STRATEGY"}).as<std::string>(""), "none")
+      << t.file << ": hephy-mirror.variables.GIT_STRATEGY";
+  const std::string script = Script(job);
+  EXPECT_NE(script.find("git clone --mirror \"$CI_REPOSITORY_URL\""), std::string::npos)
+      << t.file << ": hephy-mirror.script makes no mirror clone";
+  EXPECT_NE(script.find("$HEPHY_DEPLOY_KEY"), std::string::npos)
+      << t.file << ": hephy-mirror.script does not use HEPHY_DEPLOY_KEY";
+  EXPECT_NE(script.find("StrictHostKeyChecking=yes"), std::string::npos)
+      << t.file << ": hephy-mirror.script must refuse unknown host keys";
+  EXPECT_NE(script.find("push --force --prune \"$HEPHY_REMOTE\" 'refs/heads/*:refs/heads/*' "
+                        "'refs/tags/*:refs/tags/*'"),
+            std::string::npos)
+      << t.file << ": hephy-mirror.script does not push branches and tags";
+
+  const YAML::Node interpolated =
+      YAML::Load(Interpolate(t, {{"server", "ssh://git@build.example.com:2222"}, {"app", "web"}}));
+  EXPECT_EQ(Get(interpolated, {"hephy-mirror", "variables", "HEPHY_REMOTE"}).as<std::string>(""),
+            "ssh://git@build.example.com:2222/web.git")
+      << t.file << ": hephy-mirror.variables.HEPHY_REMOTE";
+  EXPECT_TRUE(std::regex_match("ssh://git@build.example.com:2222",
+                               std::regex(Get(t.inputs, {"server", "regex"}).as<std::string>(""))))
+      << t.file << ": spec.inputs.server.regex refuses a valid address";
+  EXPECT_FALSE(std::regex_match("ssh://git@host:22/x;rm -rf",
+                                std::regex(Get(t.inputs, {"server", "regex"}).as<std::string>(""))))
+      << t.file << ": spec.inputs.server.regex accepts a path and a shell word";
+}
+
+TEST(GitlabCiTemplates, BuildRunsHephydBuildWithKanikoLocalAndAConfigHephydAccepts) {
+  const CiTemplate t = LoadCiTemplate("build.yml");
+  ExpectInputsDeclaredAndUsed(t);
+  const YAML::Node jobs = YAML::Load(Interpolate(
+      t, {{"image", "hephyd-kaniko:test"}, {"registry", "registry.example.com"}, {"app", "web"}}));
+  const YAML::Node job = jobs["hephy-build"];
+  ASSERT_TRUE(job.IsMap()) << t.file << ": no job hephy-build";
+  // Kaniko images' entrypoint is the executor; CI runs the script in a shell.
+  EXPECT_EQ(Get(job, {"image", "entrypoint"}).size(), 1u)
+      << t.file << ": hephy-build.image.entrypoint";
+  EXPECT_EQ(Get(job, {"image", "entrypoint"})[0].as<std::string>("x"), "")
+      << t.file << ": hephy-build.image.entrypoint";
+
+  // The configuration the script writes, as hephyd reads it.
+  const std::string script = Script(job);
+  static const std::regex kHeredoc(R"(<<EOF\n([\s\S]*?)\nEOF\n)");
+  std::smatch heredoc;
+  ASSERT_TRUE(std::regex_search(script, heredoc, kHeredoc))
+      << t.file << ": hephy-build.script writes no configuration";
+  const Config config = ParseConfig(heredoc[1], t.file + " (hephy-build.script)", "/");
+  EXPECT_EQ(config.builder.executor, "kaniko-local") << t.file << ": builder.executor";
+  EXPECT_EQ(config.registry.url, "registry.example.com") << t.file << ": registry.url";
+  EXPECT_FALSE(config.registry.embedded) << t.file << ": registry.embedded";
+  // Kaniko replaces everything outside /kaniko with each base image.
+  EXPECT_TRUE(config.data_dir.string().starts_with("/kaniko/")) << t.file << ": data_dir";
+  EXPECT_EQ(config.registry.docker_config, "/kaniko/.docker/config.json")
+      << t.file << ": registry.docker_config must be the file Kaniko reads";
+  EXPECT_NE(script.find("hephyd build \"$CI_PROJECT_DIR\" --app \"web\""), std::string::npos)
+      << t.file << ": hephy-build.script does not run hephyd build for the app";
+}
+
+// The README's example configuration says "every key at its default": it
+// must parse, and to exactly what no file gives.
+TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
+  const std::string file = "deploy/local/hephy.yaml";
+  std::ifstream in(kRoot / file);
+  const Config e = ParseConfig(std::string(std::istreambuf_iterator<char>(in), {}), file, "/srv");
+  const Config d = ParseConfig("", "(defaults)", "/srv");
+  EXPECT_EQ(e.data_dir, d.data_dir) << file << ": data_dir";
+  EXPECT_EQ(e.ssh.listen.ToString(), d.ssh.listen.ToString()) << file << ": ssh.listen";
+  EXPECT_EQ(e.ssh.max_sessions, d.ssh.max_sessions) << file << ": ssh.max_sessions";
+  EXPECT_EQ(e.ssh.max_startups, d.ssh.max_startups) << file << ": ssh.max_startups";
+  EXPECT_EQ(e.ssh.idle_timeout, d.ssh.idle_timeout) << file << ": ssh.idle_timeout";
+  EXPECT_EQ(e.ssh.max_pushes_per_user, d.ssh.max_pushes_per_user) << file;
+  EXPECT_EQ(e.ssh.auth_failures.limit, d.ssh.auth_failures.limit) << file;
+  EXPECT_EQ(e.ssh.auth_failures.window, d.ssh.auth_failures.window) << file;
+  EXPECT_EQ(e.ssh.auth_failures.block, d.ssh.auth_failures.block) << file;
+  EXPECT_EQ(e.http.listen.ToString(), d.http.listen.ToString()) << file << ": http.listen";
+  EXPECT_EQ(e.http.max_connections, d.http.max_connections) << file;
+  EXPECT_EQ(e.http.open_endpoints, d.http.open_endpoints) << file << ": http.open_endpoints";
+  EXPECT_EQ(e.registry.url, d.registry.url) << file << ": registry.url";
+  EXPECT_EQ(e.registry.repository, d.registry.repository) << file;
+  EXPECT_EQ(e.registry.insecure, d.registry.insecure) << file << ": registry.insecure";
+  EXPECT_EQ(e.registry.embedded, d.registry.embedded) << file << ": registry.embedded";
+  EXPECT_EQ(e.registry.ca_file, d.registry.ca_file) << file << ": registry.ca_file";
+  EXPECT_EQ(e.registry.docker_config, d.registry.docker_config) << file;
+  EXPECT_EQ(e.registry.retry.attempts, d.registry.retry.attempts) << file;
+  EXPECT_EQ(e.registry.retry.max_time, d.registry.retry.max_time) << file;
+  const BuilderConfig& eb = e.builder;
+  const BuilderConfig& db = d.builder;
+  EXPECT_EQ(eb.executor, db.executor) << file << ": builder.executor";
+  EXPECT_EQ(eb.platforms, db.platforms) << file << ": builder.platforms";
+  EXPECT_EQ(eb.branches, db.branches) << file << ": builder.branches";
+  EXPECT_EQ(eb.timeout, db.timeout) << file << ": builder.timeout";
+  EXPECT_EQ(eb.max_jobs, db.max_jobs) << file << ": builder.max_jobs";
+  EXPECT_EQ(eb.rebuild_schedule, db.rebuild_schedule) << file;
+  EXPECT_EQ(eb.buildah.storage_driver, db.buildah.storage_driver) << file;
+  EXPECT_EQ(eb.buildah.isolation, db.buildah.isolation) << file;
+  EXPECT_EQ(eb.kaniko.image, db.kaniko.image) << file << ": builder.kaniko.image";
+  EXPECT_EQ(eb.kaniko.executor_path, db.kaniko.executor_path) << file;
+  EXPECT_EQ(eb.kaniko.parallel, db.kaniko.parallel) << file;
+  const KubernetesConfig& ek = eb.kubernetes;
+  const KubernetesConfig& dk = db.kubernetes;
+  EXPECT_EQ(ek.kubeconfig, dk.kubeconfig) << file << ": builder.kubernetes.kubeconfig";
+  EXPECT_EQ(ek.context, dk.context) << file;
+  EXPECT_EQ(ek.namespace_name, dk.namespace_name) << file;
+  EXPECT_EQ(ek.context_url, dk.context_url) << file;
+  EXPECT_EQ(ek.init_image, dk.init_image) << file << ": builder.kubernetes.init_image";
+  EXPECT_EQ(ek.registry_secret, dk.registry_secret) << file;
+  EXPECT_EQ(ek.service_account, dk.service_account) << file;
+  EXPECT_EQ(ek.node_selector, dk.node_selector) << file;
+  EXPECT_EQ(ek.tolerations.size(), dk.tolerations.size()) << file;
+  EXPECT_EQ(ek.requests, dk.requests) << file;
+  EXPECT_EQ(ek.limits, dk.limits) << file;
+  EXPECT_EQ(ek.start_timeout, dk.start_timeout) << file;
+  EXPECT_EQ(e.apps.auto_create, d.apps.auto_create) << file << ": apps.auto_create";
+  EXPECT_EQ(e.upstreams.credentials_file, d.upstreams.credentials_file) << file;
+  EXPECT_EQ(e.upstreams.token_env, d.upstreams.token_env) << file;
+  EXPECT_EQ(e.upstreams.ssh_key, d.upstreams.ssh_key) << file;
+  EXPECT_EQ(e.upstreams.known_hosts, d.upstreams.known_hosts) << file;
+  EXPECT_EQ(e.upstreams.allow_local, d.upstreams.allow_local) << file;
+}
+
+}  // namespace
+}  // namespace hephy
