@@ -1,22 +1,14 @@
 #include "buildah_executor.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <thread>
 
 #include "docker_config.h"
 #include "hephy/error.h"
-#include "hephy/process.h"
-#include "line_splitter.h"
+#include "job_process.h"
 
 namespace hephy {
 namespace {
@@ -48,19 +40,10 @@ std::string RegistryOf(const std::string& destination) {
   return destination.substr(0, destination.find('/'));
 }
 
-// Writes the credentials where only hephyd's user can read them: created
-// 0600, never through an existing file or link.
+// The credentials stay where only hephyd's user can read them.
 void WriteAuthFile(const PlatformJobSpec& spec) {
-  const std::string text = AuthFileFor(RegistryOf(spec.destination), *spec.registry_credentials);
-  const auto path = AuthFile(spec);
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) throw Error(path.string() + ": cannot create: " + std::strerror(errno));
-  for (size_t written = 0; written < text.size();) {
-    const ssize_t n = write(fd.get(), text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(path.string() + ": cannot write: " + std::strerror(errno));
-    written += static_cast<size_t>(n);
-  }
+  WritePrivateFile(AuthFile(spec),
+                   AuthFileFor(RegistryOf(spec.destination), *spec.registry_credentials));
 }
 
 void Append(std::vector<std::string>& argv, std::initializer_list<std::string> args) {
@@ -91,18 +74,10 @@ void AppendTls(std::vector<std::string>& argv, const PlatformJobSpec& spec) {
   }
 }
 
-// How often a job waiting for its push lock looks whether it was cancelled.
-constexpr std::chrono::milliseconds kLockPoll{100};
-
 class BuildahJob : public PlatformJob {
  public:
   BuildahJob(const BuildahConfig& config, PlatformJobSpec spec, PushLocks& push_locks)
-      : config_(config),
-        spec_(std::move(spec)),
-        push_locks_(push_locks),
-        cancel_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (!cancel_fd_) throw Error("eventfd: " + std::string(std::strerror(errno)));
-  }
+      : config_(config), spec_(std::move(spec)), push_locks_(push_locks) {}
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
     // The credentials stay on disk only while the job runs (a job that never
@@ -137,18 +112,7 @@ class BuildahJob : public PlatformJob {
     std::timed_mutex& push_lock =
         push_locks_.For(spec_.destination.substr(0, spec_.destination.rfind(':')));
     std::unique_lock lock(push_lock, std::defer_lock);
-    while (!lock.try_lock_for(kLockPoll)) {
-      if (Cancelled()) {
-        result.outcome = PlatformJobResult::Outcome::kCancelled;
-        result.error = "cancelled";
-        return result;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        result.outcome = PlatformJobResult::Outcome::kTimedOut;
-        result.error = "timed out (builder.timeout)";
-        return result;
-      }
-    }
+    if (auto gave_up = WaitForTurn(lock, deadline, cancel_)) return *gave_up;
     result = Step(BuildahPushArgv(config_, spec_), deadline, on_line);
     lock.unlock();
     if (result.outcome == PlatformJobResult::Outcome::kFailed) {
@@ -166,23 +130,13 @@ class BuildahJob : public PlatformJob {
     return result;
   }
 
-  void Cancel() override {
-    const uint64_t one = 1;
-    [[maybe_unused]] const auto n = write(cancel_fd_.get(), &one, sizeof one);
-  }
+  void Cancel() override { cancel_.Cancel(); }
 
  private:
-  // Runs one buildah command to its end, its output merged into one stream
-  // of lines; kills its process group on cancel or at the deadline.
+  // Runs one buildah command to its end.
   PlatformJobResult Step(std::vector<std::string> argv,
                          std::chrono::steady_clock::time_point deadline,
                          const std::function<void(std::string_view)>& on_line) {
-    PlatformJobResult result;
-    if (Cancelled()) {
-      result.outcome = PlatformJobResult::Outcome::kCancelled;
-      result.error = "cancelled";
-      return result;
-    }
     // buildah is a Go program: left alone, each job's runtime spins on
     // every core, and parallel jobs slow each other down (measured: 10% on
     // two cores, bench/build-overhead).
@@ -193,59 +147,14 @@ class BuildahJob : public PlatformJob {
         "HOME=" + spec_.work_dir.string(),
         "GOMAXPROCS=" + std::to_string(std::max(1, cores / std::max(1, spec_.concurrent_jobs))),
     };
-    Child child = Spawn({.argv = std::move(argv),
-                         .env = std::move(env),
-                         .cwd = spec_.work_dir,
-                         .pipe_stdout = true,
-                         .stderr_to_stdout = true});
-    LineSplitter lines(on_line);
-    while (child.stdout_fd()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        child.KillGroup(SIGKILL);
-        child.Wait();
-        result.outcome = PlatformJobResult::Outcome::kTimedOut;
-        result.error = "timed out (builder.timeout)";
-        return result;
-      }
-      pollfd fds[2] = {{child.stdout_fd().get(), POLLIN, 0}, {cancel_fd_.get(), POLLIN, 0}};
-      if (poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 60'000))) < 0 &&
-          errno != EINTR) {
-        throw Error("poll: " + std::string(std::strerror(errno)));
-      }
-      if (fds[1].revents != 0) {
-        child.KillGroup(SIGKILL);
-        child.Wait();
-        result.outcome = PlatformJobResult::Outcome::kCancelled;
-        result.error = "cancelled";
-        return result;
-      }
-      if (fds[0].revents == 0) continue;
-      char buffer[16384];
-      const ssize_t n = read(child.stdout_fd().get(), buffer, sizeof buffer);
-      if (n > 0) {
-        lines.Feed(std::string_view(buffer, n));
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        child.stdout_fd().Reset();
-      }
-    }
-    lines.Finish();
-    result.exit_code = child.Wait();
-    result.outcome = *result.exit_code == 0 ? PlatformJobResult::Outcome::kSucceeded
-                                            : PlatformJobResult::Outcome::kFailed;
-    return result;
-  }
-
-  bool Cancelled() const {
-    pollfd fd{cancel_fd_.get(), POLLIN, 0};
-    return poll(&fd, 1, 0) > 0;
+    return RunJobProcess({.argv = std::move(argv), .env = std::move(env), .cwd = spec_.work_dir},
+                         deadline, cancel_, on_line);
   }
 
   BuildahConfig config_;
   PlatformJobSpec spec_;
   PushLocks& push_locks_;
-  UniqueFd cancel_fd_;
+  JobCancel cancel_;
 };
 
 }  // namespace

@@ -38,6 +38,8 @@ Commands:
   logs BUILD_ID [--platform P] [--follow]
                                          print a build's logs, or follow them
   rebuild APP [UNIT...]                  build units again without a push
+  build [DIR] [--app NAME] [--unit UNIT...] [--platforms LIST]
+                                         build a local checkout once (CI), no serve needed
   tokens create USER [--name NAME]       make an API token for the HTTP API (shown once)
   tokens list [USER] [--json]            list API tokens (never the tokens)
   tokens revoke ID                       revoke an API token
@@ -91,9 +93,9 @@ bool OverSsh() {
 
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
-  for (const auto* group :
-       {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands(),
-        &RebuildCommands(), &TokensCommands(), &WhoamiCommands(), &AuditCommands()}) {
+  for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(),
+                            &LogsCommands(), &RebuildCommands(), &TokensCommands(),
+                            &WhoamiCommands(), &AuditCommands(), &OneShotBuildCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }
@@ -137,10 +139,12 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
   const std::string group = args[i++];
 
   // Over SSH (see CallerFromEnvironment) the caller's own rights apply, and
-  // the daemon is not theirs to start.
+  // neither the daemon nor a build of the server's files is theirs to start.
   const bool over_ssh =
       std::getenv("HEPHY_SSH_USER") != nullptr || std::getenv("HEPHY_SSH_DEPLOY_KEY") != nullptr;
-  if (over_ssh && group == "serve") throw UsageError("unknown command 'serve'");
+  if (over_ssh && (group == "serve" || group == "build")) {
+    throw UsageError("unknown command '" + group + "'");
+  }
   if (over_ssh && group == "help") {
     io.out << kSshHelp;
     return 0;

@@ -92,6 +92,8 @@ const std::vector<Command>& RebuildCommands();
 const std::vector<Command>& TokensCommands();
 const std::vector<Command>& WhoamiCommands();
 const std::vector<Command>& AuditCommands();
+// `hephyd build`, the one-shot build for CI (not `builds`, which lists them).
+const std::vector<Command>& OneShotBuildCommands();
 
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

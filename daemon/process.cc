@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "hephy/error.h"
@@ -43,6 +44,18 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
+}
+
+// Whether `argument` is a path starting with `prefix`, or an option
+// ("--name=VALUE") whose value is one, perhaps as a "scheme://" URL.
+bool NamesPathUnder(std::string_view argument, std::string_view prefix) {
+  if (argument.starts_with("--") && argument.find('=') != std::string_view::npos) {
+    argument.remove_prefix(argument.find('=') + 1);
+    if (const auto scheme = argument.find("://"); scheme != std::string_view::npos) {
+      argument.remove_prefix(scheme + 3);
+    }
+  }
+  return argument.starts_with(prefix);
 }
 
 }  // namespace
@@ -198,7 +211,7 @@ int KillGroupsWithArgumentUnder(const std::filesystem::path& dir) {
     std::ifstream cmdline(entry.path() / "cmdline");
     std::string argument;
     while (std::getline(cmdline, argument, '\0')) {
-      if (!argument.starts_with(prefix)) continue;
+      if (!NamesPathUnder(argument, prefix)) continue;
       const pid_t group = getpgid(std::stoi(name));
       if (group > 1 && group != getpgrp()) groups.insert(group);
       break;

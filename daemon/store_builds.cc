@@ -118,7 +118,7 @@ Build Store::CreateBuild(const NewBuild& build, const std::filesystem::path& log
   const std::string what = "build of " + build.app + " (" + build.unit + ")";
   if (build.platforms.empty()) throw Error(what + ": no platform to build for");
   if (build.triggered_by != "push" && build.triggered_by != "schedule" &&
-      build.triggered_by != "manual") {
+      build.triggered_by != "manual" && build.triggered_by != "cli") {
     throw Error(what + ": unknown trigger '" + build.triggered_by + "'");
   }
   for (size_t i = 0; i < build.platforms.size(); ++i) {

@@ -83,8 +83,9 @@ Child Spawn(const SpawnOptions& options);
 
 // Recovery after a crash: children run in process groups of their own, so
 // they outlive a hephyd that was killed. Kills (SIGKILL) the group of every
-// process one of whose arguments is a path under `dir`, except hephyd's own
-// group. Returns how many groups it killed.
+// process one of whose arguments is a path under `dir`, or an option whose
+// value is one ("--digest-file=DIR/x", "--context=dir://DIR/x"), except
+// hephyd's own group. Returns how many groups it killed.
 int KillGroupsWithArgumentUnder(const std::filesystem::path& dir);
 
 struct RunResult {

@@ -65,7 +65,51 @@ TEST(Migrations, TheSetIsTheFilesInOrder) {
   EXPECT_EQ(files, (std::vector<std::string>{
                        "0001_users_and_keys.sql", "0002_apps_and_audit.sql", "0003_builds.sql",
                        "0004_build_triggers_and_sources.sql", "0005_deploy_keys.sql",
-                       "0006_api_tokens.sql"}));
+                       "0006_api_tokens.sql", "0007_cli_builds.sql"}));
+}
+
+TEST(Migrations, BuildsJobsAndTagsSurviveTheCliTrigger) {
+  TestDir dir;
+  const auto& all = EmbeddedMigrations();
+  ASSERT_EQ(all.at(6).file, "0007_cli_builds.sql");
+  {
+    SQLite::Database db((dir.path() / "h.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA foreign_keys = ON");
+    ApplyMigrations(db, {all.begin(), all.begin() + 6});
+    db.exec("INSERT INTO apps (name) VALUES ('web')");
+    db.exec(
+        "INSERT INTO builds (app_id, unit, ref, old_sha, new_sha, pusher, triggered_by, "
+        "status, index_digest) VALUES "
+        "(1, 'web', 'refs/heads/main', '', 'abc', 'alice', 'manual', 'succeeded', 'sha256:1')");
+    db.exec("INSERT INTO build_jobs (build_id, platform, log_path) VALUES (1, 'linux/amd64', 'l')");
+    db.exec("INSERT INTO build_tags (build_id, tag) VALUES (1, 'web-latest')");
+  }
+  Store store(dir.path() / "h.db");
+  EXPECT_EQ(store.Migrate(), 1);
+  const auto kept = store.FindBuild(1);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->triggered_by, "manual");
+  EXPECT_EQ(kept->index_digest, "sha256:1");
+  EXPECT_EQ(kept->tags, std::vector<std::string>{"web-latest"});
+  ASSERT_EQ(kept->jobs.size(), 1u);
+  EXPECT_EQ(kept->jobs[0].platform, "linux/amd64");
+
+  const Build cli = store.CreateBuild({.app = "web",
+                                       .unit = "web",
+                                       .ref = "HEAD",
+                                       .new_sha = "def",
+                                       .pusher = "ci",
+                                       .triggered_by = "cli",
+                                       .platforms = {"linux/arm64"}},
+                                      dir.path() / "logs");
+  EXPECT_EQ(store.FindBuild(cli.id)->triggered_by, "cli");
+  EXPECT_EQ(store.FindBuild(cli.id)->jobs.size(), 1u);
+  // The renamed tables still cascade from builds.
+  store.DeleteApp("web");
+  SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM build_jobs").getInt(), 0);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM build_tags").getInt(), 0);
 }
 
 TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {

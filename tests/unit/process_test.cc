@@ -42,6 +42,19 @@ TEST(Process, GroupsWithAnArgumentUnderADirectoryAreKilled) {
   EXPECT_FALSE(bystander.TryWait());
 }
 
+TEST(Process, GroupsWithAnOptionNamingAPathUnderADirectoryAreKilled) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("hephy-process-test-options-" + std::to_string(getpid()));
+  Child file = Spawn({.argv = {"sh", "-c", "sleep 30", "--digest-file=" + (dir / "d").string()}});
+  Child url = Spawn({.argv = {"sh", "-c", "sleep 30", "--context=dir://" + (dir / "c").string()}});
+  Child bystander =
+      Spawn({.argv = {"sh", "-c", "sleep 30", "--context=dir://" + dir.string() + "-other/c"}});
+  EXPECT_EQ(KillGroupsWithArgumentUnder(dir), 2);
+  EXPECT_EQ(file.Wait(), 128 + SIGKILL);
+  EXPECT_EQ(url.Wait(), 128 + SIGKILL);
+  EXPECT_FALSE(bystander.TryWait());
+}
+
 TEST(Process, TimeoutKillsTheWholeProcessGroup) {
   // The grandchild holds stdout open; only killing the group ends the run.
   const auto start = std::chrono::steady_clock::now();

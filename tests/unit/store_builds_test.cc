@@ -51,6 +51,10 @@ TEST_F(StoreBuildsTest, RecordsTheTriggerAndTheUpstreamSource) {
   EXPECT_EQ(found->source_url, "https://example.org/kaniko.git");
   EXPECT_EQ(found->source_sha, std::string(40, 'e'));
 
+  NewBuild cli = Push("web");
+  cli.triggered_by = "cli";
+  EXPECT_EQ(store_.FindBuild(store_.CreateBuild(cli, logs_).id)->triggered_by, "cli");
+
   NewBuild odd = Push("web");
   odd.triggered_by = "cron";
   EXPECT_EQ(ErrorOf([&] { store_.CreateBuild(odd, logs_); }),

@@ -1,0 +1,114 @@
+#include "job_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "hephy/error.h"
+#include "line_splitter.h"
+
+namespace hephy {
+namespace {
+
+// How often a job waiting for a lock looks whether it was cancelled.
+constexpr std::chrono::milliseconds kLockPoll{100};
+
+PlatformJobResult Ended(PlatformJobResult::Outcome outcome) {
+  PlatformJobResult result;
+  result.outcome = outcome;
+  result.error = outcome == PlatformJobResult::Outcome::kCancelled ? "cancelled"
+                                                                   : "timed out (builder.timeout)";
+  return result;
+}
+
+}  // namespace
+
+JobCancel::JobCancel() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!fd_) throw Error("eventfd: " + std::string(std::strerror(errno)));
+}
+
+void JobCancel::Cancel() {
+  const uint64_t one = 1;
+  [[maybe_unused]] const auto n = write(fd_.get(), &one, sizeof one);
+}
+
+bool JobCancel::Cancelled() const {
+  pollfd fd{fd_.get(), POLLIN, 0};
+  return poll(&fd, 1, 0) > 0;
+}
+
+PlatformJobResult RunJobProcess(const SpawnOptions& options,
+                                std::chrono::steady_clock::time_point deadline,
+                                const JobCancel& cancel,
+                                const std::function<void(std::string_view)>& on_line) {
+  if (cancel.Cancelled()) return Ended(PlatformJobResult::Outcome::kCancelled);
+  SpawnOptions merged = options;
+  merged.pipe_stdout = true;
+  merged.stderr_to_stdout = true;
+  Child child = Spawn(merged);
+  LineSplitter lines(on_line);
+  while (child.stdout_fd()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      child.KillGroup(SIGKILL);
+      child.Wait();
+      return Ended(PlatformJobResult::Outcome::kTimedOut);
+    }
+    pollfd fds[2] = {{child.stdout_fd().get(), POLLIN, 0}, {cancel.fd(), POLLIN, 0}};
+    if (poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 60'000))) < 0 &&
+        errno != EINTR) {
+      throw Error("poll: " + std::string(std::strerror(errno)));
+    }
+    if (fds[1].revents != 0) {
+      child.KillGroup(SIGKILL);
+      child.Wait();
+      return Ended(PlatformJobResult::Outcome::kCancelled);
+    }
+    if (fds[0].revents == 0) continue;
+    char buffer[16384];
+    const ssize_t n = read(child.stdout_fd().get(), buffer, sizeof buffer);
+    if (n > 0) {
+      lines.Feed(std::string_view(buffer, n));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      child.stdout_fd().Reset();
+    }
+  }
+  lines.Finish();
+  PlatformJobResult result;
+  result.exit_code = child.Wait();
+  result.outcome = *result.exit_code == 0 ? PlatformJobResult::Outcome::kSucceeded
+                                          : PlatformJobResult::Outcome::kFailed;
+  return result;
+}
+
+std::optional<PlatformJobResult> WaitForTurn(std::unique_lock<std::timed_mutex>& lock,
+                                             std::chrono::steady_clock::time_point deadline,
+                                             const JobCancel& cancel) {
+  while (!lock.try_lock_for(kLockPoll)) {
+    if (cancel.Cancelled()) return Ended(PlatformJobResult::Outcome::kCancelled);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Ended(PlatformJobResult::Outcome::kTimedOut);
+    }
+  }
+  return std::nullopt;
+}
+
+void WritePrivateFile(const std::filesystem::path& path, const std::string& text) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) throw Error(path.string() + ": cannot create: " + std::strerror(errno));
+  for (size_t written = 0; written < text.size();) {
+    const ssize_t n = write(fd.get(), text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(path.string() + ": cannot write: " + std::strerror(errno));
+    written += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace hephy

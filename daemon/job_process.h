@@ -1,0 +1,56 @@
+// What the executors that run programs on this machine (buildah,
+// kaniko-local) share: one cancel signal per job, a program run to its end
+// with its output streamed line by line, a turn taken on a lock that a
+// cancel or the job's deadline can still interrupt, and the private file the
+// job's registry credentials go in.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hephy/executor.h"
+#include "hephy/process.h"
+
+namespace hephy {
+
+// Cancel() is called from any thread, once or many times; a job's waits
+// watch fd() so that they end at once rather than at their next poll.
+class JobCancel {
+ public:
+  JobCancel();
+  void Cancel();
+  bool Cancelled() const;
+  int fd() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+};
+
+// Runs one program to its end, its stdout and stderr merged into one stream
+// of lines handed to `on_line` as they come. Its process group is killed on
+// cancel (kCancelled) or at `deadline` (kTimedOut, "timed out
+// (builder.timeout)"); otherwise kSucceeded or kFailed with its exit code,
+// and `error` left for the caller to say. Starts nothing when already
+// cancelled.
+PlatformJobResult RunJobProcess(const SpawnOptions& options,
+                                std::chrono::steady_clock::time_point deadline,
+                                const JobCancel& cancel,
+                                const std::function<void(std::string_view)>& on_line);
+
+// Locks `lock` (a std::unique_lock over a std::timed_mutex, not yet owned)
+// and returns nullopt; or returns why the job gave up waiting (kCancelled,
+// kTimedOut at `deadline`), the lock not taken.
+std::optional<PlatformJobResult> WaitForTurn(std::unique_lock<std::timed_mutex>& lock,
+                                             std::chrono::steady_clock::time_point deadline,
+                                             const JobCancel& cancel);
+
+// Writes `text` to a new file only hephyd's user can read: created 0600,
+// never through an existing file or link. Throws Error naming the file.
+void WritePrivateFile(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace hephy
