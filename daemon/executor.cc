@@ -4,6 +4,7 @@
 #include "buildah_executor.h"
 #include "hephy/error.h"
 #include "kaniko_kubernetes_executor.h"
+#include "kaniko_local_executor.h"
 
 namespace hephy {
 
@@ -20,8 +21,11 @@ std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* cont
     }
     return std::make_unique<KanikoKubernetesExecutor>(config, *contexts);
   }
-  throw Error("builder.executor: '" + name +
-              "' is not available in this version of hephyd (use buildah or kaniko-kubernetes)");
+  if (name == "kaniko-local") {
+    return std::make_unique<KanikoLocalExecutor>(config.builder.kaniko, config.BuildsDir());
+  }
+  throw Error("builder.executor: unknown executor '" + name +
+              "' (expected buildah, kaniko-kubernetes or kaniko-local)");
 }
 
 }  // namespace hephy

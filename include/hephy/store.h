@@ -105,7 +105,7 @@ struct BuildJob {
 struct Build {
   int64_t id = 0;
   std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
-  std::string triggered_by;            // push|schedule|manual
+  std::string triggered_by;            // push|schedule|manual|cli
   std::string source_url, source_sha;  // an upstream unit's repository and commit
   std::string status;
   std::string error;              // why it failed, was cancelled or interrupted
@@ -117,7 +117,7 @@ struct Build {
 
 struct NewBuild {
   std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
-  std::string triggered_by = "push";   // push|schedule|manual
+  std::string triggered_by = "push";   // push|schedule|manual|cli
   std::string source_url, source_sha;  // set for upstream units, without credentials
   std::vector<std::string> platforms;
 };

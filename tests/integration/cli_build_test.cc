@@ -10,7 +10,6 @@
 #include <set>
 
 #include "hephy/error.h"
-#include "hephy/executor.h"
 #include "hephy/image_tags.h"
 #include "hephy/process.h"
 #include "hephy/registry_client.h"
@@ -87,22 +86,12 @@ class CliBuildTest : public ::testing::Test {
 
   // Makes `body` the executor of kaniko-local, as a script that finds the
   // record directory in $rec.
-  // Returns false when this hephyd has no kaniko-local executor to use.
-  bool UseKanikoStandIn(std::string_view body) {
+  void UseKanikoStandIn(std::string_view body) {
     const auto script = dir_.path() / "executor";
     std::ofstream(script) << "#!/bin/sh\nrec='" << record().string() << "'\n" << body;
     std::filesystem::permissions(script, std::filesystem::perms::owner_all);
     WriteConfig("  executor: kaniko-local\n  kaniko:\n    executor_path: " + script.string() +
                 "\n");
-    // Until MakeExecutor (daemon/executor.cc) makes one.
-    Config config;
-    config.builder.executor = "kaniko-local";
-    try {
-      MakeExecutor(config);
-    } catch (const Error&) {
-      return false;
-    }
-    return true;
   }
 
   SpawnOptions Hephyd(std::vector<std::string> args, const std::filesystem::path& cwd) const {
@@ -218,7 +207,7 @@ TEST_F(CliBuildTest, ChangedSinceBuildsOnlyTheUnitsThatChanged) {
 }
 
 TEST_F(CliBuildTest, KanikoLocalBuildsAShallowDetachedCiCheckout) {
-  if (!UseKanikoStandIn(kKanikoStandIn)) GTEST_SKIP() << "MakeExecutor lacks kaniko-local";
+  UseKanikoStandIn(kKanikoStandIn);
   // As CI checks out: one commit deep, HEAD detached.
   const auto ci = dir_.path() / "ci";
   ASSERT_EQ(hephy::Run({.argv = {"git", "clone", "-q", "--depth", "1",
@@ -255,7 +244,7 @@ TEST_F(CliBuildTest, KanikoLocalBuildsAShallowDetachedCiCheckout) {
 }
 
 TEST_F(CliBuildTest, SigintCancelsTheBuildAndKillsItsJobs) {
-  if (!UseKanikoStandIn(kHangingStandIn)) GTEST_SKIP() << "MakeExecutor lacks kaniko-local";
+  UseKanikoStandIn(kHangingStandIn);
   SpawnOptions options = Hephyd({"--platforms", "linux/amd64"}, checkout_.dir());
   options.pipe_stdout = true;
   Child hephyd = Spawn(options);
