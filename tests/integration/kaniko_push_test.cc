@@ -50,8 +50,7 @@ HttpResponse FetchContext(const std::string& url, const std::string& token) {
   const std::string rest = url.substr(std::string("http://").size());
   const auto slash = rest.find('/');
   HttpConnection connection(ParseHostPort(rest.substr(0, slash), 80), 10s, 64 << 20);
-  return connection.Send(
-      {"GET", rest.substr(slash), {{"Authorization", "Bearer " + token}}, ""});
+  return connection.Send({"GET", rest.substr(slash), {{"Authorization", "Bearer " + token}}, ""});
 }
 
 class KanikoPushTest : public ::testing::Test {
@@ -180,8 +179,7 @@ TEST_F(KanikoPushTest, EachPlatformIsAPodWhoseImagesHephydStitches) {
 
   // The index lists the images the pods pushed, by the digests from their
   // termination messages.
-  const std::string tag =
-      TagsFor("web", Head(), std::chrono::system_clock::now(), {}).default_tag;
+  const std::string tag = TagsFor("web", Head(), std::chrono::system_clock::now(), {}).default_tag;
   RegistryClient registry(registry_.url(), true);
   const json index = json::parse(registry.GetManifest("web", tag).body);
   ASSERT_EQ(index["manifests"].size(), 2u);
@@ -222,11 +220,11 @@ TEST_F(KanikoPushTest, AnUnschedulablePlatformRejectsThePushAndDeletesEveryPod) 
 
 TEST_F(KanikoPushTest, PodsACrashedHephydLeftAreDeletedAtStart) {
   KubeClient client(api_.Cluster());
-  client.Request("POST", std::string("/api/v1/namespaces/") + kNamespace + "/pods",
-                 json{{"metadata",
-                       {{"name", "hephy-7-amd64"},
-                        {"labels", {{"app.kubernetes.io/managed-by", "hephyd"}}}}},
-                      {"spec", {{"containers", {{{"name", "kaniko"}, {"image", "k"}}}}}}});
+  client.Request(
+      "POST", std::string("/api/v1/namespaces/") + kNamespace + "/pods",
+      json{{"metadata",
+            {{"name", "hephy-7-amd64"}, {"labels", {{"app.kubernetes.io/managed-by", "hephyd"}}}}},
+           {"spec", {{"containers", {{{"name", "kaniko"}, {"image", "k"}}}}}}});
   client.Request("POST", std::string("/api/v1/namespaces/") + kNamespace + "/pods",
                  json{{"metadata", {{"name", "someone-else"}}},
                       {"spec", {{"containers", {{{"name", "app"}, {"image", "a"}}}}}}});
