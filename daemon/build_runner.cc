@@ -320,7 +320,9 @@ class BuildExecution {
     std::vector<std::string> digests;
     for (const auto& run : runs_) digests.push_back(run.result.digest);
     RegistryClient registry(ClientOptions(config_.registry, access));
-    const std::string source = upstream ? build_.source_url : SourceUrl(config_, build_.app);
+    const std::string source = upstream                  ? build_.source_url
+                               : !plan_.tree_url.empty() ? plan_.tree_url
+                                                         : SourceUrl(config_, build_.app);
     const StitchedIndex index = StitchIndex(registry, repository, digests,
                                             {{"org.opencontainers.image.source", source},
                                              {"org.opencontainers.image.revision", commit},

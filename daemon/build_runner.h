@@ -46,6 +46,10 @@ struct BuildPlan {
   // of this unit's Dockerfile FROM lines that name it: those are pinned to
   // the digest just built, so the build never pulls a stale image.
   std::map<std::string, std::vector<std::string>> waits_for;
+  // Where the built tree can be fetched, for the index's
+  // org.opencontainers.image.source when the unit has no upstream; empty:
+  // the app's repository on hephyd's SSH server.
+  std::string tree_url;
 };
 
 class BuildRunner {

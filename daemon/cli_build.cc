@@ -43,7 +43,22 @@ struct Checkout {
   std::filesystem::path top;      // the work tree (the git dir of a bare repository)
   std::string commit;
   std::string ref;  // "refs/heads/main", or the revision as given when it names no ref
+  // remote.origin.url without user information (a CI job's clone URL
+  // carries its token there); empty when there is no origin.
+  std::string origin;
 };
+
+// `url` without "user[:password]@" after its scheme; scp-style and local
+// ones are left as they are, as they hold no password.
+std::string WithoutUserInfo(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto authority = scheme + 3;
+  const auto end = url.find_first_of("/?#", authority);
+  const auto at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < authority) return url;
+  return url.substr(0, authority) + url.substr(at + 1);
+}
 
 // The commit `rev` names in the repository at or above `dir`. Throws Error
 // naming the directory, or the `option` that gave the revision.
@@ -75,6 +90,11 @@ Checkout OpenCheckout(const std::filesystem::path& dir, const std::string& rev,
   git_oid_tostr(hex, sizeof hex, git_object_id(peeled));
   checkout.commit = hex;
   checkout.ref = rev;
+  git_remote* remote = nullptr;
+  if (git_remote_lookup(&remote, raw, "origin") == 0) {
+    const Owned<git_remote, git_remote_free> owned_remote(remote);
+    if (const char* url = git_remote_url(remote)) checkout.origin = WithoutUserInfo(url);
+  }
   // HEAD on a branch is recorded as that branch, a tag as the tag; a
   // detached HEAD (as CI checks out) as HEAD.
   git_reference* resolved = nullptr;
@@ -221,7 +241,8 @@ int BuildCheckout(CliArgs& args, CommandContext& ctx) {
           .key_fingerprint = "",
           .push_id = "cli-" + std::to_string(now),
           .triggered_by = "cli"}};
-  const Plan plan = planner.Make(request, say, signals.token());
+  Plan plan = planner.Make(request, say, signals.token());
+  for (auto& build : plan.builds) build.tree_url = checkout.origin;
   if (!plan.problems.empty()) {
     say("hephy: build of " + app + " refused, nothing was built:");
     for (const auto& problem : plan.problems) say("  " + problem);

@@ -121,8 +121,12 @@ class CliBuildTest : public ::testing::Test {
 
 TEST_F(CliBuildTest, BuildsEveryUnitOfTheCheckoutAsAPushWould) {
   WriteConfig();
+  // A CI clone's origin carries the job's token.
+  checkout_.Git(
+      {"remote", "add", "origin", "https://ci-token:s3cret@git.example/tools/catalog.git"});
   const RunResult r = RunBuild();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("s3cret"), std::string::npos);
 
   // The log on stdout, as a pusher sees it: each line of a job prefixed
   // with its unit and platform.
@@ -144,6 +148,9 @@ TEST_F(CliBuildTest, BuildsEveryUnitOfTheCheckoutAsAPushWould) {
     architectures.insert(manifest["platform"]["architecture"].get<std::string>());
   }
   EXPECT_EQ(architectures, (std::set<std::string>{"amd64", "arm64"}));
+  // The index says where its tree comes from: the origin, without the token.
+  EXPECT_EQ(index["annotations"]["org.opencontainers.image.source"],
+            "https://git.example/tools/catalog.git");
 
   const auto builds = Records();
   ASSERT_EQ(builds.size(), 2u);
