@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "hephy/error.h"
+#include "tls_failure.h"
 
 namespace hephy {
 namespace {
@@ -28,11 +29,6 @@ std::string Lower(std::string text) {
   return text;
 }
 
-std::string Duration(std::chrono::milliseconds d) {
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-  return std::to_string(d.count()) + " ms";
-}
-
 std::string Size(size_t bytes) {
   if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
   return std::to_string(bytes) + " bytes";
@@ -44,29 +40,6 @@ bool IsClosedByPeer(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
          ec == net::ssl::error::stream_truncated;
-}
-
-bool IsIpAddress(const std::string& host) {
-  beast::error_code ec;
-  net::ip::make_address(host, ec);
-  return !ec;
-}
-
-// Why a TLS handshake failed, in OpenSSL's words: the certificate check's own
-// reason when that is what failed ("self-signed certificate", "hostname
-// mismatch"), else the library's reason without its "(SSL routines)" suffix.
-std::string HandshakeFailure(const beast::error_code& ec, SSL* ssl) {
-  const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) {
-    return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
-  }
-  if (ec.category() == net::error::get_ssl_category()) {
-    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) {
-      return reason;
-    }
-  }
-  if (ec == net::ssl::error::stream_truncated) return "the server closed the connection";
-  return ec.message();
 }
 
 // Thrown inside Send when a reused connection turned out to be closed.
@@ -219,7 +192,7 @@ void HttpConnection::Connect() {
   if (ec) {
     Close();
     if (ec == beast::error::timeout) {
-      throw ConnectionError("cannot connect: no answer within " + Duration(timeout_));
+      throw ConnectionError("cannot connect: no answer within " + TimeoutText(timeout_));
     }
     throw ConnectionError("cannot connect: " + ec.message());
   }
@@ -244,8 +217,9 @@ void HttpConnection::Connect() {
   s.tls->async_handshake(net::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
   s.RunPending();
   if (ec) {
-    const std::string why = ec == beast::error::timeout ? "no answer within " + Duration(timeout_)
-                                                        : HandshakeFailure(ec, ssl);
+    const std::string why = ec == beast::error::timeout
+                                ? "no answer within " + TimeoutText(timeout_)
+                                : HandshakeFailure(ec, ssl);
     Close();
     throw Error("TLS handshake failed: " + why);
   }
@@ -272,7 +246,7 @@ HttpResponse HttpConnection::Send(const HttpRequest& request) {
       if (reused && IsClosedByPeer(ec)) throw StaleConnection{};
       Close();
       if (ec == beast::error::timeout) {
-        throw ConnectionError("cannot send the request within " + Duration(timeout_));
+        throw ConnectionError("cannot send the request within " + TimeoutText(timeout_));
       }
       throw ConnectionError("cannot send the request: " + ec.message());
     }
@@ -297,7 +271,7 @@ HttpResponse HttpConnection::Send(const HttpRequest& request) {
       }
       Close();
       if (ec == beast::error::timeout)
-        throw ConnectionError("no response within " + Duration(timeout_));
+        throw ConnectionError("no response within " + TimeoutText(timeout_));
       if (ec == http::error::body_limit) {
         throw Error("response body larger than the limit of " + Size(max_body_));
       }

@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "http_connection.h"
+#include "tls_failure.h"
 
 namespace hephy {
 namespace {
@@ -34,38 +35,6 @@ using tcp = net::ip::tcp;
 // A pod list or a log read whole; a watch event is one line of a stream.
 constexpr size_t kMaxBody = 64 * 1024 * 1024;
 constexpr size_t kMaxLine = 64 * 1024 * 1024;
-
-std::string Duration(std::chrono::milliseconds d) {
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-  return std::to_string(d.count()) + " ms";
-}
-
-// OpenSSL's reason for `ec`, without the library's "(SSL routines)" suffix.
-std::string SslReason(const beast::error_code& ec) {
-  if (ec.category() == net::error::get_ssl_category()) {
-    if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) {
-      return reason;
-    }
-  }
-  return ec.message();
-}
-
-// Why a TLS handshake failed: the certificate check's own reason when that is
-// what failed ("self-signed certificate", "hostname mismatch").
-std::string HandshakeFailure(const beast::error_code& ec, SSL* ssl) {
-  const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) {
-    return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
-  }
-  if (ec == net::ssl::error::stream_truncated) return "the server closed the connection";
-  return SslReason(ec);
-}
-
-bool IsIpAddress(const std::string& host) {
-  beast::error_code ec;
-  net::ip::make_address(host, ec);
-  return !ec;
-}
 
 std::string Trimmed(const std::string& text) {
   const auto first = text.find_first_not_of(" \t\r\n");
@@ -136,9 +105,10 @@ class Connection {
     tcp().expires_after(timeout_);
     ec = Run([&](auto done) { tcp().async_connect(endpoints, done); });
     if (ec) {
-      throw ConnectionError(
-          what_ + ": cannot connect to " + server_.Url() + ": " +
-          (ec == beast::error::timeout ? "no answer within " + Duration(timeout_) : ec.message()));
+      throw ConnectionError(what_ + ": cannot connect to " + server_.Url() + ": " +
+                            (ec == beast::error::timeout
+                                 ? "no answer within " + TimeoutText(timeout_)
+                                 : ec.message()));
     }
     tcp().socket().set_option(tcp::no_delay(true), ec);
     if (!tls_) return;
@@ -164,7 +134,7 @@ class Connection {
     ec = Run([&](auto done) { tls_->async_handshake(net::ssl::stream_base::client, done); });
     if (ec == beast::error::timeout) {
       throw ConnectionError(what_ + ": TLS handshake with " + server_.Url() +
-                            ": no answer within " + Duration(timeout_));
+                            ": no answer within " + TimeoutText(timeout_));
     }
     if (ec) {
       throw Error(what_ + ": TLS handshake with " + server_.Url() +
@@ -177,7 +147,7 @@ class Connection {
     const beast::error_code ec =
         Run([&](auto done) { WithStream([&](auto& s) { http::async_write(s, request, done); }); });
     if (ec == beast::error::timeout) {
-      throw ConnectionError(what_ + ": cannot send the request within " + Duration(timeout_));
+      throw ConnectionError(what_ + ": cannot send the request within " + TimeoutText(timeout_));
     }
     if (ec) Fail("cannot send the request", ec);
   }
@@ -188,7 +158,7 @@ class Connection {
       WithStream([&](auto& s) { http::async_read_header(s, buffer_, parser, done); });
     });
     if (ec == beast::error::timeout) {
-      throw ConnectionError(what_ + ": no response within " + Duration(timeout_));
+      throw ConnectionError(what_ + ": no response within " + TimeoutText(timeout_));
     }
     if (ec) {
       Fail(parser.got_some() ? "malformed response" : "connection closed without a response", ec);
@@ -211,7 +181,7 @@ class Connection {
     });
     if (ec == http::error::need_buffer) ec = {};
     if (ec == beast::error::timeout) {
-      throw ConnectionError(what_ + ": the response did not end within " + Duration(timeout_));
+      throw ConnectionError(what_ + ": the response did not end within " + TimeoutText(timeout_));
     }
     if (ec) Fail("the response broke off", ec);
     out.append(piece, sizeof piece - parser.get().body().size);
