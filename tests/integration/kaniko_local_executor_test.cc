@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -99,6 +100,23 @@ class KanikoLocalExecutorTest : public ::testing::Test {
     config.parallel = parallel;
     executor_.emplace(config, builds());
     return *executor_;
+  }
+
+  // Runs `job` on a thread of its own and returns once its stand-in printed
+  // "started" (or the job ended without): its result comes in the future.
+  static std::future<PlatformJobResult> RunUntilStarted(PlatformJob& job) {
+    auto started = std::make_shared<std::promise<void>>();
+    auto ready = started->get_future();
+    auto run = std::async(std::launch::async, [&job, started] {
+      bool said = false;
+      auto result = job.Run([&](std::string_view line) {
+        if (line == "started" && !said) started->set_value(), said = true;
+      });
+      if (!said) started->set_value();
+      return result;
+    });
+    ready.wait();
+    return run;
   }
 
   PlatformJobSpec Spec(const std::string& platform, const std::string& tag) {
@@ -286,16 +304,7 @@ wait
 TEST_F(KanikoLocalExecutorTest, CancelKillsTheExecutorsProcessGroupAtOnce) {
   auto& executor = StandIn(std::string(kHang));
   auto job = executor.Prepare(Spec("linux/amd64", "cancelled"));
-  std::promise<void> started;
-  auto run = std::async(std::launch::async, [&] {
-    bool said = false;
-    auto result = job->Run([&](std::string_view line) {
-      if (line == "started" && !said) started.set_value(), said = true;
-    });
-    if (!said) started.set_value();
-    return result;
-  });
-  started.get_future().wait();
+  auto run = RunUntilStarted(*job);
   pid_t script = 0, grandchild = 0;
   std::istringstream(ReadText(record() / "pids")) >> script >> grandchild;
   ASSERT_GT(script, 0);
@@ -378,16 +387,7 @@ TEST_F(KanikoLocalExecutorTest, ParallelJobsOverlap) {
 TEST_F(KanikoLocalExecutorTest, AJobWaitingItsTurnCanBeCancelledAndTimesOut) {
   auto& executor = StandIn(std::string(kHang));
   auto holder = executor.Prepare(Spec("linux/amd64", "holder"));
-  std::promise<void> started;
-  auto holding = std::async(std::launch::async, [&] {
-    bool said = false;
-    auto result = holder->Run([&](std::string_view line) {
-      if (line == "started" && !said) started.set_value(), said = true;
-    });
-    if (!said) started.set_value();
-    return result;
-  });
-  started.get_future().wait();
+  auto holding = RunUntilStarted(*holder);
   std::filesystem::remove(record() / "argv");
 
   PlatformJobSpec waiting_spec = Spec("linux/arm64", "waiting");

@@ -44,6 +44,7 @@
 
 #include "base64.h"
 #include "kube_client.h"
+#include "percent_decode.h"
 #include "test_ca.h"
 
 namespace hephy {
@@ -337,23 +338,6 @@ class FakeKubeApi {
     return resource == "pods" ? "Pod" : resource == "secrets" ? "Secret" : "";
   }
 
-  static std::string Decode(const std::string& text) {
-    std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        out += ' ';
-      } else if (text[i] == '%' && i + 2 < text.size() &&
-                 std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-        out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += text[i];
-      }
-    }
-    return out;
-  }
-
   static std::vector<std::string> Split(const std::string& text, char separator) {
     std::vector<std::string> parts;
     std::string part;
@@ -506,8 +490,8 @@ class FakeKubeApi {
     if (question != std::string::npos) {
       for (const std::string& pair : Split(out.target.substr(question + 1), '&')) {
         const auto equals = pair.find('=');
-        out.query[Decode(pair.substr(0, equals))] =
-            equals == std::string::npos ? "" : Decode(pair.substr(equals + 1));
+        out.query[PercentDecode(pair.substr(0, equals))] =
+            equals == std::string::npos ? "" : PercentDecode(pair.substr(equals + 1));
       }
     }
     for (const auto& field : request) {

@@ -34,6 +34,7 @@
 #include "base64.h"
 #include "jwt_signer.h"
 #include "loopback_http_server.h"
+#include "percent_decode.h"
 #include "test_dir.h"
 
 namespace hephy {
@@ -129,23 +130,6 @@ class TokenIssuer {
   int Count(Predicate predicate) const {
     std::lock_guard lock(mutex_);
     return static_cast<int>(std::count_if(requests_.begin(), requests_.end(), predicate));
-  }
-
-  static std::string PercentDecode(std::string_view text) {
-    std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        out += ' ';
-      } else if (text[i] == '%' && i + 2 < text.size() &&
-                 std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        out += text[i];
-      }
-    }
-    return out;
   }
 
   // A query string or an application/x-www-form-urlencoded body.
