@@ -287,12 +287,17 @@ http::request<http::string_body> MakeRequest(const Server& server, const KubeClu
   throw StatusError(what, static_cast<int>(head.result_int()), phrase, body);
 }
 
-bool IsSuccess(const Parser& parser) { return parser.get().result_int() / 100 == 2; }
-
-void PrepareParser(Parser& parser) {
+// Sends `request` and reads the response's head into `parser`; throws the
+// response of a status other than 2xx. The body is the caller's to read.
+void Begin(Connection& connection, http::request<http::string_body>& request, Parser& parser,
+           const std::string& what) {
+  connection.Open();
+  connection.Write(request);
   // Beast 1.74 takes no boost::none (it would read as 0); the callers bound
   // what they keep.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  connection.ReadHead(parser);
+  if (parser.get().result_int() / 100 != 2) ThrowStatus(connection, parser, what);
 }
 
 }  // namespace
@@ -369,12 +374,8 @@ nlohmann::json KubeClient::Request(const std::string& method, const std::string&
   const std::string what = method + " " + target;
   auto request = MakeRequest(impl_->server, cluster_, verb, target, "application/json", body);
   Connection connection(impl_->server, cluster_, timeout_, what);
-  connection.Open();
-  connection.Write(request);
   Parser parser;
-  PrepareParser(parser);
-  connection.ReadHead(parser);
-  if (!IsSuccess(parser)) ThrowStatus(connection, parser, what);
+  Begin(connection, request, parser, what);
   std::string text;
   connection.Deadline();
   while (connection.ReadSome(parser, text)) {
@@ -398,12 +399,8 @@ bool KubeClient::Stream(const std::string& target,
   Connection connection(impl_->server, cluster_, timeout_, what);
   const std::stop_callback interrupt(stop, [&connection] { connection.Interrupt(); });
   try {
-    connection.Open();
-    connection.Write(request);
     Parser parser;
-    PrepareParser(parser);
-    connection.ReadHead(parser);
-    if (!IsSuccess(parser)) ThrowStatus(connection, parser, what);
+    Begin(connection, request, parser, what);
     connection.NoDeadline();
     std::string pending;
     const auto hand_on = [&](std::string_view line) {
