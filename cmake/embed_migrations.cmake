@@ -7,7 +7,7 @@ foreach(f IN LISTS FILES)
   string(APPEND body "      {\"${name}\", R\"hephy_sql(${sql})hephy_sql\"},\n")
 endforeach()
 file(WRITE ${OUT}.tmp "// Generated from migrations/*.sql by cmake/embed_migrations.cmake.
-#include \"migrations.h\"
+#include \"store/migrations.h\"
 
 namespace hephy {
 

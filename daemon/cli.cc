@@ -4,10 +4,10 @@
 #include <iostream>
 #include <optional>
 
-#include "cli_commands.h"
-#include "data_dir.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
 #include "serve.h"
+#include "store/data_dir.h"
 
 namespace hephy {
 namespace {

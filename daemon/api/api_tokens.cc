@@ -1,9 +1,9 @@
-#include "api_tokens.h"
+#include "api/api_tokens.h"
 
 #include <openssl/rand.h>
 
 #include "hephy/error.h"
-#include "hex.h"
+#include "util/hex.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "http_api.h"
+#include "api/http_api.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -7,16 +7,16 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "api_tokens.h"
-#include "build_json.h"
-#include "build_log_reader.h"
+#include "api/api_tokens.h"
+#include "build/build_log_reader.h"
+#include "executors/tar_stream.h"
 #include "hephy/registry_client.h"
 #include "hephy/store.h"
-#include "logging.h"
-#include "metrics.h"
-#include "registry_access.h"
-#include "rights.h"
-#include "tar_stream.h"
+#include "registry/registry_access.h"
+#include "store/build_json.h"
+#include "store/rights.h"
+#include "util/logging.h"
+#include "util/metrics.h"
 
 namespace hephy {
 namespace {

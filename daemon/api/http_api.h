@@ -10,7 +10,7 @@
 //   GET /api/v1/contexts/JOB         a build pod's context, as a tar
 //
 // A request's rights are those of the user whose API token it bears
-// (Authorization: Bearer TOKEN; daemon/rights.h), admins all. /healthz and
+// (Authorization: Bearer TOKEN; daemon/store/rights.h), admins all. /healthz and
 // /metrics need no token from the clients http.open_endpoints names. What
 // the caller may not read answers 404, as if it did not exist. A build
 // context takes no API token but the job's one-time token (build_contexts.h).
@@ -25,10 +25,10 @@
 #include <utility>
 #include <vector>
 
-#include "build_contexts.h"
+#include "api/http_server.h"
+#include "executors/build_contexts.h"
 #include "hephy/config.h"
 #include "hephy/error.h"
-#include "http_server.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "api/http_server.h"
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "hephy/error.h"
-#include "logging.h"
-#include "thread_group.h"
+#include "util/logging.h"
+#include "util/thread_group.h"
 
 namespace hephy {
 namespace {

@@ -4,7 +4,7 @@
 // each request is handled on a thread of its own, so that a handler may block
 // (on the database, the registry, or a build log followed for an hour)
 // without holding up other connections. What the requests mean is the
-// handler's business (daemon/http_api.h).
+// handler's business (daemon/api/http_api.h).
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "hephy/build_config.h"
+#include "build/build_config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -9,8 +9,8 @@
 #include <map>
 #include <optional>
 
-#include "hephy/names.h"
-#include "upstream_url.h"
+#include "upstream/upstream_url.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "build_log_reader.h"
+#include "build/build_log_reader.h"
 
 #include <poll.h>
 #include <sys/inotify.h>

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "hephy/store.h"
-#include "log_tail.h"
+#include "util/log_tail.h"
 
 namespace hephy {
 

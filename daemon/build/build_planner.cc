@@ -1,16 +1,16 @@
-#include "build_planner.h"
+#include "build/build_planner.h"
 
 #include <algorithm>
 #include <set>
 
-#include "build_units.h"
-#include "change_detection.h"
-#include "commit_reader.h"
+#include "build/build_units.h"
+#include "build/change_detection.h"
+#include "build/image_tags.h"
+#include "build/rebuild_schedule.h"
+#include "build/unit_order.h"
+#include "git/commit_reader.h"
+#include "git/quarantine_repo.h"
 #include "hephy/error.h"
-#include "hephy/image_tags.h"
-#include "quarantine_repo.h"
-#include "rebuild_schedule.h"
-#include "unit_order.h"
 
 namespace hephy {
 namespace {

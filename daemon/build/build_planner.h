@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "build_runner.h"
+#include "build/build_runner.h"
+#include "build/push_options.h"
 #include "hephy/config.h"
-#include "push_options.h"
-#include "upstream_cache.h"
+#include "upstream/upstream_cache.h"
 
 namespace hephy {
 

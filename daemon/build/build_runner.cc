@@ -1,4 +1,4 @@
-#include "build_runner.h"
+#include "build/build_runner.h"
 
 #include <unistd.h>
 
@@ -9,18 +9,18 @@
 #include <mutex>
 #include <thread>
 
-#include "context_export.h"
-#include "hephy/build_logs.h"
+#include "build/image_tags.h"
+#include "build/unit_order.h"
+#include "git/context_export.h"
+#include "git/quarantine_repo.h"
 #include "hephy/error.h"
-#include "hephy/image_index.h"
-#include "hephy/image_tags.h"
 #include "hephy/registry_client.h"
 #include "hephy/store.h"
-#include "logging.h"
-#include "metrics.h"
-#include "quarantine_repo.h"
-#include "registry_access.h"
-#include "unit_order.h"
+#include "registry/image_index.h"
+#include "registry/registry_access.h"
+#include "store/build_logs.h"
+#include "util/logging.h"
+#include "util/metrics.h"
 
 namespace hephy {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "build_scheduler.h"
+#include "build/build_scheduler.h"
 #include "hephy/config.h"
 #include "hephy/executor.h"
 #include "hephy/store.h"

@@ -1,4 +1,4 @@
-#include "build_scheduler.h"
+#include "build/build_scheduler.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "build_units.h"
+#include "build/build_units.h"
 
 #include <filesystem>
 #include <map>

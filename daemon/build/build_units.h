@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "commit_reader.h"
-#include "hephy/build_config.h"
+#include "build/build_config.h"
+#include "git/commit_reader.h"
 
 namespace hephy {
 

@@ -1,8 +1,8 @@
-#include "change_detection.h"
+#include "build/change_detection.h"
 
 #include <algorithm>
 
-#include "libgit2.h"
+#include "git/libgit2.h"
 
 namespace hephy {
 namespace {

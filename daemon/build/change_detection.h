@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "build_units.h"
+#include "build/build_units.h"
 
 struct git_repository;
 

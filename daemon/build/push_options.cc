@@ -1,9 +1,9 @@
-#include "push_options.h"
+#include "build/push_options.h"
 
 #include <sstream>
 
-#include "hephy/build_config.h"
-#include "hephy/names.h"
+#include "build/build_config.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "rebuild_schedule.h"
+#include "build/rebuild_schedule.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <map>
 #include <span>
 
-#include "hephy/build_config.h"
+#include "build/build_config.h"
 #include "hephy/config.h"
 #include "hephy/error.h"
 

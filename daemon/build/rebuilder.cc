@@ -1,10 +1,10 @@
-#include "rebuilder.h"
+#include "build/rebuilder.h"
 
 #include <chrono>
 
-#include "hephy/names.h"
-#include "libgit2.h"
-#include "logging.h"
+#include "git/libgit2.h"
+#include "util/logging.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "build_planner.h"
-#include "build_runner.h"
+#include "build/build_planner.h"
+#include "build/build_runner.h"
 #include "hephy/config.h"
 
 namespace hephy {

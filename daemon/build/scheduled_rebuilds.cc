@@ -1,11 +1,11 @@
-#include "scheduled_rebuilds.h"
+#include "build/scheduled_rebuilds.h"
 
 #include <condition_variable>
 #include <mutex>
 
-#include "hephy/image_tags.h"
+#include "build/image_tags.h"
 #include "hephy/store.h"
-#include "logging.h"
+#include "util/logging.h"
 
 namespace hephy {
 namespace {

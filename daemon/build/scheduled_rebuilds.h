@@ -8,9 +8,9 @@
 #include <chrono>
 #include <stop_token>
 
+#include "build/rebuild_schedule.h"
+#include "build/rebuilder.h"
 #include "hephy/config.h"
-#include "rebuild_schedule.h"
-#include "rebuilder.h"
 
 namespace hephy {
 

@@ -1,10 +1,10 @@
-#include "unit_order.h"
+#include "build/unit_order.h"
 
 #include <algorithm>
 #include <cctype>
 #include <queue>
 
-#include "hephy/build_config.h"
+#include "build/build_config.h"
 
 namespace hephy {
 namespace {

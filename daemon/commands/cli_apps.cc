@@ -3,10 +3,10 @@
 #include <ostream>
 #include <random>
 
-#include "cli_commands.h"
-#include "hephy/build_logs.h"
+#include "commands/cli_commands.h"
+#include "git/repo_store.h"
 #include "hephy/error.h"
-#include "hephy/repo_store.h"
+#include "store/build_logs.h"
 
 namespace hephy {
 namespace {

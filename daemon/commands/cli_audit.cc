@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <ostream>
 
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
-#include "time_spec.h"
+#include "util/time_spec.h"
 
 namespace hephy {
 namespace {

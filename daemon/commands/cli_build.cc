@@ -12,18 +12,18 @@
 #include <ostream>
 #include <thread>
 
-#include "build_planner.h"
-#include "build_runner.h"
-#include "build_scheduler.h"
-#include "cli_commands.h"
-#include "data_dir.h"
-#include "docker_config.h"
-#include "embedded_registry.h"
+#include "build/build_planner.h"
+#include "build/build_runner.h"
+#include "build/build_scheduler.h"
+#include "commands/cli_commands.h"
+#include "git/libgit2.h"
 #include "hephy/error.h"
 #include "hephy/executor.h"
-#include "hephy/names.h"
-#include "libgit2.h"
-#include "upstream_cache.h"
+#include "registry/docker_config.h"
+#include "registry/embedded_registry.h"
+#include "store/data_dir.h"
+#include "upstream/upstream_cache.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -7,9 +7,9 @@
 #include <ostream>
 #include <sstream>
 
-#include "build_json.h"
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
+#include "store/build_json.h"
 
 namespace hephy {
 namespace {

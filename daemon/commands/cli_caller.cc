@@ -2,7 +2,7 @@
 // everything; a caller over SSH has their rights (rights.h).
 #include <cstdlib>
 
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
 
 namespace hephy {

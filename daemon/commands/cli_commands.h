@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "cli.h"
-#include "cli_args.h"
 #include "hephy/config.h"
 #include "hephy/store.h"
-#include "rights.h"
+#include "store/rights.h"
+#include "util/cli_args.h"
 
 namespace hephy {
 

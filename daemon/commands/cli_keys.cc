@@ -4,7 +4,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
 #include "hephy/ssh_key.h"
 

@@ -1,8 +1,8 @@
 // hephyd logs BUILD_ID [--platform P] [--follow]
 #include <ostream>
 
-#include "build_log_reader.h"
-#include "cli_commands.h"
+#include "build/build_log_reader.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
 
 namespace hephy {

@@ -8,11 +8,11 @@
 #include <cstring>
 #include <ostream>
 
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
-#include "hephy/names.h"
-#include "hephy/process.h"
+#include "util/names.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

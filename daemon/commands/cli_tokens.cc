@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <ostream>
 
-#include "api_tokens.h"
-#include "cli_commands.h"
+#include "api/api_tokens.h"
+#include "commands/cli_commands.h"
 #include "hephy/error.h"
 
 namespace hephy {

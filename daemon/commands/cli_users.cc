@@ -1,7 +1,7 @@
 // hephyd users add | list | remove
 #include <ostream>
 
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 
 namespace hephy {
 namespace {

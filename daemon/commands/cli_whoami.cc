@@ -1,7 +1,7 @@
 // hephyd whoami: who the caller is, as hephyd sees them
 #include <ostream>
 
-#include "cli_commands.h"
+#include "commands/cli_commands.h"
 
 namespace hephy {
 namespace {

@@ -11,11 +11,11 @@
 #include <sstream>
 #include <thread>
 
+#include "build/rebuild_schedule.h"
+#include "git/libgit2.h"
 #include "hephy/error.h"
-#include "hephy/names.h"
-#include "http_connection.h"
-#include "libgit2.h"
-#include "rebuild_schedule.h"
+#include "net/http_connection.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -1,10 +1,10 @@
-#include "build_contexts.h"
+#include "executors/build_contexts.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "hephy/error.h"
-#include "hex.h"
+#include "util/hex.h"
 
 namespace hephy {
 

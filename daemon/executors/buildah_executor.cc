@@ -1,4 +1,4 @@
-#include "buildah_executor.h"
+#include "executors/buildah_executor.h"
 
 #include <sys/utsname.h>
 
@@ -6,9 +6,9 @@
 #include <fstream>
 #include <thread>
 
-#include "docker_config.h"
+#include "executors/job_process.h"
 #include "hephy/error.h"
-#include "job_process.h"
+#include "registry/docker_config.h"
 
 namespace hephy {
 namespace {

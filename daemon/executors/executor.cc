@@ -1,10 +1,10 @@
 #include "hephy/executor.h"
 
-#include "build_contexts.h"
-#include "buildah_executor.h"
+#include "executors/build_contexts.h"
+#include "executors/buildah_executor.h"
+#include "executors/kaniko_kubernetes_executor.h"
+#include "executors/kaniko_local_executor.h"
 #include "hephy/error.h"
-#include "kaniko_kubernetes_executor.h"
-#include "kaniko_local_executor.h"
 
 namespace hephy {
 

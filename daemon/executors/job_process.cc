@@ -1,4 +1,4 @@
-#include "job_process.h"
+#include "executors/job_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "hephy/error.h"
-#include "line_splitter.h"
+#include "util/line_splitter.h"
 
 namespace hephy {
 namespace {

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "hephy/executor.h"
-#include "hephy/process.h"
+#include "util/process.h"
 
 namespace hephy {
 

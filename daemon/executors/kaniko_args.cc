@@ -1,4 +1,4 @@
-#include "kaniko_args.h"
+#include "executors/kaniko_args.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "kaniko_kubernetes_executor.h"
+#include "executors/kaniko_kubernetes_executor.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -9,11 +9,11 @@
 #include <stop_token>
 #include <thread>
 
+#include "executors/kube_pod_spec.h"
 #include "hephy/error.h"
-#include "hephy/image_index.h"
-#include "http_connection.h"
-#include "kube_pod_spec.h"
-#include "logging.h"
+#include "net/http_connection.h"
+#include "registry/image_index.h"
+#include "util/logging.h"
 
 namespace hephy {
 namespace {

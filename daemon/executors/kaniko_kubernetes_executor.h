@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "build_contexts.h"
+#include "executors/build_contexts.h"
+#include "executors/kube_client.h"
 #include "hephy/config.h"
 #include "hephy/executor.h"
-#include "kube_client.h"
 
 namespace hephy {
 

@@ -1,14 +1,14 @@
-#include "kaniko_local_executor.h"
+#include "executors/kaniko_local_executor.h"
 
 #include <unistd.h>
 
 #include <fstream>
 #include <regex>
 
-#include "docker_config.h"
+#include "executors/job_process.h"
+#include "executors/kaniko_args.h"
 #include "hephy/error.h"
-#include "job_process.h"
-#include "kaniko_args.h"
+#include "registry/docker_config.h"
 
 extern char** environ;
 

@@ -1,7 +1,7 @@
 // hephyd's Kubernetes API client: a connection of its own for every request
 // (the executor makes few), so that a Stream on one thread and Requests on
 // others share nothing but the immutable TLS settings.
-#include "kube_client.h"
+#include "executors/kube_client.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -21,8 +21,8 @@
 #include <limits>
 #include <sstream>
 
-#include "http_connection.h"
-#include "tls_failure.h"
+#include "net/http_connection.h"
+#include "net/tls_failure.h"
 
 namespace hephy {
 namespace {

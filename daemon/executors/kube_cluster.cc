@@ -1,5 +1,5 @@
 // Where the Kubernetes API server is and how to prove who we are: the pod's
-// service account, or a kubeconfig file (daemon/kube_client.h).
+// service account, or a kubeconfig file (daemon/executors/kube_client.h).
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "base64.h"
-#include "kube_client.h"
+#include "executors/kube_client.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

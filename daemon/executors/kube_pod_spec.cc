@@ -1,12 +1,12 @@
-#include "kube_pod_spec.h"
+#include "executors/kube_pod_spec.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "base64.h"
-#include "docker_config.h"
-#include "hephy/image_index.h"
-#include "kaniko_args.h"
+#include "executors/kaniko_args.h"
+#include "registry/docker_config.h"
+#include "registry/image_index.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "tar_stream.h"
+#include "executors/tar_stream.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "hephy/error.h"
-#include "hephy/process.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

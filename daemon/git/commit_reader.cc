@@ -1,7 +1,7 @@
-#include "commit_reader.h"
+#include "git/commit_reader.h"
 
+#include "git/libgit2.h"
 #include "hephy/error.h"
-#include "libgit2.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "context_export.h"
+#include "git/context_export.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "git/libgit2.h"
 #include "hephy/error.h"
-#include "libgit2.h"
 
 namespace hephy {
 namespace {

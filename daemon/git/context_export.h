@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "quarantine_repo.h"
+#include "git/quarantine_repo.h"
 
 struct git_repository;
 

@@ -1,4 +1,4 @@
-#include "git_access.h"
+#include "git/git_access.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <random>
 
 #include "hephy/error.h"
-#include "rights.h"
+#include "store/rights.h"
 
 namespace hephy {
 namespace {

@@ -5,11 +5,11 @@
 #include <optional>
 #include <string>
 
-#include "git_command.h"
+#include "git/git_command.h"
+#include "git/repo_store.h"
 #include "hephy/config.h"
-#include "hephy/process.h"
-#include "hephy/repo_store.h"
 #include "hephy/store.h"
+#include "util/process.h"
 
 namespace hephy {
 

@@ -1,9 +1,9 @@
-#include "git_command.h"
+#include "git/git_command.h"
 
 #include <vector>
 
 #include "hephy/error.h"
-#include "hephy/names.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "hook_server.h"
+#include "git/hook_server.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -14,7 +14,7 @@
 
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
-#include "logging.h"
+#include "util/logging.h"
 
 namespace hephy {
 namespace {

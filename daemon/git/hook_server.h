@@ -8,9 +8,9 @@
 #include <stop_token>
 #include <string>
 
-#include "hephy/process.h"
-#include "push_request.h"
-#include "thread_group.h"
+#include "git/push_request.h"
+#include "util/process.h"
+#include "util/thread_group.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "libgit2.h"
+#include "git/libgit2.h"
 
 #include "hephy/error.h"
 

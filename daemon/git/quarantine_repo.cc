@@ -1,7 +1,7 @@
-#include "quarantine_repo.h"
+#include "git/quarantine_repo.h"
 
+#include "git/libgit2.h"
 #include "hephy/error.h"
-#include "libgit2.h"
 
 namespace hephy {
 

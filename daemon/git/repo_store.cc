@@ -1,12 +1,12 @@
-#include "hephy/repo_store.h"
+#include "git/repo_store.h"
 
 #include <unistd.h>
 
 #include <mutex>
 #include <system_error>
 
+#include "git/libgit2.h"
 #include "hephy/error.h"
-#include "libgit2.h"
 
 namespace hephy {
 namespace {

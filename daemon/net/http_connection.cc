@@ -1,4 +1,4 @@
-#include "http_connection.h"
+#include "net/http_connection.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "hephy/error.h"
-#include "tls_failure.h"
+#include "net/tls_failure.h"
 
 namespace hephy {
 namespace {

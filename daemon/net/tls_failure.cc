@@ -1,4 +1,4 @@
-#include "tls_failure.h"
+#include "net/tls_failure.h"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>

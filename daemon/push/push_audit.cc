@@ -1,6 +1,6 @@
-#include "push_audit.h"
+#include "push/push_audit.h"
 
-#include "libgit2.h"
+#include "git/libgit2.h"
 
 namespace hephy {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "git/push_request.h"
 #include "hephy/store.h"
-#include "push_request.h"
 
 namespace hephy {
 

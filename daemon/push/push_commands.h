@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "push_request.h"
+#include "git/push_request.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "push_ledger.h"
+#include "push/push_ledger.h"
 
 namespace hephy {
 

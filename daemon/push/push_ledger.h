@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "push_request.h"
+#include "git/push_request.h"
 
 namespace hephy {
 

@@ -1,10 +1,10 @@
-#include "push_receiver.h"
+#include "push/push_receiver.h"
 
 #include <algorithm>
 
-#include "logging.h"
-#include "metrics.h"
-#include "push_options.h"
+#include "build/push_options.h"
+#include "util/logging.h"
+#include "util/metrics.h"
 
 namespace hephy {
 namespace {

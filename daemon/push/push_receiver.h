@@ -7,10 +7,10 @@
 #include <stop_token>
 #include <string>
 
-#include "build_planner.h"
-#include "build_runner.h"
+#include "build/build_planner.h"
+#include "build/build_runner.h"
+#include "git/push_request.h"
 #include "hephy/config.h"
-#include "push_request.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "docker_config.h"
+#include "registry/docker_config.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "base64.h"
 #include "hephy/error.h"
-#include "hephy/process.h"
+#include "util/base64.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "embedded_registry.h"
+#include "registry/embedded_registry.h"
 
 #include <openssl/rand.h>
 #include <poll.h>
@@ -12,8 +12,8 @@
 #include <fstream>
 
 #include "hephy/error.h"
-#include "hex.h"
-#include "logging.h"
+#include "util/hex.h"
+#include "util/logging.h"
 
 extern char** environ;
 

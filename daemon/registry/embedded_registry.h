@@ -16,8 +16,8 @@
 #include <thread>
 #include <variant>
 
-#include "hephy/process.h"
-#include "http_connection.h"
+#include "net/http_connection.h"
+#include "util/process.h"
 
 namespace hephy {
 

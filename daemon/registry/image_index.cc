@@ -1,4 +1,4 @@
-#include "hephy/image_index.h"
+#include "registry/image_index.h"
 
 #include <nlohmann/json.hpp>
 #include <regex>

@@ -1,6 +1,6 @@
-#include "registry_access.h"
+#include "registry/registry_access.h"
 
-#include "docker_config.h"
+#include "registry/docker_config.h"
 
 namespace hephy {
 

@@ -1,14 +1,14 @@
-#include "registry_auth.h"
+#include "registry/registry_auth.h"
 
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "base64.h"
 #include "hephy/error.h"
 #include "hephy/retry_policy.h"
-#include "http_connection.h"
+#include "net/http_connection.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "hephy/error.h"
-#include "hex.h"
-#include "http_connection.h"
-#include "logging.h"
-#include "metrics.h"
-#include "registry_auth.h"
+#include "net/http_connection.h"
+#include "registry/registry_auth.h"
+#include "util/hex.h"
+#include "util/logging.h"
+#include "util/metrics.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "auth_throttle.h"
+#include "ssh/auth_throttle.h"
 
 #include <algorithm>
 

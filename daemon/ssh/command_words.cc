@@ -1,4 +1,4 @@
-#include "command_words.h"
+#include "ssh/command_words.h"
 
 #include "hephy/error.h"
 

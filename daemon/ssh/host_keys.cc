@@ -1,4 +1,4 @@
-#include "host_keys.h"
+#include "ssh/host_keys.h"
 
 #include <libssh/libssh.h>
 #include <spdlog/spdlog.h>

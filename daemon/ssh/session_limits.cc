@@ -1,4 +1,4 @@
-#include "session_limits.h"
+#include "ssh/session_limits.h"
 
 namespace hephy {
 

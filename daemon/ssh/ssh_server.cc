@@ -1,4 +1,4 @@
-#include "ssh_server.h"
+#include "ssh/ssh_server.h"
 
 #include <arpa/inet.h>
 #include <libssh/libssh.h>
@@ -10,10 +10,10 @@
 #include <sys/socket.h>
 
 #include "hephy/error.h"
-#include "host_keys.h"
-#include "logging.h"
-#include "metrics.h"
-#include "ssh_session.h"
+#include "ssh/host_keys.h"
+#include "ssh/ssh_session.h"
+#include "util/logging.h"
+#include "util/metrics.h"
 
 namespace hephy {
 namespace {

@@ -2,13 +2,13 @@
 // its own thread (libssh, public-key authentication against the store).
 #pragma once
 
-#include "auth_throttle.h"
+#include "git/repo_store.h"
 #include "hephy/config.h"
-#include "hephy/process.h"
-#include "hephy/repo_store.h"
-#include "push_ledger.h"
-#include "session_limits.h"
-#include "thread_group.h"
+#include "push/push_ledger.h"
+#include "ssh/auth_throttle.h"
+#include "ssh/session_limits.h"
+#include "util/process.h"
+#include "util/thread_group.h"
 
 struct ssh_bind_struct;
 

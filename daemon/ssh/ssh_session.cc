@@ -1,4 +1,4 @@
-#include "ssh_session.h"
+#include "ssh/ssh_session.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,12 +11,12 @@
 #include <cerrno>
 #include <regex>
 
-#include "command_words.h"
-#include "git_access.h"
+#include "git/git_access.h"
 #include "hephy/error.h"
 #include "hephy/ssh_key.h"
-#include "logging.h"
-#include "push_audit.h"
+#include "push/push_audit.h"
+#include "ssh/command_words.h"
+#include "util/logging.h"
 
 namespace hephy {
 namespace {

@@ -13,11 +13,11 @@
 #include <optional>
 #include <string>
 
-#include "git_command.h"
-#include "hephy/process.h"
+#include "git/git_command.h"
 #include "hephy/store.h"
-#include "push_commands.h"
-#include "ssh_server.h"
+#include "push/push_commands.h"
+#include "ssh/ssh_server.h"
+#include "util/process.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "build_json.h"
+#include "store/build_json.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "data_dir.h"
+#include "store/data_dir.h"
 
 #include <sys/stat.h>
 

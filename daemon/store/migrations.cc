@@ -1,4 +1,4 @@
-#include "migrations.h"
+#include "store/migrations.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -6,7 +6,7 @@
 #include <map>
 
 #include "hephy/error.h"
-#include "hex.h"
+#include "util/hex.h"
 
 namespace hephy {
 namespace {

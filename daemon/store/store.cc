@@ -8,8 +8,8 @@
 #include <ctime>
 
 #include "hephy/error.h"
-#include "hephy/names.h"
-#include "migrations.h"
+#include "store/migrations.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

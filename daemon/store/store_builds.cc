@@ -5,10 +5,10 @@
 #include <array>
 #include <utility>
 
-#include "hephy/build_logs.h"
 #include "hephy/error.h"
-#include "hephy/names.h"
 #include "hephy/store.h"
+#include "store/build_logs.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "known_hosts.h"
+#include "upstream/known_hosts.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <vector>
 
-#include "base64.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

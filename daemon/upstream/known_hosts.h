@@ -1,5 +1,5 @@
 // OpenSSH known_hosts files, for checking the ssh host key of an upstream
-// hephyd fetches from (daemon/upstream_cache.h).
+// hephyd fetches from (daemon/upstream/upstream_cache.h).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "upstream_cache.h"
+#include "upstream/upstream_cache.h"
 
 #include <stdlib.h>
 
@@ -7,12 +7,12 @@
 #include <cstdlib>
 #include <optional>
 
+#include "git/libgit2.h"
 #include "hephy/error.h"
-#include "hex.h"
-#include "known_hosts.h"
-#include "libgit2.h"
-#include "logging.h"
-#include "upstream_credentials.h"
+#include "upstream/known_hosts.h"
+#include "upstream/upstream_credentials.h"
+#include "util/hex.h"
+#include "util/logging.h"
 
 namespace hephy {
 namespace {

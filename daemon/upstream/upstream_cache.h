@@ -11,7 +11,7 @@
 #include <string>
 
 #include "hephy/config.h"
-#include "upstream_url.h"
+#include "upstream/upstream_url.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "upstream_credentials.h"
+#include "upstream/upstream_credentials.h"
 
 #include <sys/stat.h>
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "hephy/config.h"
-#include "upstream_url.h"
+#include "upstream/upstream_url.h"
 
 namespace hephy {
 

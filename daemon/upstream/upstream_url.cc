@@ -1,4 +1,4 @@
-#include "upstream_url.h"
+#include "upstream/upstream_url.h"
 
 #include <algorithm>
 #include <cctype>

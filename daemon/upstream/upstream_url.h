@@ -1,5 +1,5 @@
 // The URLs a build unit's upstream_repo may name, as hephyd fetches them
-// (daemon/upstream_cache.h). Pure functions; no I/O.
+// (daemon/upstream/upstream_cache.h). Pure functions; no I/O.
 #pragma once
 
 #include <cstdint>

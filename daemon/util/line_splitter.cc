@@ -1,4 +1,4 @@
-#include "line_splitter.h"
+#include "util/line_splitter.h"
 
 namespace hephy {
 

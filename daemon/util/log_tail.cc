@@ -1,4 +1,4 @@
-#include "log_tail.h"
+#include "util/log_tail.h"
 
 #include <fcntl.h>
 #include <unistd.h>

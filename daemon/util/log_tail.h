@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "hephy/process.h"
+#include "util/process.h"
 
 namespace hephy {
 

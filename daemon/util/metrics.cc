@@ -1,4 +1,4 @@
-#include "metrics.h"
+#include "util/metrics.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "hephy/names.h"
+#include "util/names.h"
 
 #include <regex>
 #include <string>

@@ -1,4 +1,4 @@
-#include "hephy/process.h"
+#include "util/process.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "thread_group.h"
+#include "util/thread_group.h"
 
 #include <thread>
 

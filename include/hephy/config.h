@@ -52,7 +52,7 @@ enum class OpenEndpoints {
   kNone,      // nobody: a token always
 };
 
-// The HTTP API (daemon/http_api.h): plain HTTP, TLS is a reverse proxy's job.
+// The HTTP API (daemon/api/http_api.h): plain HTTP, TLS is a reverse proxy's job.
 struct HttpConfig {
   ListenAddress listen{"127.0.0.1", 8080};
   // Connections open at one time; more are answered 503 and closed.
@@ -153,7 +153,7 @@ struct BuilderConfig {
   // one per CPU core, which is what the parsed config holds.
   int max_jobs = 0;
   // When the units listed in rebuild-weekly.txt rebuild; syntax in
-  // daemon/rebuild_schedule.h and docs/hephyd.md.
+  // daemon/build/rebuild_schedule.h and docs/hephyd.md.
   std::string rebuild_schedule = "weekly";
   BuildahConfig buildah;
   KanikoConfig kaniko;
@@ -166,7 +166,7 @@ struct AppsConfig {
 };
 
 // Where build units' upstream_repo sources come from, and the credentials
-// hephyd fetches them with (daemon/upstream_cache.h). Paths are absolute
+// hephyd fetches them with (daemon/upstream/upstream_cache.h). Paths are absolute
 // after parsing: "~/" means $HOME, a relative path is taken from data_dir.
 struct UpstreamsConfig {
   // git-credential-store lines, https://USER:TOKEN@HOST[/PATH-PREFIX], for
@@ -209,7 +209,7 @@ struct Config {
   // Per-build scratch space (contexts, buildah storage), removed after each build.
   std::filesystem::path BuildsDir() const { return data_dir / "builds"; }
   std::filesystem::path RegistryDir() const { return data_dir / "registry"; }
-  // One bare mirror per upstream_repo URL (daemon/upstream_cache.h).
+  // One bare mirror per upstream_repo URL (daemon/upstream/upstream_cache.h).
   std::filesystem::path UpstreamsDir() const { return data_dir / "upstreams"; }
 };
 

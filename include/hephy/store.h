@@ -78,7 +78,7 @@ struct AuditEntry {
 };
 
 // An API token of the HTTP API. The token itself is not stored, only its
-// SHA-256 (daemon/api_tokens.h).
+// SHA-256 (daemon/api/api_tokens.h).
 struct ApiToken {
   int64_t id = 0;
   std::string user;

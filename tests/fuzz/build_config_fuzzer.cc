@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hephy/build_config.h"
+#include "build/build_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "hephy/image_tags.h"
+#include "build/image_tags.h"
 #include "hephy/registry_client.h"
 #include "output_watcher.h"
 #include "processes.h"

@@ -1,5 +1,5 @@
 // The buildah executor on its own: real buildah, a real registry.
-#include "buildah_executor.h"
+#include "executors/buildah_executor.h"
 
 #include <gtest/gtest.h>
 

@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "build/image_tags.h"
 #include "hephy/error.h"
-#include "hephy/image_tags.h"
-#include "hephy/process.h"
 #include "hephy/registry_client.h"
 #include "hephy/store.h"
 #include "processes.h"
 #include "test_dir.h"
 #include "test_registry.h"
+#include "util/process.h"
 #include "work_tree.h"
 
 namespace hephy {

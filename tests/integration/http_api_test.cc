@@ -14,8 +14,8 @@
 #include <set>
 #include <sstream>
 
-#include "http_connection.h"
 #include "loopback_http_server.h"
+#include "net/http_connection.h"
 #include "output_watcher.h"
 #include "test_daemon.h"
 #include "test_registry.h"

@@ -7,11 +7,11 @@
 #include <future>
 #include <thread>
 
-#include "buildah_executor.h"
+#include "executors/buildah_executor.h"
+#include "executors/kaniko_kubernetes_executor.h"
+#include "executors/kube_pod_spec.h"
 #include "fake_kube_api.h"
 #include "hephy/registry_client.h"
-#include "kaniko_kubernetes_executor.h"
-#include "kube_pod_spec.h"
 #include "test_dir.h"
 #include "test_registry.h"
 

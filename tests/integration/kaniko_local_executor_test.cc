@@ -1,7 +1,7 @@
 // The kaniko-local executor with a stand-in for /kaniko/executor: a script
 // that records the argv and environment it was given and, where a test needs
 // a real image, builds and pushes one with buildah to a real registry.
-#include "kaniko_local_executor.h"
+#include "executors/kaniko_local_executor.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -16,11 +16,11 @@
 #include <sstream>
 #include <thread>
 
-#include "base64.h"
-#include "hephy/process.h"
 #include "hephy/registry_client.h"
 #include "test_dir.h"
 #include "test_registry.h"
+#include "util/base64.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -11,12 +11,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "buildah_executor.h"
+#include "build/image_tags.h"
+#include "executors/buildah_executor.h"
+#include "executors/kube_client.h"
 #include "fake_kube_api.h"
-#include "hephy/image_tags.h"
 #include "hephy/registry_client.h"
-#include "http_connection.h"
-#include "kube_client.h"
+#include "net/http_connection.h"
 #include "test_daemon.h"
 #include "test_registry.h"
 

@@ -7,8 +7,8 @@
 #include <stdexcept>
 
 #include "hephy/store.h"
-#include "migrations.h"
 #include "processes.h"
+#include "store/migrations.h"
 #include "test_daemon.h"
 
 namespace hephy {

@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "auth_registries.h"
-#include "base64.h"
+#include "build/image_tags.h"
 #include "fault_proxy.h"
-#include "hephy/image_tags.h"
 #include "hephy/registry_client.h"
 #include "processes.h"
 #include "test_daemon.h"
 #include "test_registry.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

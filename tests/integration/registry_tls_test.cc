@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "hephy/image_tags.h"
+#include "build/image_tags.h"
 #include "hephy/registry_client.h"
 #include "test_daemon.h"
 #include "test_registry.h"

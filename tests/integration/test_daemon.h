@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "hephy/process.h"
 #include "test_dir.h"
+#include "util/process.h"
 
 namespace hephy {
 

@@ -9,13 +9,13 @@
 #include <regex>
 
 #include "auth_registries.h"
-#include "base64.h"
 #include "fault_proxy.h"
 #include "hephy/error.h"
 #include "hephy/registry_client.h"
-#include "http_connection.h"
+#include "net/http_connection.h"
 #include "test_dir.h"
 #include "test_registry.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

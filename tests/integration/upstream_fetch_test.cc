@@ -8,11 +8,11 @@
 
 #include "error_of.h"
 #include "fixtures.h"
+#include "git/libgit2.h"
 #include "git_daemon.h"
 #include "git_http_server.h"
-#include "libgit2.h"
 #include "test_daemon.h"
-#include "upstream_cache.h"
+#include "upstream/upstream_cache.h"
 
 namespace hephy {
 namespace {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "hephy/process.h"
 #include "test_ca.h"
 #include "test_dir.h"
 #include "test_registry.h"
 #include "token_issuer.h"
+#include "util/process.h"
 
 namespace hephy {
 

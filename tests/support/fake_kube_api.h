@@ -42,10 +42,10 @@
 #include <tuple>
 #include <vector>
 
-#include "base64.h"
-#include "kube_client.h"
+#include "executors/kube_client.h"
 #include "percent_decode.h"
 #include "test_ca.h"
+#include "util/base64.h"
 
 namespace hephy {
 

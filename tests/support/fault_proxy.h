@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "hephy/error.h"
-#include "http_connection.h"
 #include "loopback_http_server.h"
+#include "net/http_connection.h"
 
 namespace hephy {
 

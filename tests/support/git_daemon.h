@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "hephy/process.h"
 #include "output_watcher.h"
 #include "test_registry.h"  // FreeLoopbackPort
+#include "util/process.h"
 
 namespace hephy {
 

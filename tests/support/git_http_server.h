@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "base64.h"
-#include "hephy/process.h"
+#include "util/base64.h"
+#include "util/process.h"
 
 namespace hephy {
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "base64.h"
-#include "hephy/process.h"
+#include "util/base64.h"
+#include "util/process.h"
 
 namespace hephy {
 

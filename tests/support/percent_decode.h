@@ -1,7 +1,7 @@
 // Query strings and form bodies as the tests' stand-in servers read them:
 // '+' is a space, %XX a byte, and anything else (a stray '%' included) as it
 // is. Lenient on purpose: what hephyd's own server refuses is its business
-// (daemon/http_api.cc).
+// (daemon/api/http_api.cc).
 #pragma once
 
 #include <cctype>

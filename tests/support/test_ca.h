@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hephy/process.h"
+#include "util/process.h"
 
 namespace hephy {
 

@@ -14,10 +14,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "embedded_registry.h"
 #include "hephy/error.h"
-#include "hephy/image_index.h"
 #include "hephy/registry_client.h"
+#include "registry/embedded_registry.h"
+#include "registry/image_index.h"
 #include "test_ca.h"
 #include "test_dir.h"
 

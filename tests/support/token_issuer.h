@@ -31,11 +31,11 @@
 #include <string>
 #include <vector>
 
-#include "base64.h"
 #include "jwt_signer.h"
 #include "loopback_http_server.h"
 #include "percent_decode.h"
 #include "test_dir.h"
+#include "util/base64.h"
 
 namespace hephy {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "hephy/process.h"
+#include "util/process.h"
 
 namespace hephy {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "hephy/config.h"
-#include "hephy/process.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -1,5 +1,5 @@
 // API tokens: their form, what the store keeps of them, and `hephyd tokens`.
-#include "api_tokens.h"
+#include "api/api_tokens.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // The HTTP API's routes, parameters, authentication and answers, through
 // HttpApi::Handle with an exchange that records what it is given (no
 // sockets; tests/integration/http_api_test.cc runs the real server).
-#include "http_api.h"
+#include "api/http_api.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "api_tokens.h"
-#include "hephy/build_logs.h"
+#include "api/api_tokens.h"
 #include "hephy/store.h"
+#include "store/build_logs.h"
 #include "test_dir.h"
 
 namespace hephy {

@@ -1,6 +1,6 @@
 // The HTTP server on a loopback port: keep-alive, limits, timeouts, streams
 // and stopping, with small limits and handlers written for each test.
-#include "http_server.h"
+#include "api/http_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -15,8 +15,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "hephy/process.h"
-#include "http_connection.h"
+#include "net/http_connection.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

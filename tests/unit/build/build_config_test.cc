@@ -1,4 +1,4 @@
-#include "hephy/build_config.h"
+#include "build/build_config.h"
 
 #include <gtest/gtest.h>
 

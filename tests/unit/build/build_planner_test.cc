@@ -1,4 +1,4 @@
-#include "build_planner.h"
+#include "build/build_planner.h"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-#include "build_units.h"
+#include "build/build_units.h"
 
 #include <gtest/gtest.h>
 
-#include "libgit2.h"
-#include "quarantine_repo.h"
+#include "git/libgit2.h"
+#include "git/quarantine_repo.h"
 #include "test_dir.h"
 #include "work_tree.h"
 

@@ -1,11 +1,11 @@
-#include "change_detection.h"
+#include "build/change_detection.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
+#include "git/quarantine_repo.h"
 #include "hephy/error.h"
-#include "quarantine_repo.h"
 #include "test_dir.h"
 #include "work_tree.h"
 

@@ -1,4 +1,4 @@
-#include "hephy/image_tags.h"
+#include "build/image_tags.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "push_options.h"
+#include "build/push_options.h"
 
 #include <gtest/gtest.h>
 

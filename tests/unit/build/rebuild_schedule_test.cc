@@ -1,9 +1,9 @@
-#include "rebuild_schedule.h"
+#include "build/rebuild_schedule.h"
 
 #include <gtest/gtest.h>
 
+#include "build/image_tags.h"
 #include "error_of.h"
-#include "hephy/image_tags.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "unit_order.h"
+#include "build/unit_order.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "build_contexts.h"
+#include "executors/build_contexts.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kube_client.h"
+#include "executors/kube_client.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include "error_of.h"
 #include "fake_http_server.h"
 #include "fake_kube_api.h"
-#include "http_connection.h"
+#include "net/http_connection.h"
 #include "test_dir.h"
 
 namespace hephy {

@@ -3,10 +3,10 @@
 
 #include <fstream>
 
-#include "base64.h"
 #include "error_of.h"
-#include "kube_client.h"
+#include "executors/kube_client.h"
 #include "test_dir.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

@@ -1,11 +1,11 @@
-#include "kube_pod_spec.h"
+#include "executors/kube_pod_spec.h"
 
 #include <gtest/gtest.h>
 
-#include "base64.h"
-#include "docker_config.h"
 #include "error_of.h"
-#include "kaniko_args.h"
+#include "executors/kaniko_args.h"
+#include "registry/docker_config.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

@@ -1,6 +1,6 @@
 // Archives are checked by GNU tar, which is what reads them apart from the
 // build pods' busybox tar.
-#include "tar_stream.h"
+#include "executors/tar_stream.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,8 +8,8 @@
 #include <fstream>
 
 #include "hephy/error.h"
-#include "hephy/process.h"
 #include "test_dir.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "context_export.h"
+#include "git/context_export.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -7,8 +7,8 @@
 
 #include "error_of.h"
 #include "hephy/error.h"
-#include "hephy/process.h"
 #include "test_dir.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "git_command.h"
+#include "git/git_command.h"
 
 #include <gtest/gtest.h>
 

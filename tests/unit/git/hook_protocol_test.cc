@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "git/hook_server.h"
 #include "hephy/error.h"
-#include "hook_server.h"
 
 namespace hephy {
 namespace {

@@ -1,10 +1,10 @@
-#include "quarantine_repo.h"
+#include "git/quarantine_repo.h"
 
 #include <gtest/gtest.h>
 
 #include "hephy/error.h"
-#include "hephy/process.h"
 #include "test_dir.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "http_connection.h"
+#include "net/http_connection.h"
 
 #include <gtest/gtest.h>
 

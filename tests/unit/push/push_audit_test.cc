@@ -1,9 +1,9 @@
-#include "push_audit.h"
+#include "push/push_audit.h"
 
 #include <gtest/gtest.h>
 
 #include "hephy/error.h"
-#include "push_ledger.h"
+#include "push/push_ledger.h"
 #include "test_dir.h"
 #include "work_tree.h"
 

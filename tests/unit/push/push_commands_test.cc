@@ -1,4 +1,4 @@
-#include "push_commands.h"
+#include "push/push_commands.h"
 
 #include <gtest/gtest.h>
 

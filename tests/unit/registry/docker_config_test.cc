@@ -1,4 +1,4 @@
-#include "docker_config.h"
+#include "registry/docker_config.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "base64.h"
 #include "error_of.h"
 #include "test_dir.h"
+#include "util/base64.h"
 
 namespace hephy {
 

@@ -1,4 +1,4 @@
-#include "embedded_registry.h"
+#include "registry/embedded_registry.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

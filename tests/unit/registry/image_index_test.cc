@@ -1,4 +1,4 @@
-#include "hephy/image_index.h"
+#include "registry/image_index.h"
 
 #include <gtest/gtest.h>
 

@@ -1,14 +1,14 @@
-#include "registry_auth.h"
+#include "registry/registry_auth.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "base64.h"
 #include "error_of.h"
 #include "fake_http_server.h"
 #include "hephy/registry_client.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {

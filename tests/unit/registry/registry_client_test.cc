@@ -13,7 +13,7 @@
 #include "error_of.h"
 #include "fake_http_server.h"
 #include "hephy/error.h"
-#include "hephy/image_index.h"
+#include "registry/image_index.h"
 #include "test_dir.h"
 #include "test_registry.h"
 

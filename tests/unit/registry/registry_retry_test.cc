@@ -6,7 +6,7 @@
 #include "fake_http_server.h"
 #include "hephy/registry_client.h"
 #include "hephy/retry_policy.h"
-#include "metrics.h"
+#include "util/metrics.h"
 
 namespace hephy {
 namespace {

@@ -4,8 +4,8 @@
 #include <thread>
 #include <vector>
 
-#include "auth_throttle.h"
-#include "session_limits.h"
+#include "ssh/auth_throttle.h"
+#include "ssh/session_limits.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "hephy/build_logs.h"
+#include "store/build_logs.h"
 
 #include <gtest/gtest.h>
 

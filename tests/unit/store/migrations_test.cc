@@ -1,4 +1,4 @@
-#include "migrations.h"
+#include "store/migrations.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>

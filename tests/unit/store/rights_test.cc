@@ -1,4 +1,4 @@
-#include "rights.h"
+#include "store/rights.h"
 
 #include <gtest/gtest.h>
 

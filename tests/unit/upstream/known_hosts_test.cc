@@ -1,4 +1,4 @@
-#include "known_hosts.h"
+#include "upstream/known_hosts.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "fixtures.h"
-#include "hephy/process.h"
 #include "test_dir.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

@@ -1,4 +1,4 @@
-#include "upstream_cache.h"
+#include "upstream/upstream_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -7,9 +7,9 @@
 
 #include "error_of.h"
 #include "hephy/error.h"
-#include "hephy/process.h"
-#include "hex.h"
 #include "test_dir.h"
+#include "util/hex.h"
+#include "util/process.h"
 
 namespace hephy {
 namespace {

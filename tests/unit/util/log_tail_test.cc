@@ -1,4 +1,4 @@
-#include "log_tail.h"
+#include "util/log_tail.h"
 
 #include <gtest/gtest.h>
 

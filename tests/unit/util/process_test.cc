@@ -1,4 +1,4 @@
-#include "hephy/process.h"
+#include "util/process.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

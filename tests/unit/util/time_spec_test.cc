@@ -1,4 +1,4 @@
-#include "time_spec.h"
+#include "util/time_spec.h"
 
 #include <gtest/gtest.h>
 
