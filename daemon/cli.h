@@ -1,17 +1,12 @@
 // The hephyd command line: `hephyd [--config FILE] COMMAND ...`.
 #pragma once
 
-#include <iosfwd>
 #include <string>
 #include <vector>
 
-namespace hephy {
+#include "commands/cli_streams.h"
 
-struct CliStreams {
-  std::istream& in;
-  std::ostream& out;
-  std::ostream& err;
-};
+namespace hephy {
 
 // Runs one command line (without the program name). Returns the exit code:
 // 0 success, 1 failure, 2 usage error. Errors are printed to io.err.

@@ -7,8 +7,8 @@
 #include <span>
 
 #include "build/build_config.h"
-#include "hephy/config.h"
 #include "hephy/error.h"
+#include "util/duration.h"
 
 namespace hephy {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli.h"
+#include "commands/cli_streams.h"
 #include "hephy/config.h"
 #include "hephy/store.h"
 #include "store/rights.h"

@@ -15,6 +15,7 @@
 #include "git/libgit2.h"
 #include "hephy/error.h"
 #include "net/http_connection.h"
+#include "util/duration.h"
 #include "util/names.h"
 
 namespace hephy {
@@ -279,64 +280,6 @@ void ParseKubernetes(const Reader& r, Node node, Key key, KubernetesConfig& kube
 }
 
 }  // namespace
-
-std::string ListenAddress::ToString() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-ListenAddress ParseListenAddress(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    throw Error("expected HOST:PORT, got '" + text + "'");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.back() != ']') throw Error("expected [IPV6]:PORT, got '" + text + "'");
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port_text = text.substr(colon + 1);
-  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
-      std::stoi(port_text) > 65535) {
-    throw Error("port must be a number from 0 to 65535, got '" + port_text + "'");
-  }
-  return ListenAddress{host, static_cast<uint16_t>(std::stoi(port_text))};
-}
-
-std::chrono::seconds ParseDuration(const std::string& text) {
-  const auto fail = [&]() -> std::chrono::seconds {
-    throw Error("expected a duration such as 90s, 60m or 1h30m, got '" + text + "'");
-  };
-  long long total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
-    if (j == i || j - i > 9) return fail();
-    const long long value = std::stoll(text.substr(i, j - i));
-    if (j == text.size()) {  // a bare number means seconds, but only on its own
-      if (i != 0) return fail();
-      total = value;
-      break;
-    }
-    switch (text[j]) {
-      case 'h':
-        total += value * 3600;
-        break;
-      case 'm':
-        total += value * 60;
-        break;
-      case 's':
-        total += value;
-        break;
-      default:
-        return fail();
-    }
-    i = j + 1;
-  }
-  if (total <= 0) return fail();
-  return std::chrono::seconds(total);
-}
 
 Config ParseConfig(const std::string& yaml, const std::string& source,
                    const std::filesystem::path& base_dir) {

@@ -11,14 +11,9 @@
 #include <vector>
 
 #include "hephy/retry_policy.h"
+#include "util/listen_address.h"
 
 namespace hephy {
-
-struct ListenAddress {
-  std::string host;
-  uint16_t port = 0;  // 0: the kernel picks one (tests); serve logs the port it got
-  std::string ToString() const;
-};
 
 // ssh.auth_failures: a connection that ends without authenticating after
 // trying to is a failure of its address; `limit` failures of one address
@@ -222,11 +217,5 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
 // Loads the file named by `path`, else by $HEPHY_CONFIG, else the defaults.
 // Relative paths in the file are resolved against the current directory.
 Config LoadConfig(const std::optional<std::filesystem::path>& path);
-
-// "60m", "30s", "2h", "1h30m" or a plain number of seconds. Throws Error.
-std::chrono::seconds ParseDuration(const std::string& text);
-
-// "HOST:PORT" or "[V6]:PORT". Throws Error.
-ListenAddress ParseListenAddress(const std::string& text);
 
 }  // namespace hephy
