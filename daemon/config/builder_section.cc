@@ -1,0 +1,108 @@
+// builder: which executor builds, for which platforms and branches, how long
+// a build may take and when scheduled rebuilds run.
+#include <git2.h>
+
+#include "build/rebuild_schedule.h"
+#include "config/config_sections.h"
+#include "git/libgit2.h"
+#include "hephy/error.h"
+#include "util/duration.h"
+#include "util/names.h"
+
+namespace hephy {
+namespace {
+
+// As `git check-ref-format --branch`: a valid ref under refs/heads/ that
+// is neither "HEAD" nor starts with '-'.
+bool IsValidBranchName(const std::string& branch) {
+  git::Init();
+  int valid = 0;
+  return branch != "HEAD" && !branch.starts_with('-') &&
+         git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
+}
+
+void ReadBuildahSection(const ConfigReader& r, Node node, Key key, BuildahConfig& buildah) {
+  r.Map(node, key,
+        {{"storage_driver",
+          [&](Node v, Key vk) {
+            buildah.storage_driver = r.Scalar(v, vk);
+            if (buildah.storage_driver != "vfs" && buildah.storage_driver != "overlay") {
+              r.Fail(v, vk, "expected vfs or overlay");
+            }
+          }},
+         {"isolation", [&](Node v, Key vk) {
+            buildah.isolation = r.Scalar(v, vk);
+            if (buildah.isolation != "chroot" && buildah.isolation != "oci" &&
+                buildah.isolation != "rootless") {
+              r.Fail(v, vk, "expected chroot, oci or rootless");
+            }
+          }}});
+}
+
+}  // namespace
+
+void ReadBuilderSection(const ConfigReader& r, Node node, Key key, BuilderConfig& b) {
+  r.Map(node, key,
+        {{"executor",
+          [&](Node v, Key vk) {
+            b.executor = r.Scalar(v, vk);
+            if (b.executor != "buildah" && b.executor != "kaniko-kubernetes" &&
+                b.executor != "kaniko-local") {
+              r.Fail(v, vk,
+                     "unknown executor '" + b.executor +
+                         "' (expected buildah, kaniko-kubernetes or kaniko-local)");
+            }
+          }},
+         {"platforms",
+          [&](Node v, Key vk) {
+            b.platforms = r.StringList(v, vk);
+            if (b.platforms.empty()) r.Fail(v, vk, "needs at least one platform");
+            for (const auto& p : b.platforms) {
+              if (!IsValidPlatform(p)) {
+                r.Fail(v, vk, "invalid platform '" + p + "' (expected os/arch[/variant])");
+              }
+            }
+          }},
+         {"branches",
+          [&](Node v, Key vk) {
+            b.branches = r.StringList(v, vk);
+            if (b.branches.empty()) r.Fail(v, vk, "needs at least one branch");
+            for (const auto& branch : b.branches) {
+              if (!IsValidBranchName(branch)) r.Fail(v, vk, "invalid branch name '" + branch + "'");
+            }
+          }},
+         {"timeout",
+          [&](Node v, Key vk) {
+            try {
+              b.timeout = ParseDuration(r.Scalar(v, vk));
+            } catch (const Error& e) {
+              r.Fail(v, vk, e.what());
+            }
+          }},
+         {"rebuild_schedule",
+          [&](Node v, Key vk) {
+            b.rebuild_schedule = r.Scalar(v, vk);
+            try {
+              RebuildSchedule::Parse(b.rebuild_schedule);
+            } catch (const Error& e) {
+              // The reader names the key already.
+              std::string reason = e.what();
+              const std::string schedule_key = "builder.rebuild_schedule: ";
+              if (reason.starts_with(schedule_key)) reason.erase(0, schedule_key.size());
+              r.Fail(v, vk, reason);
+            }
+          }},
+         {"max_jobs",
+          [&](Node v, Key vk) {
+            int value = -1;
+            if (!v.IsScalar() || !YAML::convert<int>::decode(v, value) || value < 0) {
+              r.Fail(v, vk, "expected 0 (one per CPU core) or a positive integer");
+            }
+            b.max_jobs = value;
+          }},
+         {"kaniko", [&](Node v, Key vk) { ReadKanikoSection(r, v, vk, b.kaniko); }},
+         {"kubernetes", [&](Node v, Key vk) { ReadKubernetesSection(r, v, vk, b.kubernetes); }},
+         {"buildah", [&](Node v, Key vk) { ReadBuildahSection(r, v, vk, b.buildah); }}});
+}
+
+}  // namespace hephy
