@@ -1,13 +1,15 @@
 #include "executors/tar_stream.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,121 +19,106 @@
 namespace hephy {
 namespace {
 
-constexpr size_t kBlock = 512;
 constexpr size_t kChunk = 64 * 1024;
 
 [[noreturn]] void Fail(const std::filesystem::path& path, const std::string& what) {
   throw Error(path.string() + ": " + what + ": " + std::strerror(errno));
 }
 
-// An octal field of `width` bytes, NUL-terminated; callers keep values small
-// enough.
-void PutOctal(char* field, size_t width, unsigned long long value) {
-  const std::string digits = [&] {
-    std::string text;
-    do {
-      text.insert(text.begin(), static_cast<char>('0' + (value & 7)));
-      value >>= 3;
-    } while (value != 0);
-    return text;
-  }();
-  std::memset(field, '0', width - 1 - digits.size());
-  std::memcpy(field + width - 1 - digits.size(), digits.data(), digits.size());
-  field[width - 1] = '\0';
-}
+using ArchivePtr = std::unique_ptr<archive, decltype(&archive_write_free)>;
+using EntryPtr = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
 
-// One pax record: "LEN key=value\n", where LEN counts its own digits.
-std::string PaxRecord(const std::string& key, const std::string& value) {
-  const size_t body = 1 + key.size() + 1 + value.size() + 1;  // ' ' key '=' value '\n'
-  size_t length = body + 1;
-  while (std::to_string(length).size() + body != length) ++length;
-  return std::to_string(length) + " " + key + "=" + value + "\n";
-}
-
+// libarchive writes the headers, pax records and padding (restricted pax:
+// ustar, with a pax header only for what ustar cannot hold, such as names
+// over 100 bytes); this side walks the tree and reads the files, so that
+// a file's bytes go out as they are read.
 class TarWriter {
  public:
-  explicit TarWriter(const std::function<bool(std::string_view)>& write) : write_(write) {}
-
-  bool Entry(const std::string& name, char type, mode_t mode, unsigned long long size,
-             const std::string& link) {
-    // ustar holds names of up to 100 bytes and sizes below 8 GiB (11 octal
-    // digits); what does not fit goes in a pax header before the entry.
-    const bool big = size >= (1ULL << 33);
-    std::string pax;
-    if (name.size() > 100) pax += PaxRecord("path", name);
-    if (link.size() > 100) pax += PaxRecord("linkpath", link);
-    if (big) pax += PaxRecord("size", std::to_string(size));
-    if (!pax.empty()) {
-      if (!Header("././@PaxHeader", 'x', 0644, pax.size(), "")) return false;
-      if (!Data(pax) || !Pad(pax.size())) return false;
+  explicit TarWriter(const std::function<bool(std::string_view)>& write)
+      : write_(write), archive_(archive_write_new(), &archive_write_free) {
+    if (!archive_ || archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(archive_.get(), kChunk) != ARCHIVE_OK ||
+        // The end of the archive is not padded to a whole block.
+        archive_write_set_bytes_in_last_block(archive_.get(), 1) != ARCHIVE_OK ||
+        archive_write_open(archive_.get(), this, nullptr, &TarWriter::Write, nullptr) !=
+            ARCHIVE_OK) {
+      Check(ARCHIVE_FATAL);
     }
-    return Header(name.substr(0, 100), type, mode, big ? 0 : size, link.substr(0, 100));
+  }
+  TarWriter(const TarWriter&) = delete;
+  TarWriter& operator=(const TarWriter&) = delete;
+  // An archive left unfinished (the reader went away, a file could not be
+  // read) gets no end written after what went out.
+  ~TarWriter() { writable_ = false; }
+
+  // False when the reader went away.
+  bool Entry(const std::string& name, mode_t type, mode_t mode, int64_t size,
+             const std::string& link) {
+    EntryPtr entry(archive_entry_new(), &archive_entry_free);
+    archive_entry_set_pathname_utf8(entry.get(), name.c_str());
+    archive_entry_set_filetype(entry.get(), type);
+    archive_entry_set_perm(entry.get(), mode & 07777);
+    archive_entry_set_size(entry.get(), size);
+    if (!link.empty()) archive_entry_set_symlink_utf8(entry.get(), link.c_str());
+    // Owned by root, and no time: contexts come from git, which keeps none.
+    archive_entry_set_uid(entry.get(), 0);
+    archive_entry_set_gid(entry.get(), 0);
+    archive_entry_set_mtime(entry.get(), 0, 0);
+    return Check(archive_write_header(archive_.get(), entry.get()));
   }
 
   // A file's bytes, read as they go out.
-  bool Contents(const std::filesystem::path& path, unsigned long long size) {
+  bool Contents(const std::filesystem::path& path, int64_t size) {
     UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) Fail(path, "cannot open");
     std::vector<char> buffer(kChunk);
-    unsigned long long sent = 0;
+    int64_t sent = 0;
     while (sent < size) {
-      const ssize_t n = read(fd.get(), buffer.data(), std::min<size_t>(kChunk, size - sent));
+      const ssize_t n = read(fd.get(), buffer.data(),
+                             static_cast<size_t>(std::min<int64_t>(kChunk, size - sent)));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) Fail(path, "cannot read");
       if (n == 0) {
         errno = EIO;
         Fail(path, "changed while it was sent");
       }
-      if (!Data({buffer.data(), static_cast<size_t>(n)})) return false;
-      sent += static_cast<unsigned long long>(n);
+      if (archive_write_data(archive_.get(), buffer.data(), static_cast<size_t>(n)) < 0) {
+        return Check(ARCHIVE_FATAL);
+      }
+      sent += n;
     }
-    return Pad(size);
+    return true;
   }
 
-  bool End() { return Data(std::string(2 * kBlock, '\0')) && Flush(); }
+  // The two zero blocks that end an archive, and what is still buffered.
+  bool End() { return Check(archive_write_close(archive_.get())); }
 
  private:
-  bool Header(const std::string& name, char type, mode_t mode, unsigned long long size,
-              const std::string& link) {
-    std::array<char, kBlock> h{};
-    std::memcpy(&h[0], name.data(), name.size());
-    PutOctal(&h[100], 8, mode & 07777);
-    PutOctal(&h[108], 8, 0);  // uid
-    PutOctal(&h[116], 8, 0);  // gid
-    PutOctal(&h[124], 12, size);
-    PutOctal(&h[136], 12, 0);  // mtime: contexts come from git, which keeps none
-    std::memset(&h[148], ' ', 8);
-    h[156] = type;
-    std::memcpy(&h[157], link.data(), link.size());
-    std::memcpy(&h[257], "ustar", 6);
-    std::memcpy(&h[263], "00", 2);
-    unsigned sum = 0;
-    for (const char c : h) sum += static_cast<unsigned char>(c);
-    PutOctal(&h[148], 7, sum);
-    h[155] = ' ';
-    return Data({h.data(), h.size()});
+  static la_ssize_t Write(archive*, void* self, const void* bytes, size_t length) {
+    auto& writer = *static_cast<TarWriter*>(self);
+    if (!writer.writable_) return -1;
+    if (!writer.write_({static_cast<const char*>(bytes), length})) {
+      writer.writable_ = false;
+      writer.reader_gone_ = true;
+      return -1;
+    }
+    return static_cast<la_ssize_t>(length);
   }
 
-  bool Pad(unsigned long long size) {
-    const size_t rest = size % kBlock;
-    return rest == 0 || Data(std::string(kBlock - rest, '\0'));
-  }
-
-  // Gathers small pieces into chunks of about kChunk.
-  bool Data(std::string_view bytes) {
-    buffer_.append(bytes);
-    return buffer_.size() < kChunk || Flush();
-  }
-
-  bool Flush() {
-    if (buffer_.empty()) return true;
-    const bool ok = write_(buffer_);
-    buffer_.clear();
-    return ok;
+  // True for success; false when the reader went away; else throws Error
+  // with libarchive's account.
+  bool Check(int status) {
+    if (status >= ARCHIVE_WARN) return true;
+    if (reader_gone_) return false;
+    const char* reason = archive_ ? archive_error_string(archive_.get()) : nullptr;
+    throw Error(std::string("cannot write the tar archive: ") +
+                (reason != nullptr ? reason : "out of memory"));
   }
 
   const std::function<bool(std::string_view)>& write_;
-  std::string buffer_;
+  ArchivePtr archive_;
+  bool writable_ = true;
+  bool reader_gone_ = false;
 };
 
 bool StreamTree(TarWriter& tar, const std::filesystem::path& dir, const std::string& prefix) {
@@ -151,13 +138,15 @@ bool StreamTree(TarWriter& tar, const std::filesystem::path& dir, const std::str
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0) Fail(path, "cannot read");
     if (S_ISDIR(st.st_mode)) {
-      if (!tar.Entry(entry + "/", '5', st.st_mode, 0, "")) return false;
+      if (!tar.Entry(entry + "/", AE_IFDIR, st.st_mode, 0, "")) return false;
       if (!StreamTree(tar, path, entry + "/")) return false;
     } else if (S_ISREG(st.st_mode)) {
-      const auto size = static_cast<unsigned long long>(st.st_size);
-      if (!tar.Entry(entry, '0', st.st_mode, size, "") || !tar.Contents(path, size)) return false;
+      if (!tar.Entry(entry, AE_IFREG, st.st_mode, st.st_size, "") ||
+          !tar.Contents(path, st.st_size)) {
+        return false;
+      }
     } else if (S_ISLNK(st.st_mode)) {
-      if (!tar.Entry(entry, '2', 0777, 0, std::filesystem::read_symlink(path).string())) {
+      if (!tar.Entry(entry, AE_IFLNK, 0777, 0, std::filesystem::read_symlink(path).string())) {
         return false;
       }
     } else {
