@@ -1,12 +1,13 @@
 #include "hephy/ssh_key.h"
 
 #include <libssh/libssh.h>
-#include <openssl/evp.h>
 
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "hephy/error.h"
+#include "util/base64.h"
 
 namespace hephy {
 namespace {
@@ -31,12 +32,9 @@ std::vector<std::string> Fields(std::string_view line) {
 int KeyBits(const std::string& type, const std::string& base64) {
   if (type == "ssh-ed25519") return 256;
   if (type.starts_with("ecdsa-sha2-nistp")) return std::stoi(type.substr(16));
-  std::string blob(base64.size() / 4 * 3 + 3, '\0');
-  const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(blob.data()),
-                                      reinterpret_cast<const unsigned char*>(base64.data()),
-                                      static_cast<int>(base64.size()));
-  if (decoded < 0) return 0;
-  blob.resize(decoded);
+  const std::optional<std::string> decoded = Base64Decode(base64);
+  if (!decoded) return 0;
+  const std::string& blob = *decoded;
   size_t pos = 0;
   const auto next = [&]() -> std::string_view {
     if (pos + 4 > blob.size()) return {};

@@ -1,59 +1,46 @@
 #include "util/base64.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
-#include <cstdint>
 
 namespace hephy {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// The 6-bit value of an alphabet character, or -1.
-int Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+bool IsAlphabet(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
 }
 
 }  // namespace
 
+// OpenSSL does the coding; this side only holds decoding to the strict form,
+// since EVP_DecodeBlock also takes whitespace around the text and '=' inside
+// it, and counts padding as decoded zero bytes.
 std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const size_t n = std::min<size_t>(3, bytes.size() - i);
-    uint32_t group = 0;
-    for (size_t j = 0; j < 3; ++j) {
-      group = (group << 8) | (j < n ? static_cast<uint8_t>(bytes[i + j]) : 0);
-    }
-    for (size_t j = 0; j < 4; ++j) {
-      out += j <= n ? kAlphabet[(group >> (18 - 6 * j)) & 0x3f] : '=';
-    }
-  }
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(bytes.data()),
+                                     static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(length));
   return out;
 }
 
 std::optional<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    // Padding only ends the text: "xx==" or "xxx=".
-    const size_t padding = last && text[i + 3] == '=' ? (text[i + 2] == '=' ? 2 : 1) : 0;
-    uint32_t group = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      const int v = j < 4 - padding ? Value(text[i + j]) : 0;
-      if (v < 0) return std::nullopt;
-      group = (group << 6) | static_cast<uint32_t>(v);
-    }
-    for (size_t j = 0; j < 3 - padding; ++j) {
-      out += static_cast<char>((group >> (16 - 8 * j)) & 0xff);
-    }
+  // Padding only ends the text: "xx==" or "xxx=".
+  size_t padding = 0;
+  if (!text.empty() && text.back() == '=') padding = text[text.size() - 2] == '=' ? 2 : 1;
+  if (!std::all_of(text.begin(), text.end() - static_cast<std::ptrdiff_t>(padding), IsAlphabet)) {
+    return std::nullopt;
   }
+  if (text.empty()) return std::string();
+  std::string out(text.size() / 4 * 3, '\0');
+  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(text.data()),
+                                     static_cast<int>(text.size()));
+  if (length < 0) return std::nullopt;
+  out.resize(static_cast<size_t>(length) - padding);
   return out;
 }
 
