@@ -18,15 +18,13 @@
 #include <thread>
 
 #include "hephy/error.h"
+#include "net/beast.h"
 #include "util/logging.h"
 #include "util/thread_group.h"
 
 namespace hephy {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 std::shared_ptr<spdlog::logger> Log() {

@@ -21,15 +21,13 @@
 #include <limits>
 #include <sstream>
 
+#include "net/beast.h"
 #include "net/http_connection.h"
 #include "net/tls_failure.h"
 
 namespace hephy {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 // A pod list or a log read whole; a watch event is one line of a stream.

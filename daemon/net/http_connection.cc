@@ -14,14 +14,12 @@
 #include <optional>
 
 #include "hephy/error.h"
+#include "net/beast.h"
 #include "net/tls_failure.h"
 
 namespace hephy {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 std::string Lower(std::string text) {

@@ -7,9 +7,9 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 
-namespace hephy {
+#include "net/beast.h"
 
-namespace net = boost::asio;
+namespace hephy {
 
 std::string SslReason(const boost::system::error_code& ec) {
   if (ec.category() == net::error::get_ssl_category()) {
