@@ -1,59 +1,38 @@
 #include "ssh/ssh_session.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <regex>
-
-#include "git/git_access.h"
 #include "hephy/error.h"
-#include "hephy/ssh_key.h"
-#include "push/push_audit.h"
-#include "ssh/command_words.h"
+#include "ssh/ssh_session_parts.h"
 #include "util/logging.h"
 
 namespace hephy {
+
+std::shared_ptr<spdlog::logger> session_parts::Log() {
+  static const auto logger = ComponentLogger("ssh");
+  return logger;
+}
+
 namespace {
+
+using session_parts::Log;
+using session_parts::Now;
+using session_parts::Self;
 
 constexpr auto kLoginGraceTime = std::chrono::seconds(60);
 constexpr int kMaxAuthTries = 6;
 // How long a client may take to close the channel after the exit status.
 constexpr auto kCloseGraceTime = std::chrono::seconds(10);
-// One read from git's stdout or stderr; the channel takes it in packets.
-constexpr size_t kChunk = 64 * 1024;
-// Pipes to and from git: big enough that git rarely waits on us.
-constexpr int kPipeSize = 1024 * 1024;
-
-std::shared_ptr<spdlog::logger> Log() {
-  static const auto logger = ComponentLogger("ssh");
-  return logger;
-}
 
 std::string HumanBytes(uint64_t n) {
   if (n < 10 * 1024) return std::to_string(n) + "B";
   if (n < 10 * 1024 * 1024) return std::to_string(n / 1024) + "KiB";
   return std::to_string(n / (1024 * 1024)) + "MiB";
 }
-
-std::chrono::steady_clock::time_point Now() { return std::chrono::steady_clock::now(); }
-
-// "ssh -p PORT git@HOST" for the address a client connected to ("HOST:PORT",
-// "[V6]:PORT").
-std::string SshCommandFor(const std::string& address) {
-  const auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return "ssh -p " + address.substr(colon + 1) + " git@" + host;
-}
-
-// Trampolines from libssh's C callbacks to the session object.
-SshSession* Self(void* userdata) { return static_cast<SshSession*>(userdata); }
 
 }  // namespace
 
@@ -188,46 +167,6 @@ bool SshSession::KeyExchange() {
   }
 }
 
-int SshSession::OnAuthPublicKey(const char* user, ssh_key key, char signature_state) {
-  (void)user;  // identity is the key; the SSH user name ("git") is not used
-  std::string fingerprint;
-  std::optional<User> owner;
-  std::optional<DeployKey> deploy_key;
-  try {
-    fingerprint = KeyFingerprint(key);
-    owner = store_->FindUserByKey(fingerprint);
-    if (!owner) deploy_key = store_->FindDeployKey(fingerprint);
-  } catch (const std::exception& e) {  // nothing may unwind through libssh
-    Log()->error("remote={} key lookup failed: {}", remote_, e.what());
-    return SSH_AUTH_DENIED;
-  }
-  const bool known = owner || deploy_key;
-  if (!known || signature_state == SSH_PUBLICKEY_STATE_WRONG) {
-    ++failed_auths_;
-    Log()->info("remote={} key={} denied: {}", remote_, fingerprint,
-                known ? "bad signature" : "unknown key");
-    return SSH_AUTH_DENIED;
-  }
-  // STATE_NONE is the client asking whether the key would do: yes, prove it.
-  if (signature_state == SSH_PUBLICKEY_STATE_VALID) {
-    user_ = owner;
-    deploy_key_ = deploy_key;
-    fingerprint_ = fingerprint;
-    last_activity_ = Now();
-    // Over ssh.max_sessions, the session keeps its handshake place just long
-    // enough to tell the client (OnExec).
-    session_slot_ = context_.limits.StartSession();
-    if (session_slot_) handshake_slot_ = {};
-  }
-  return SSH_AUTH_SUCCESS;
-}
-
-int SshSession::OnAuthPassword(const char* user) {
-  ++failed_auths_;
-  Log()->info("remote={} password authentication for '{}' refused", remote_, user);
-  return SSH_AUTH_DENIED;
-}
-
 ssh_channel SshSession::OnChannelOpen() {
   // One session channel per connection.
   if (!Authenticated() || channel_ != nullptr) return nullptr;
@@ -264,273 +203,6 @@ ssh_channel SshSession::OnChannelOpen() {
   return channel_;
 }
 
-int SshSession::OnEnv(const char* name, const char* value) {
-  // git sends its protocol version this way ("version=2"); nothing else passes.
-  static const std::regex kProtocol("^[a-z0-9=:.-]{1,64}$");
-  if (std::string_view(name) == "GIT_PROTOCOL" && std::regex_match(value, kProtocol)) {
-    git_protocol_ = value;
-    return 0;
-  }
-  return -1;
-}
-
-int SshSession::OnShell() {
-  command_ = "(shell)";
-  failure_ = "Hi " + (user_ ? user_->name : "deploy key of " + deploy_key_->app) +
-             "! You've authenticated, but hephyd does not provide shell access.\n"
-             "Commands: " +
-             SshCommandFor(local_) +
-             " help\n"
-             "Push with: git push ssh://git@" +
-             local_ + "/APP.git " + context_.config.builder.branches.front() + "\n";
-  return 0;
-}
-
-int SshSession::OnSubsystem(const char* name) {
-  command_ = std::string("(subsystem ") + name + ")";
-  failure_ = std::string("hephyd: the ") + name + " subsystem is not supported; use git\n";
-  return 0;
-}
-
-int SshSession::OnExec(const char* command) {
-  if (exec_requested_ || failure_) return -1;  // one exec per channel
-  exec_requested_ = true;
-  command_ = command;
-  try {
-    if (!session_slot_) {
-      throw Error("ssh.max_sessions (" + std::to_string(context_.config.ssh.max_sessions) +
-                  ") sessions are open; try again later");
-    }
-    if (pty_requested_) throw Error("terminals are not supported; run commands without -t");
-    const std::string_view text(command);
-    if (text.starts_with("git-") || text.starts_with("git ")) {
-      StartGit(command);
-    } else {
-      StartCommand(command);
-    }
-  } catch (const Error& e) {
-    failure_ = std::string("hephyd: ") + e.what() + "\n";
-  } catch (const std::exception& e) {
-    // Nothing may unwind through libssh's C frames.
-    Log()->error("remote={} exec \"{}\": {}", remote_, command_, e.what());
-    failure_ = "hephyd: internal error; the daemon's log has the details\n";
-  }
-  // Accepted either way: a refusal is told on stderr with exit status 1,
-  // which git shows the user, rather than a bare "exec request failed".
-  return 0;
-}
-
-void SshSession::StartGit(const std::string& command) {
-  GitAccessRequest request{
-      ParseGitCommand(command), user_, deploy_key_, fingerprint_, git_protocol_,
-      push_id_ = NewPushId()};
-  git_ = request.command;
-  if (git_->service == GitService::kReceivePack) {
-    // A deploy key counts on its own, as builds name it.
-    push_slot_ = context_.limits.StartPush(user_ ? user_->name : "deploy:" + fingerprint_);
-    if (!push_slot_) {
-      const int most = context_.config.ssh.max_pushes_per_user;
-      throw Error((user_ ? user_->name : "deploy key " + fingerprint_) + " already has " +
-                  std::to_string(most) + (most == 1 ? " push" : " pushes") +
-                  " running (ssh.max_pushes_per_user)");
-    }
-  }
-  SpawnOptions spawn = AdmitGitCommand(request, context_.config, *store_, context_.repos);
-  if (git_->service == GitService::kReceivePack) context_.pushes.Open(push_id_);
-  StartChild(spawn);
-}
-
-void SshSession::StartCommand(const std::string& command) {
-  std::vector<std::string> words = SplitCommandWords(command);
-  if (words.front().starts_with("-") || words.front() == "serve") {
-    throw Error("unknown command '" + words.front() + "'; try 'help'");
-  }
-  // hephyd's own command line, as the caller: one parser for both, and the
-  // channel's bytes bridged as for git (keys on stdin, logs followed live).
-  SpawnOptions spawn;
-  spawn.argv = {std::filesystem::read_symlink("/proc/self/exe").string()};
-  if (!context_.config.file.empty()) {
-    spawn.argv.insert(spawn.argv.end(), {"--config", context_.config.file.string()});
-  }
-  spawn.argv.insert(spawn.argv.end(), words.begin(), words.end());
-  std::vector<std::string> env;
-  for (char** variable = environ; *variable != nullptr; ++variable) {
-    if (!std::string_view(*variable).starts_with("HEPHY_SSH_")) env.emplace_back(*variable);
-  }
-  env.push_back(user_ ? "HEPHY_SSH_USER=" + user_->name : "HEPHY_SSH_DEPLOY_KEY=" + fingerprint_);
-  env.push_back("HEPHY_SSH_KEY=" + fingerprint_);
-  env.push_back("HEPHY_SSH_REMOTE=" + remote_);
-  spawn.env = std::move(env);
-  spawn.pipe_stdin = spawn.pipe_stdout = spawn.pipe_stderr = true;
-  StartChild(spawn);
-}
-
-void SshSession::StartChild(const SpawnOptions& spawn) {
-  child_ = Spawn(spawn);
-  child_started_ = child_running_ = true;
-  fcntl(child_.stdin_fd().get(), F_SETPIPE_SZ, kPipeSize);
-  fcntl(child_.stdout_fd().get(), F_SETPIPE_SZ, kPipeSize);
-}
-
-int SshSession::OnData(void* data, uint32_t len, int is_stderr) {
-  last_activity_ = Now();
-  if (is_stderr) return static_cast<int>(len);  // clients have no business there
-  if (!child_.stdin_fd() || stdin_failed_) return static_cast<int>(len);  // git stopped reading
-  // Older bytes go first; until they are written, libssh keeps these, and
-  // what it keeps counts against the window the client may fill.
-  if (StdinPending()) return 0;
-  const char* bytes = static_cast<const char*>(data);
-  push_commands_.Feed({bytes, len});
-  ssize_t n = write(child_.stdin_fd().get(), bytes, len);
-  if (n < 0 && errno != EAGAIN) {
-    stdin_failed_ = true;  // EPIPE: git is gone; its exit status will tell
-    return static_cast<int>(len);
-  }
-  n = std::max<ssize_t>(n, 0);
-  bytes_in_ += n;
-  // Take the rest too, so that libssh's buffer is left empty: a partly
-  // consumed buffer costs it a memmove (and a realloc) per packet.
-  if (static_cast<uint32_t>(n) < len) {
-    stdin_pending_.assign(bytes + n, len - n);
-    stdin_offset_ = 0;
-  }
-  return static_cast<int>(len);
-}
-
-bool SshSession::StdinPending() const { return stdin_offset_ < stdin_pending_.size(); }
-
-void SshSession::OnStdinWritable() {
-  while (!stdin_failed_) {
-    if (!StdinPending()) {
-      // Everything libssh held back while git was busy, in one read, which
-      // empties its buffer (and lets the window grow again).
-      const int available = ssh_channel_poll(channel_, 0);
-      // With its buffer empty, libssh reads the socket here, and a packet
-      // that arrives goes through OnData, which may leave bytes pending.
-      if (StdinPending()) continue;
-      if (available <= 0) return;
-      stdin_pending_.resize(available);
-      stdin_offset_ = 0;
-      const int n = ssh_channel_read_nonblocking(channel_, stdin_pending_.data(), available, 0);
-      stdin_pending_.resize(std::max(n, 0));
-      if (n <= 0) return;
-      push_commands_.Feed(stdin_pending_);
-    }
-    const ssize_t n = write(child_.stdin_fd().get(), stdin_pending_.data() + stdin_offset_,
-                            stdin_pending_.size() - stdin_offset_);
-    if (n < 0 && errno == EAGAIN) return;
-    if (n < 0) {
-      stdin_failed_ = true;
-      return;
-    }
-    bytes_in_ += n;
-    stdin_offset_ += n;
-  }
-}
-
-void SshSession::OnEof() { remote_eof_ = true; }
-
-void SshSession::OnClose() {
-  peer_closed_ = true;
-  // The client closed the channel: nobody will read git's answer.
-  if (child_running_) child_.KillGroup(SIGKILL);
-}
-
-void SshSession::OnChildOutput(int fd) {
-  const bool is_stdout = fd == child_.stdout_fd().get();
-  std::string& pending = is_stdout ? stdout_pending_ : stderr_pending_;
-  char buffer[kChunk];
-  const ssize_t n = read(fd, buffer, sizeof buffer);
-  if (n > 0) {
-    pending.assign(buffer, n);
-    FlushPendingOutput();
-  } else if (n == 0 || errno != EAGAIN) {
-    (is_stdout ? stdout_eof_ : stderr_eof_) = true;
-  }
-}
-
-void SshSession::FlushPendingOutput() {
-  if (channel_ == nullptr || closed_ || peer_closed_) return;
-  for (auto* pending : {&stdout_pending_, &stderr_pending_}) {
-    if (pending->empty()) continue;
-    const uint32_t window = ssh_channel_window_size(channel_);
-    if (window == 0) return;
-    const uint32_t len = std::min<size_t>(pending->size(), window);
-    const int n = pending == &stdout_pending_
-                      ? ssh_channel_write(channel_, pending->data(), len)
-                      : ssh_channel_write_stderr(channel_, pending->data(), len);
-    if (n == SSH_ERROR) return;  // the loop sees the session fail
-    if (n > 0) last_activity_ = Now();
-    bytes_out_ += n;
-    pending->erase(0, n);
-  }
-}
-
-void SshSession::SyncDescriptors() {
-  static constexpr ssh_event_callback stdin_cb = [](socket_t, int, void* self) {
-    Self(self)->OnStdinWritable();
-    return 0;
-  };
-  static constexpr ssh_event_callback output_cb = [](socket_t fd, int, void* self) {
-    Self(self)->OnChildOutput(fd);
-    return 0;
-  };
-  static constexpr ssh_event_callback stop_cb = [](socket_t, int, void* self) {
-    Self(self)->stop_requested_ = true;
-    return 0;
-  };
-  // Callbacks only flag a pipe as finished; it is unregistered here first and
-  // closed after, so libssh never polls a closed (or reused) descriptor.
-  const auto sync = [&](bool want, bool& polling, int fd, short events, ssh_event_callback cb) {
-    if (want == polling) return;
-    if (want) {
-      ssh_event_add_fd(event_, fd, events, cb, this);
-    } else {
-      ssh_event_remove_fd(event_, fd);
-    }
-    polling = want;
-  };
-  sync(!stop_requested_, polling_stop_, context_.stop_fd, POLLIN, stop_cb);
-
-  // The client finished sending and git has every byte: end git's input.
-  if (child_.stdin_fd() && remote_eof_ && !StdinPending() &&
-      ssh_channel_poll(channel_, 0) == SSH_EOF) {
-    stdin_failed_ = true;
-  }
-  const auto close_when_done = [&](UniqueFd& fd, bool done, bool& polling) {
-    if (!fd || !done) return;
-    if (polling) ssh_event_remove_fd(event_, fd.get());
-    polling = false;
-    fd.Reset();
-  };
-  close_when_done(child_.stdin_fd(), stdin_failed_, polling_stdin_);
-  close_when_done(child_.stdout_fd(), stdout_eof_, polling_stdout_);
-  close_when_done(child_.stderr_fd(), stderr_eof_, polling_stderr_);
-
-  if (child_.stdin_fd()) {
-    sync(StdinPending(), polling_stdin_, child_.stdin_fd().get(), POLLOUT, stdin_cb);
-  }
-  if (child_.stdout_fd()) {
-    sync(stdout_pending_.empty(), polling_stdout_, child_.stdout_fd().get(), POLLIN, output_cb);
-  }
-  if (child_.stderr_fd()) {
-    sync(stderr_pending_.empty(), polling_stderr_, child_.stderr_fd().get(), POLLIN, output_cb);
-  }
-}
-
-void SshSession::FinishIfChildDone() {
-  if (!child_running_ || child_.stdout_fd() || child_.stderr_fd() || !stdout_pending_.empty() ||
-      !stderr_pending_.empty()) {
-    return;
-  }
-  // git closed both outputs: it is exiting, so this wait is short.
-  exit_code_ = child_.Wait();
-  child_running_ = false;
-  child_.stdin_fd().Reset();
-  SendExitAndClose(exit_code_);
-  LogEnd(stop_requested_ ? "daemon stopping; git stopped" : "exit " + std::to_string(exit_code_));
-}
-
 void SshSession::SendExitAndClose(int code) {
   // Blocking from here: the exit status and close must reach the client
   // before the connection is torn down.
@@ -561,42 +233,6 @@ void SshSession::LogEnd(const std::string& result) {
       HumanBytes(bytes_in_), HumanBytes(bytes_out_), seconds, cpu, result);
 }
 
-void SshSession::AuditPush(const std::string& result) {
-  if (!git_ || git_->service != GitService::kReceivePack || push_audited_) return;
-  push_audited_ = true;
-  const auto verdict = context_.pushes.Close(push_id_);
-  // As builds record the pusher (PusherName).
-  PushAttempt push{user_ ? user_->name : "deploy:" + fingerprint_, fingerprint_, git_->app, remote_,
-                   std::nullopt};
-  std::string outcome;
-  try {
-    if (!child_started_) {
-      std::string reason = failure_.value_or(result);
-      if (reason.starts_with("hephyd: ")) reason.erase(0, 8);
-      outcome = "denied: " + reason;
-    } else {
-      push.updates = push_commands_.Updates();
-      // A client with nothing to push asks for no update, or hangs up at once.
-      if (push.updates ? push.updates->empty() : bytes_in_ == 0 && !verdict) return;
-      std::vector<std::string> not_updated;
-      if (verdict && verdict->accepted && push.updates) {
-        not_updated = RefsNotUpdated(context_.repos.PathFor(git_->app), *push.updates);
-      }
-      // Without a verdict the hook never answered: git stopped before it ran
-      // it, or the push ended while hephyd was deciding.
-      outcome =
-          PushResult(verdict, not_updated,
-                     result.starts_with("exit ")
-                         ? "git ended the push before its pre-receive hook ran (" + result + ")"
-                         : result);
-    }
-    store_->Audit(PushAuditEntry(push, outcome));
-  } catch (const std::exception& e) {
-    Log()->error("remote={} push {} app={}: cannot write its audit record: {}", remote_, push_id_,
-                 git_->app, e.what());
-  }
-}
-
 std::optional<std::chrono::steady_clock::time_point> SshSession::Deadline() const {
   if (!Authenticated()) return started_ + kLoginGraceTime;
   if (closed_) return close_deadline_;
@@ -623,16 +259,6 @@ void SshSession::CloseIdle() {
   LogEnd(!child_started_ ? "idle timeout"
          : git_          ? "idle timeout; git killed"
                          : "idle timeout; command killed");
-}
-
-void SshSession::RecordAuthFailure() {
-  const std::string host = HostOfAddress(remote_);
-  if (!context_.throttle.Failed(host, std::chrono::steady_clock::now())) return;
-  const auto& limits = context_.config.ssh.auth_failures;
-  Log()->warn(
-      "remote address {} blocked for {}s: {} connections failed to authenticate within {}s "
-      "(ssh.auth_failures)",
-      host, limits.block.count(), limits.limit, limits.window.count());
 }
 
 }  // namespace hephy

@@ -59,7 +59,6 @@ class SshSession {
   void StartCommand(const std::string& command);
   void StartChild(const SpawnOptions& spawn);
   bool Authenticated() const { return user_ || deploy_key_; }
-  void Fail(const std::string& message);
   void SyncDescriptors();
   void FlushPendingOutput();
   void FinishIfChildDone();
