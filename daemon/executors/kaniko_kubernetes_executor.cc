@@ -5,10 +5,10 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
-#include <regex>
 #include <stop_token>
 #include <thread>
 
+#include "executors/kaniko_pod_status.h"
 #include "executors/kube_pod_spec.h"
 #include "hephy/error.h"
 #include "net/http_connection.h"
@@ -21,64 +21,8 @@ namespace {
 using nlohmann::json;
 using Outcome = PlatformJobResult::Outcome;
 
-constexpr char kInitContainer[] = "fetch-context";
-constexpr char kKanikoContainer[] = "kaniko";
 // Broken watches in a row after which the job fails.
 constexpr int kWatchAttempts = 5;
-
-// Waiting reasons of a container that will not start by waiting longer.
-bool IsStartFailure(const std::string& reason) {
-  return reason == "ErrImagePull" || reason == "ImagePullBackOff" || reason == "InvalidImageName" ||
-         reason == "CreateContainerConfigError" || reason == "CreateContainerError";
-}
-
-std::string Text(const json& object, const char* pointer) {
-  const json::json_pointer where(pointer);
-  if (!object.is_object() || !object.contains(where) || !object.at(where).is_string()) return "";
-  return object.at(where).get<std::string>();
-}
-
-// The status of container `name` in the pod's `list` (containerStatuses or
-// initContainerStatuses), or null.
-const json* ContainerStatus(const json& pod, const char* list, const std::string& name) {
-  const json::json_pointer where(std::string("/status/") + list);
-  if (!pod.contains(where) || !pod.at(where).is_array()) return nullptr;
-  for (const auto& status : pod.at(where)) {
-    if (status.value("name", "") == name) return &status;
-  }
-  return nullptr;
-}
-
-// " (reason): message", the parts that are there.
-std::string ReasonAndMessage(const std::string& reason, const std::string& message) {
-  std::string text;
-  if (!reason.empty()) text += " (" + reason + ")";
-  if (!message.empty()) text += ": " + message;
-  return text;
-}
-
-std::string TrimmedMessage(std::string message) {
-  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) {
-    message.pop_back();
-  }
-  const auto start = message.find_first_not_of(" \t\r\n");
-  return start == std::string::npos ? "" : message.substr(start);
-}
-
-PlatformJobResult Failed(std::string error, std::optional<int> exit_code = std::nullopt) {
-  PlatformJobResult result;
-  result.outcome = Outcome::kFailed;
-  result.exit_code = exit_code;
-  result.error = std::move(error);
-  return result;
-}
-
-PlatformJobResult TimedOut() {
-  PlatformJobResult result;
-  result.outcome = Outcome::kTimedOut;
-  result.error = "timed out (builder.timeout)";
-  return result;
-}
 
 // The API said 403: name the permission hephyd's account lacks, which the
 // API's own message does not always make plain to an admin.
@@ -120,7 +64,10 @@ class KanikoPodJob : public PlatformJob {
         name_(KubePodName(spec_)),
         context_job_(KubeContextJobName(spec_)),
         secret_(NeedsJobSecret(config_, spec_) ? name_ + "-registry" : ""),
-        arch_(ParsePlatform(spec_.platform).architecture) {}
+        status_{.pod_name = name_,
+                .kaniko_image = kaniko_.image,
+                .init_image = config_.init_image,
+                .arch = ParsePlatform(spec_.platform).architecture} {}
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
     if (stop_.stop_requested()) return Stopped();
@@ -130,7 +77,7 @@ class KanikoPodJob : public PlatformJob {
     try {
       result = Build(on_line);
     } catch (const std::exception& error) {
-      result = stop_.stop_requested() ? Stopped() : Failed(error.what());
+      result = stop_.stop_requested() ? Stopped() : FailedJob(error.what());
     }
     CleanUp();
     return result;
@@ -140,13 +87,6 @@ class KanikoPodJob : public PlatformJob {
 
  private:
   enum class StopReason { kNone, kCancelled, kTimedOut, kStartTimeout };
-
-  // What a look at the pod decided: wait for a later state, go on to the
-  // job's next phase, or end the job with `result`.
-  struct Decision {
-    enum Kind { kWait, kProceed, kEnd } kind = kWait;
-    PlatformJobResult result;
-  };
 
   PlatformJobResult Build(const std::function<void(std::string_view)>& on_line) {
     const std::string context_url = ContextUrlBase() + "/api/v1/contexts/" + context_job_;
@@ -169,13 +109,13 @@ class KanikoPodJob : public PlatformJob {
                                       .job_secret = secret_}));
     });
 
-    Decision started;
+    PodDecision started;
     {
       const Alarm start_timer(std::chrono::steady_clock::now() + config_.start_timeout,
                               [this] { Stop(StopReason::kStartTimeout); });
-      started = Watch(std::move(pod), [this](const json& p) { return StartDecision(p); });
+      started = Watch(std::move(pod), [this](const json& p) { return status_.Start(p); });
     }
-    if (started.kind == Decision::kEnd) return started.result;
+    if (started.kind == PodDecision::kEnd) return started.result;
 
     Api("get", "pods/log", [&] {
       client_.Stream(
@@ -188,27 +128,27 @@ class KanikoPodJob : public PlatformJob {
       return json();
     });
     if (stop_.stop_requested()) return Stopped();
-    return Watch(last_pod_, [this](const json& p) { return EndDecision(p); }).result;
+    return Watch(last_pod_, [this](const json& p) { return status_.End(p); }).result;
   }
 
   // Follows the pod from `pod` on (watch events, from its resourceVersion)
   // until `decide` says other than wait, or the job is stopped. A watch the
   // server ends is resumed from the last version seen; one that has expired
   // (410 Gone) from a fresh read of the pod.
-  Decision Watch(json pod, const std::function<Decision(const json&)>& decide) {
+  PodDecision Watch(json pod, const std::function<PodDecision(const json&)>& decide) {
     size_t events_seen = 0;
     int broken = 0;  // watches in a row that broke without an event
     for (;;) {
       last_pod_ = pod;
-      if (stop_.stop_requested()) return {Decision::kEnd, Stopped()};
-      Decision decision = decide(pod);
-      if (decision.kind != Decision::kWait) return decision;
-      std::optional<Decision> decided;
+      if (stop_.stop_requested()) return {PodDecision::kEnd, Stopped()};
+      PodDecision decision = decide(pod);
+      if (decision.kind != PodDecision::kWait) return decision;
+      std::optional<PodDecision> decided;
       bool expired = false;
       std::string failure;
       const std::string target = Collection("pods") + "?watch=true&fieldSelector=" +
                                  KubeQueryEscape("metadata.name=" + name_) +
-                                 "&resourceVersion=" + Text(pod, "/metadata/resourceVersion");
+                                 "&resourceVersion=" + PodText(pod, "/metadata/resourceVersion");
       const size_t events_before = events_seen;
       try {
         Api("watch", "pods", [&] {
@@ -223,7 +163,7 @@ class KanikoPodJob : public PlatformJob {
                   if (object.value("code", 0) == 410) {
                     expired = true;
                   } else {
-                    failure = "watching pod " + name_ + " failed: " + Text(object, "/message");
+                    failure = "watching pod " + name_ + " failed: " + PodText(object, "/message");
                   }
                   return false;
                 }
@@ -235,8 +175,8 @@ class KanikoPodJob : public PlatformJob {
                 ++events_seen;
                 pod = object;
                 last_pod_ = pod;
-                Decision next = decide(pod);
-                if (next.kind == Decision::kWait) return true;
+                PodDecision next = decide(pod);
+                if (next.kind == PodDecision::kWait) return true;
                 decided = std::move(next);
                 return false;
               },
@@ -250,125 +190,12 @@ class KanikoPodJob : public PlatformJob {
         if (broken >= kWatchAttempts) throw;
       }
       if (decided) return *decided;
-      if (stop_.stop_requested()) return {Decision::kEnd, Stopped()};
-      if (!failure.empty()) return {Decision::kEnd, Failed(failure)};
+      if (stop_.stop_requested()) return {PodDecision::kEnd, Stopped()};
+      if (!failure.empty()) return {PodDecision::kEnd, FailedJob(failure)};
       if (expired) {
         pod = Api("get", "pods", [&] { return client_.Request("GET", PodPath()); });
       }
     }
-  }
-
-  // Until the Kaniko container runs: fail fast on what waiting will not cure.
-  Decision StartDecision(const json& pod) const {
-    const std::string phase = Text(pod, "/status/phase");
-    if (phase == "Failed") return {Decision::kEnd, PodFailure(pod)};
-    if (phase == "Succeeded") return {Decision::kProceed, {}};
-    if (pod.contains(json::json_pointer("/status/conditions"))) {
-      for (const auto& condition : pod.at(json::json_pointer("/status/conditions"))) {
-        if (condition.value("type", "") == "PodScheduled" &&
-            condition.value("status", "") == "False" &&
-            condition.value("reason", "") == "Unschedulable") {
-          return {
-              Decision::kEnd,
-              Failed("pod " + name_ + " cannot be scheduled: " + condition.value("message", "") +
-                     " (is there a node with kubernetes.io/arch=" + arch_ + "?)")};
-        }
-      }
-    }
-    if (auto failure = InitFailure(pod)) return {Decision::kEnd, *failure};
-    if (const json* kaniko = ContainerStatus(pod, "containerStatuses", kKanikoContainer)) {
-      const std::string reason = Text(*kaniko, "/state/waiting/reason");
-      if (IsStartFailure(reason)) {
-        return {Decision::kEnd,
-                Failed("the kaniko container (image " + kaniko_.image + ") cannot start" +
-                       ReasonAndMessage(reason, Text(*kaniko, "/state/waiting/message")))};
-      }
-      if (kaniko->contains(json::json_pointer("/state/running")) ||
-          kaniko->contains(json::json_pointer("/state/terminated"))) {
-        return {Decision::kProceed, {}};
-      }
-    }
-    return {};
-  }
-
-  // After the log: the job's result once the Kaniko container has ended.
-  Decision EndDecision(const json& pod) const {
-    // Past its deadline the kaniko container is killed: that is a timeout,
-    // not Kaniko's failure.
-    if (Text(pod, "/status/reason") == "DeadlineExceeded") return {Decision::kEnd, TimedOut()};
-    if (const json* kaniko = ContainerStatus(pod, "containerStatuses", kKanikoContainer)) {
-      if (kaniko->contains(json::json_pointer("/state/terminated"))) {
-        return {Decision::kEnd, KanikoResult(kaniko->at(json::json_pointer("/state/terminated")))};
-      }
-    }
-    const std::string phase = Text(pod, "/status/phase");
-    if (phase == "Failed") return {Decision::kEnd, PodFailure(pod)};
-    if (phase == "Succeeded") {
-      return {Decision::kEnd,
-              Failed("pod " + name_ + " succeeded without a kaniko container status")};
-    }
-    return {};
-  }
-
-  std::optional<PlatformJobResult> InitFailure(const json& pod) const {
-    const json* init = ContainerStatus(pod, "initContainerStatuses", kInitContainer);
-    if (init == nullptr) return std::nullopt;
-    const std::string reason = Text(*init, "/state/waiting/reason");
-    if (IsStartFailure(reason)) {
-      return Failed("the init container " + std::string(kInitContainer) + " (image " +
-                    config_.init_image + ") cannot start" +
-                    ReasonAndMessage(reason, Text(*init, "/state/waiting/message")));
-    }
-    const json::json_pointer exit_code("/state/terminated/exitCode");
-    if (init->contains(exit_code) && init->at(exit_code).is_number_integer() &&
-        init->at(exit_code).get<int>() != 0) {
-      const int status = init->at(exit_code).get<int>();
-      return Failed(
-          "the init container " + std::string(kInitContainer) +
-              " (fetching the build context) exited with status " + std::to_string(status) +
-              ReasonAndMessage("", TrimmedMessage(Text(*init, "/state/terminated/message"))),
-          status);
-    }
-    return std::nullopt;
-  }
-
-  // A pod that ended before its Kaniko container did what it should.
-  PlatformJobResult PodFailure(const json& pod) const {
-    const std::string reason = Text(pod, "/status/reason");
-    if (reason == "DeadlineExceeded") return TimedOut();
-    if (auto failure = InitFailure(pod)) return *failure;
-    if (const json* kaniko = ContainerStatus(pod, "containerStatuses", kKanikoContainer)) {
-      if (kaniko->contains(json::json_pointer("/state/terminated"))) {
-        return KanikoResult(kaniko->at(json::json_pointer("/state/terminated")));
-      }
-    }
-    return Failed("pod " + name_ + " failed" +
-                  ReasonAndMessage(reason, Text(pod, "/status/message")));
-  }
-
-  // The terminated state of the Kaniko container: its digest file is the
-  // termination message.
-  PlatformJobResult KanikoResult(const json& terminated) const {
-    const int status = terminated.value("exitCode", -1);
-    const std::string message = TrimmedMessage(terminated.value("message", ""));
-    if (status != 0) {
-      const std::string reason = terminated.value("reason", "");
-      return Failed("kaniko exited with status " + std::to_string(status) +
-                        (reason.empty() || reason == "Error" ? "" : " (" + reason + ")") +
-                        (message.empty() ? "" : ": " + message),
-                    status);
-    }
-    static const std::regex kDigest("sha256:[0-9a-f]{64}");
-    if (!std::regex_match(message, kDigest)) {
-      return Failed("kaniko succeeded but its termination message is not an image digest: '" +
-                        message.substr(0, 100) + "'",
-                    0);
-    }
-    PlatformJobResult result;
-    result.outcome = Outcome::kSucceeded;
-    result.exit_code = 0;
-    result.digest = message;
-    return result;
   }
 
   void Stop(StopReason reason) {
@@ -381,11 +208,11 @@ class KanikoPodJob : public PlatformJob {
     PlatformJobResult result;
     switch (stop_reason_.load()) {
       case StopReason::kTimedOut:
-        return TimedOut();
+        return TimedOutJob();
       case StopReason::kStartTimeout:
-        return Failed("pod " + name_ + " did not start its kaniko container within " +
-                      std::to_string(config_.start_timeout.count()) +
-                      "s (builder.kubernetes.start_timeout)" + PendingState());
+        return FailedJob("pod " + name_ + " did not start its kaniko container within " +
+                         std::to_string(config_.start_timeout.count()) +
+                         "s (builder.kubernetes.start_timeout)" + status_.PendingState(last_pod_));
       case StopReason::kNone:
       case StopReason::kCancelled:
         break;
@@ -393,20 +220,6 @@ class KanikoPodJob : public PlatformJob {
     result.outcome = Outcome::kCancelled;
     result.error = "cancelled";
     return result;
-  }
-
-  // "; it is Pending: ContainerCreating", what the pod was last seen doing.
-  std::string PendingState() const {
-    std::string text = "; it is " + Text(last_pod_, "/status/phase");
-    for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
-      for (const char* name : {kInitContainer, kKanikoContainer}) {
-        if (const json* status = ContainerStatus(last_pod_, list, name)) {
-          const std::string reason = Text(*status, "/state/waiting/reason");
-          if (!reason.empty()) text += ", " + std::string(name) + " " + reason;
-        }
-      }
-    }
-    return text;
   }
 
   // Runs one API call; a 403 is explained in terms of the Role hephyd needs.
@@ -463,7 +276,7 @@ class KanikoPodJob : public PlatformJob {
   const std::string name_;
   const std::string context_job_;
   const std::string secret_;  // empty: none of the job's own
-  const std::string arch_;
+  const KanikoPodStatus status_;
   std::stop_source stop_;
   std::atomic<StopReason> stop_reason_ = StopReason::kNone;
   bool pod_created_ = false;
@@ -526,7 +339,7 @@ int KanikoKubernetesExecutor::StopOrphans() {
       throw ExplainedApiError(error, "list", resource, namespace_);
     }
     for (const auto& item : list.value("items", json::array())) {
-      const std::string name = Text(item, "/metadata/name");
+      const std::string name = PodText(item, "/metadata/name");
       try {
         client_->Request("DELETE", collection + "/" + name, options);
         if (resource == "pods") ++stopped;
