@@ -25,41 +25,12 @@
 #include <utility>
 #include <vector>
 
+#include "api/api_request.h"
 #include "api/http_server.h"
 #include "executors/build_contexts.h"
 #include "hephy/config.h"
-#include "hephy/error.h"
 
 namespace hephy {
-
-// A refusal with its HTTP status (400 for a bad parameter, 404, ...) and
-// the headers that go with it (WWW-Authenticate with a 401, Allow with 405).
-class ApiError : public Error {
- public:
-  ApiError(int status, const std::string& message,
-           std::vector<std::pair<std::string, std::string>> headers = {});
-  int status() const { return status_; }
-  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
-
- private:
-  int status_;
-  std::vector<std::pair<std::string, std::string>> headers_;
-};
-
-struct ApiRoute {
-  enum class Kind { kHealthz, kMetrics, kApps, kBuilds, kBuild, kBuildLogs, kBuildContext };
-  Kind kind;
-  int64_t build_id = 0;  // kBuild, kBuildLogs
-  std::string job;       // kBuildContext
-};
-
-// The route a request path (without its query) names; nullopt for none.
-// Throws ApiError 400 for a build ID that is not a positive number.
-std::optional<ApiRoute> ParseRoute(std::string_view path);
-
-// A query string's parameters ("a=1&b=x%20y"), percent-decoded, '+' as a
-// space. Throws ApiError 400 for a bad escape or a parameter given twice.
-std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 class HttpApi {
  public:

@@ -1,0 +1,65 @@
+#include "api/api_caller.h"
+
+#include <cctype>
+
+#include "api/api_tokens.h"
+
+namespace hephy {
+namespace {
+
+ApiError Unauthorized(const std::string& message, bool bad_token) {
+  return ApiError(401, message,
+                  {{"WWW-Authenticate", std::string(kBearerChallenge) +
+                                            (bad_token ? ", error=\"invalid_token\"" : "")}});
+}
+
+}  // namespace
+
+Store& ApiCaller::store() {
+  if (!store_) {
+    try {
+      store_.emplace(config_.DatabasePath());
+    } catch (const std::exception& e) {
+      throw ApiError(503, std::string("database unavailable: ") + e.what());
+    }
+  }
+  return *store_;
+}
+
+const std::optional<User>& ApiCaller::Authenticate() {
+  const std::string header = http_.Header("authorization");
+  if (header.empty()) return user_;
+  const auto space = header.find(' ');
+  std::string scheme = header.substr(0, space);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer" || space == std::string::npos) {
+    throw Unauthorized("malformed Authorization header (expected Bearer TOKEN)", true);
+  }
+  std::string token = header.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+  while (!token.empty() && token.back() == ' ') token.pop_back();
+  if (LooksLikeApiToken(token)) user_ = store().FindUserByApiToken(HashApiToken(token));
+  if (!user_) throw Unauthorized("invalid API token", true);
+  return user_;
+}
+
+const User& ApiCaller::RequireUser() {
+  if (!user_) {
+    throw Unauthorized(
+        "this endpoint needs an API token: send Authorization: Bearer TOKEN (an admin makes one "
+        "with `hephyd tokens create USER`)",
+        false);
+  }
+  return *user_;
+}
+
+Build ApiCaller::ReadableBuild(int64_t id) {
+  const auto build = store().FindBuild(id);
+  const auto app = build ? store().FindApp(build->app) : std::nullopt;
+  if (!build || !app || AccessTo(*app) < AppAccess::kRead) {
+    throw ApiError(404, "build " + std::to_string(id) + ": no such build");
+  }
+  return *build;
+}
+
+}  // namespace hephy
