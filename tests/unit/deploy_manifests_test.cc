@@ -2,7 +2,6 @@
 // objects a cluster accepts and that fit together (names, namespaces,
 // ports, mounts, the RBAC that hephyd's executor needs and nothing more),
 // and its ConfigMap must be a configuration hephyd itself accepts.
-// deploy/gitlab-ci/ must hold the jobs its README promises.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -10,16 +9,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "deploy_kit.h"
 #include "hephy/config.h"
 #include "util/process.h"
 
@@ -27,22 +24,10 @@ namespace hephy {
 namespace {
 
 namespace fs = std::filesystem;
+using deploy_kit::Get;
+using deploy_kit::kRoot;
 
-// tests/fixtures -> the repository root.
-const fs::path kRoot = fs::path(HEPHY_FIXTURES_DIR).parent_path().parent_path();
 const fs::path kKubernetesDir = kRoot / "deploy/kubernetes";
-
-// node[path[0]][path[1]]...; an undefined node where a key is missing (plain
-// indexing would throw on the next key).
-YAML::Node Get(const YAML::Node& node, std::initializer_list<std::string> path) {
-  YAML::Node current = node;
-  for (const auto& key : path) {
-    const YAML::Node& parent = current;
-    if (!parent.IsMap() || !parent[key]) return YAML::Node(YAML::NodeType::Undefined);
-    current.reset(parent[key]);
-  }
-  return current;
-}
 
 // One document of one manifest file, named in failure messages.
 struct Object {
@@ -448,189 +433,6 @@ TEST_F(DeployManifests, KubectlKustomizeBuildsTheKit) {
   const std::string image = "image: registry.example.com/hephy/hephyd:" HEPHY_VERSION;
   EXPECT_NE(result.out.find(image), std::string::npos)
       << "kustomization.yaml images did not set the Deployment's image to the version";
-}
-
-// A GitLab CI template: a spec header declaring inputs, then the jobs.
-struct CiTemplate {
-  std::string file;
-  YAML::Node inputs;
-  YAML::Node jobs;
-  std::string jobs_text;  // as written, with its $[[ inputs.NAME ]]
-};
-
-CiTemplate LoadCiTemplate(const std::string& name) {
-  CiTemplate t{"deploy/gitlab-ci/" + name};
-  std::ifstream in(kRoot / t.file);
-  const std::string text(std::istreambuf_iterator<char>(in), {});
-  const auto separator = text.find("\n---\n");
-  if (separator == std::string::npos) {
-    ADD_FAILURE() << t.file << ": no '---' between the spec header and the jobs";
-    return t;
-  }
-  t.inputs = Get(YAML::Load(text.substr(0, separator)), {"spec", "inputs"});
-  t.jobs_text = text.substr(separator + 5);
-  t.jobs = YAML::Load(t.jobs_text);
-  return t;
-}
-
-// Every $[[ inputs.NAME ]] of the jobs is declared, and every declared input is used.
-void ExpectInputsDeclaredAndUsed(const CiTemplate& t) {
-  std::set<std::string> used, declared;
-  static const std::regex kInput(R"(\$\[\[\s*inputs\.([a-z_]+)\s*\]\])");
-  for (std::sregex_iterator it(t.jobs_text.begin(), t.jobs_text.end(), kInput), end; it != end;
-       ++it) {
-    used.insert((*it)[1]);
-  }
-  for (const auto& input : t.inputs) declared.insert(input.first.as<std::string>());
-  EXPECT_EQ(used, declared) << t.file << ": spec.inputs and the $[[ inputs.* ]] the jobs use";
-}
-
-// The jobs' text with each $[[ inputs.NAME ]] replaced by `values[NAME]` or its default.
-std::string Interpolate(const CiTemplate& t, std::map<std::string, std::string> values) {
-  for (const auto& input : t.inputs) {
-    values.try_emplace(input.first.as<std::string>(), input.second["default"].as<std::string>(""));
-  }
-  std::string text = t.jobs_text;
-  for (const auto& [name, value] : values) {
-    text =
-        std::regex_replace(text, std::regex(R"(\$\[\[\s*inputs\.)" + name + R"(\s*\]\])"), value);
-  }
-  return text;
-}
-
-std::string Script(const YAML::Node& job) {
-  std::string script;
-  for (const auto& line : job["script"]) script += line.as<std::string>() + "\n";
-  return script;
-}
-
-TEST(GitlabCiTemplates, MirrorPushesEveryBranchAndTagWithTheDeployKey) {
-  const CiTemplate t = LoadCiTemplate("mirror.yml");
-  ExpectInputsDeclaredAndUsed(t);
-  for (const std::string required : {"server", "app"}) {
-    EXPECT_TRUE(t.inputs[required] && !Get(t.inputs, {required, "default"}))
-        << t.file << ": spec.inputs." << required << " must be required (no default)";
-  }
-  const YAML::Node job = t.jobs["hephy-mirror"];
-  ASSERT_TRUE(job.IsMap()) << t.file << ": no job hephy-mirror";
-  EXPECT_EQ(Get(job, {"variables", "GIT_STRATEGY"}).as<std::string>(""), "none")
-      << t.file << ": hephy-mirror.variables.GIT_STRATEGY";
-  const std::string script = Script(job);
-  EXPECT_NE(script.find("git clone --mirror \"$CI_REPOSITORY_URL\""), std::string::npos)
-      << t.file << ": hephy-mirror.script makes no mirror clone";
-  EXPECT_NE(script.find("$HEPHY_DEPLOY_KEY"), std::string::npos)
-      << t.file << ": hephy-mirror.script does not use HEPHY_DEPLOY_KEY";
-  EXPECT_NE(script.find("StrictHostKeyChecking=yes"), std::string::npos)
-      << t.file << ": hephy-mirror.script must refuse unknown host keys";
-  EXPECT_NE(script.find("push --force --prune \"$HEPHY_REMOTE\" 'refs/heads/*:refs/heads/*' "
-                        "'refs/tags/*:refs/tags/*'"),
-            std::string::npos)
-      << t.file << ": hephy-mirror.script does not push branches and tags";
-
-  const YAML::Node interpolated =
-      YAML::Load(Interpolate(t, {{"server", "ssh://git@build.example.com:2222"}, {"app", "web"}}));
-  EXPECT_EQ(Get(interpolated, {"hephy-mirror", "variables", "HEPHY_REMOTE"}).as<std::string>(""),
-            "ssh://git@build.example.com:2222/web.git")
-      << t.file << ": hephy-mirror.variables.HEPHY_REMOTE";
-  EXPECT_TRUE(std::regex_match("ssh://git@build.example.com:2222",
-                               std::regex(Get(t.inputs, {"server", "regex"}).as<std::string>(""))))
-      << t.file << ": spec.inputs.server.regex refuses a valid address";
-  EXPECT_FALSE(std::regex_match("ssh://git@host:22/x;rm -rf",
-                                std::regex(Get(t.inputs, {"server", "regex"}).as<std::string>(""))))
-      << t.file << ": spec.inputs.server.regex accepts a path and a shell word";
-}
-
-TEST(GitlabCiTemplates, BuildRunsHephydBuildWithKanikoLocalAndAConfigHephydAccepts) {
-  const CiTemplate t = LoadCiTemplate("build.yml");
-  ExpectInputsDeclaredAndUsed(t);
-  const YAML::Node jobs = YAML::Load(Interpolate(
-      t, {{"image", "hephyd-kaniko:test"}, {"registry", "registry.example.com"}, {"app", "web"}}));
-  const YAML::Node job = jobs["hephy-build"];
-  ASSERT_TRUE(job.IsMap()) << t.file << ": no job hephy-build";
-  // Kaniko images' entrypoint is the executor; CI runs the script in a shell.
-  EXPECT_EQ(Get(job, {"image", "entrypoint"}).size(), 1u)
-      << t.file << ": hephy-build.image.entrypoint";
-  EXPECT_EQ(Get(job, {"image", "entrypoint"})[0].as<std::string>("x"), "")
-      << t.file << ": hephy-build.image.entrypoint";
-
-  // The configuration the script writes, as hephyd reads it.
-  const std::string script = Script(job);
-  static const std::regex kHeredoc(R"(<<EOF\n([\s\S]*?)\nEOF\n)");
-  std::smatch heredoc;
-  ASSERT_TRUE(std::regex_search(script, heredoc, kHeredoc))
-      << t.file << ": hephy-build.script writes no configuration";
-  const Config config = ParseConfig(heredoc[1], t.file + " (hephy-build.script)", "/");
-  EXPECT_EQ(config.builder.executor, "kaniko-local") << t.file << ": builder.executor";
-  EXPECT_EQ(config.registry.url, "registry.example.com") << t.file << ": registry.url";
-  EXPECT_FALSE(config.registry.embedded) << t.file << ": registry.embedded";
-  // Kaniko replaces everything outside /kaniko with each base image.
-  EXPECT_TRUE(config.data_dir.string().starts_with("/kaniko/")) << t.file << ": data_dir";
-  EXPECT_EQ(config.registry.docker_config, "/kaniko/.docker/config.json")
-      << t.file << ": registry.docker_config must be the file Kaniko reads";
-  EXPECT_NE(script.find("hephyd build \"$CI_PROJECT_DIR\" --app \"web\""), std::string::npos)
-      << t.file << ": hephy-build.script does not run hephyd build for the app";
-}
-
-// The README's example configuration says "every key at its default": it
-// must parse, and to exactly what no file gives.
-TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
-  const std::string file = "deploy/local/hephy.yaml";
-  std::ifstream in(kRoot / file);
-  const Config e = ParseConfig(std::string(std::istreambuf_iterator<char>(in), {}), file, "/srv");
-  const Config d = ParseConfig("", "(defaults)", "/srv");
-  EXPECT_EQ(e.data_dir, d.data_dir) << file << ": data_dir";
-  EXPECT_EQ(e.ssh.listen.ToString(), d.ssh.listen.ToString()) << file << ": ssh.listen";
-  EXPECT_EQ(e.ssh.max_sessions, d.ssh.max_sessions) << file << ": ssh.max_sessions";
-  EXPECT_EQ(e.ssh.max_startups, d.ssh.max_startups) << file << ": ssh.max_startups";
-  EXPECT_EQ(e.ssh.idle_timeout, d.ssh.idle_timeout) << file << ": ssh.idle_timeout";
-  EXPECT_EQ(e.ssh.max_pushes_per_user, d.ssh.max_pushes_per_user) << file;
-  EXPECT_EQ(e.ssh.auth_failures.limit, d.ssh.auth_failures.limit) << file;
-  EXPECT_EQ(e.ssh.auth_failures.window, d.ssh.auth_failures.window) << file;
-  EXPECT_EQ(e.ssh.auth_failures.block, d.ssh.auth_failures.block) << file;
-  EXPECT_EQ(e.http.listen.ToString(), d.http.listen.ToString()) << file << ": http.listen";
-  EXPECT_EQ(e.http.max_connections, d.http.max_connections) << file;
-  EXPECT_EQ(e.http.open_endpoints, d.http.open_endpoints) << file << ": http.open_endpoints";
-  EXPECT_EQ(e.registry.url, d.registry.url) << file << ": registry.url";
-  EXPECT_EQ(e.registry.repository, d.registry.repository) << file;
-  EXPECT_EQ(e.registry.insecure, d.registry.insecure) << file << ": registry.insecure";
-  EXPECT_EQ(e.registry.embedded, d.registry.embedded) << file << ": registry.embedded";
-  EXPECT_EQ(e.registry.ca_file, d.registry.ca_file) << file << ": registry.ca_file";
-  EXPECT_EQ(e.registry.docker_config, d.registry.docker_config) << file;
-  EXPECT_EQ(e.registry.retry.attempts, d.registry.retry.attempts) << file;
-  EXPECT_EQ(e.registry.retry.max_time, d.registry.retry.max_time) << file;
-  const BuilderConfig& eb = e.builder;
-  const BuilderConfig& db = d.builder;
-  EXPECT_EQ(eb.executor, db.executor) << file << ": builder.executor";
-  EXPECT_EQ(eb.platforms, db.platforms) << file << ": builder.platforms";
-  EXPECT_EQ(eb.branches, db.branches) << file << ": builder.branches";
-  EXPECT_EQ(eb.timeout, db.timeout) << file << ": builder.timeout";
-  EXPECT_EQ(eb.max_jobs, db.max_jobs) << file << ": builder.max_jobs";
-  EXPECT_EQ(eb.rebuild_schedule, db.rebuild_schedule) << file;
-  EXPECT_EQ(eb.buildah.storage_driver, db.buildah.storage_driver) << file;
-  EXPECT_EQ(eb.buildah.isolation, db.buildah.isolation) << file;
-  EXPECT_EQ(eb.kaniko.image, db.kaniko.image) << file << ": builder.kaniko.image";
-  EXPECT_EQ(eb.kaniko.executor_path, db.kaniko.executor_path) << file;
-  EXPECT_EQ(eb.kaniko.parallel, db.kaniko.parallel) << file;
-  const KubernetesConfig& ek = eb.kubernetes;
-  const KubernetesConfig& dk = db.kubernetes;
-  EXPECT_EQ(ek.kubeconfig, dk.kubeconfig) << file << ": builder.kubernetes.kubeconfig";
-  EXPECT_EQ(ek.context, dk.context) << file;
-  EXPECT_EQ(ek.namespace_name, dk.namespace_name) << file;
-  EXPECT_EQ(ek.context_url, dk.context_url) << file;
-  EXPECT_EQ(ek.init_image, dk.init_image) << file << ": builder.kubernetes.init_image";
-  EXPECT_EQ(ek.registry_secret, dk.registry_secret) << file;
-  EXPECT_EQ(ek.service_account, dk.service_account) << file;
-  EXPECT_EQ(ek.node_selector, dk.node_selector) << file;
-  EXPECT_EQ(ek.tolerations.size(), dk.tolerations.size()) << file;
-  EXPECT_EQ(ek.requests, dk.requests) << file;
-  EXPECT_EQ(ek.limits, dk.limits) << file;
-  EXPECT_EQ(ek.start_timeout, dk.start_timeout) << file;
-  EXPECT_EQ(e.apps.auto_create, d.apps.auto_create) << file << ": apps.auto_create";
-  EXPECT_EQ(e.upstreams.credentials_file, d.upstreams.credentials_file) << file;
-  EXPECT_EQ(e.upstreams.token_env, d.upstreams.token_env) << file;
-  EXPECT_EQ(e.upstreams.ssh_key, d.upstreams.ssh_key) << file;
-  EXPECT_EQ(e.upstreams.known_hosts, d.upstreams.known_hosts) << file;
-  EXPECT_EQ(e.upstreams.allow_local, d.upstreams.allow_local) << file;
 }
 
 }  // namespace
