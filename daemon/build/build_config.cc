@@ -190,6 +190,13 @@ BuildConfig Parse(std::string_view text, const std::string& file, const std::str
            }
          }
        }},
+      {"network",
+       [&](const YAML::Node& node, const std::string& key) {
+         const auto value = problems.Scalar(node, key);
+         if (!value) return;
+         config.network = ParseNetworkMode(*value);
+         if (!config.network) problems.Add(node, key, "expected none, isolated or host");
+       }},
       {"depends_on",
        [&](const YAML::Node& node, const std::string& key) {
          config.depends_on = problems.StringList(node, key);

@@ -4,9 +4,12 @@
 // the line and the reason, so that a push reports them all at once.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "util/network_mode.h"
 
 namespace hephy {
 
@@ -20,6 +23,8 @@ struct BuildConfig {
   std::vector<std::string> platforms;          // empty: builder.platforms
   std::vector<std::string> additional_tags;    // each pushed as "{unit}-{tag}"
   std::vector<std::string> depends_on;         // other units of the same repository
+  // Stricter than builder.network, or nullopt for builder.network itself.
+  std::optional<NetworkMode> network;
 };
 
 // Parses the text of `file` (its path in the repository, for messages) for

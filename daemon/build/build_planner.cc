@@ -91,6 +91,18 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
       }
     }
   };
+  // A unit may take network away from its RUN steps, never add to it: the
+  // admin's builder.network is what every pusher is trusted with.
+  for (const auto& unit : units) {
+    const auto wanted = unit.config.network;
+    if (wanted && *wanted > config_.builder.network) {
+      problems.push_back(ConfigFileOf(unit) +
+                         ": network: " + std::string(NetworkModeName(*wanted)) +
+                         " is looser than builder.network (" +
+                         std::string(NetworkModeName(config_.builder.network)) +
+                         "); a unit may only make it stricter");
+    }
+  }
   check_named(request.options.rebuild_units, "push option 'rebuild'");
   if (request.select == PlanRequest::Select::kNamed) check_named(request.units, "rebuild");
 
@@ -259,6 +271,7 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
     build.context = source.context;
     build.dockerfile = NormalTreePath(unit.config.dockerfile_path);
     build.target = unit.config.target;
+    build.network = unit.config.network.value_or(config_.builder.network);
     build.build_args = unit.config.build_args;
     // Tools that honour SOURCE_DATE_EPOCH date what they make by the commit,
     // so that the same commit builds the same image.

@@ -283,6 +283,7 @@ class BuildExecution {
       spec.dockerfile = plan_.dockerfile;
       spec.target = plan_.target;
       spec.build_args = plan_.build_args;
+      spec.network = plan_.network;
       spec.destination = config_.registry.url + "/" + repository + ":" + run.arch_tag;
       spec.insecure_registry = config_.registry.insecure;
       spec.registry_ca_file = config_.registry.ca_file;

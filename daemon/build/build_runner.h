@@ -42,6 +42,7 @@ struct BuildPlan {
   std::string target;
   std::vector<std::string> build_args;  // "KEY=value", SOURCE_DATE_EPOCH included
   std::vector<std::string> additional_tags;
+  NetworkMode network = NetworkMode::kIsolated;  // of its RUN steps
   // Units of the same run that must be built first, each with the images
   // of this unit's Dockerfile FROM lines that name it: those are pinned to
   // the digest just built, so the build never pulls a stale image.

@@ -71,6 +71,12 @@ void ReadBuilderSection(const ConfigReader& r, Node node, Key key, BuilderConfig
               if (!IsValidBranchName(branch)) r.Fail(v, vk, "invalid branch name '" + branch + "'");
             }
           }},
+         {"network",
+          [&](Node v, Key vk) {
+            const auto mode = ParseNetworkMode(r.Scalar(v, vk));
+            if (!mode) r.Fail(v, vk, "expected isolated, none or host");
+            b.network = *mode;
+          }},
          {"timeout",
           [&](Node v, Key vk) {
             try {
@@ -103,6 +109,19 @@ void ReadBuilderSection(const ConfigReader& r, Node node, Key key, BuilderConfig
          {"kaniko", [&](Node v, Key vk) { ReadKanikoSection(r, v, vk, b.kaniko); }},
          {"kubernetes", [&](Node v, Key vk) { ReadKubernetesSection(r, v, vk, b.kubernetes); }},
          {"buildah", [&](Node v, Key vk) { ReadBuildahSection(r, v, vk, b.buildah); }}});
+  // chroot runs RUN steps in the host's network namespace, and the isolated
+  // bridge is set up for runc's containers only.
+  const std::string& isolation = b.buildah.isolation;
+  if (b.executor == "buildah" && b.network != NetworkMode::kHost &&
+      (isolation == "chroot" || (isolation == "rootless" && b.network == NetworkMode::kIsolated))) {
+    r.Fail(node, key,
+           "network " + std::string(NetworkModeName(b.network)) +
+               " cannot be kept with buildah.isolation " + isolation + ": " +
+               (isolation == "chroot" ? "it shares the host's network"
+                                      : "rootless builds cannot use hephyd's build bridge") +
+               "; use buildah.isolation oci, or network " +
+               (isolation == "rootless" ? "none or host" : "host"));
+  }
 }
 
 }  // namespace hephy

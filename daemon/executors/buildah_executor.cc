@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "executors/build_network.h"
 #include "executors/job_process.h"
 #include "hephy/error.h"
 #include "registry/docker_config.h"
@@ -46,6 +47,20 @@ void WriteAuthFile(const PlatformJobSpec& spec) {
                    AuthFileFor(RegistryOf(spec.destination), *spec.registry_credentials));
 }
 
+// buildah's --network: its own words for none and host; isolated is the
+// CNI network of BuildNetwork.
+std::string NetworkArgument(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::kNone:
+      return "none";
+    case NetworkMode::kIsolated:
+      return BuildNetwork::kName;
+    case NetworkMode::kHost:
+      return "host";
+  }
+  return "none";
+}
+
 void Append(std::vector<std::string>& argv, std::initializer_list<std::string> args) {
   argv.insert(argv.end(), args.begin(), args.end());
 }
@@ -76,8 +91,12 @@ void AppendTls(std::vector<std::string>& argv, const PlatformJobSpec& spec) {
 
 class BuildahJob : public PlatformJob {
  public:
-  BuildahJob(const BuildahConfig& config, PlatformJobSpec spec, PushLocks& push_locks)
-      : config_(config), spec_(std::move(spec)), push_locks_(push_locks) {}
+  BuildahJob(const BuildahConfig& config, PlatformJobSpec spec,
+             std::filesystem::path containers_conf, PushLocks& push_locks)
+      : config_(config),
+        spec_(std::move(spec)),
+        containers_conf_(std::move(containers_conf)),
+        push_locks_(push_locks) {}
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
     // The credentials stay on disk only while the job runs (a job that never
@@ -147,12 +166,14 @@ class BuildahJob : public PlatformJob {
         "HOME=" + spec_.work_dir.string(),
         "GOMAXPROCS=" + std::to_string(std::max(1, cores / std::max(1, spec_.concurrent_jobs))),
     };
+    if (!containers_conf_.empty()) env.push_back("CONTAINERS_CONF=" + containers_conf_.string());
     return RunJobProcess({.argv = std::move(argv), .env = std::move(env), .cwd = spec_.work_dir},
                          deadline, cancel_, on_line);
   }
 
   BuildahConfig config_;
   PlatformJobSpec spec_;
+  std::filesystem::path containers_conf_;
   PushLocks& push_locks_;
   JobCancel cancel_;
 };
@@ -164,8 +185,12 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
   auto argv = BuildahArgv(config, spec);
   // No layer cache: every job starts from empty storage anyway. Pulls (FROM
   // an image in the registry) honour the registry's plain-HTTP setting.
-  Append(argv,
-         {"build", "--isolation", config.isolation, "--platform", spec.platform, "--layers=false"});
+  Append(argv, {"build", "--isolation", config.isolation});
+  // runc, not crun: crun refuses hosts with cgroups v1 and v2 mounted side by
+  // side ("cgroups in hybrid mode not supported").
+  if (config.isolation != "chroot") Append(argv, {"--runtime", "runc"});
+  Append(argv, {"--network", NetworkArgument(spec.network), "--platform", spec.platform,
+                "--layers=false"});
   AppendTls(argv, spec);
   AppendAuth(argv, spec);
   Append(argv,
@@ -218,8 +243,12 @@ std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spe
                   ": cannot copy it for buildah: " + ec.message());
     }
   }
+  if (spec.network == NetworkMode::kIsolated && containers_conf_.empty()) {
+    throw Error(
+        "network isolated: hephyd's build network is set up only with builder.network isolated");
+  }
   if (spec.registry_credentials) WriteAuthFile(spec);
-  return std::make_unique<BuildahJob>(config_, spec, push_locks_);
+  return std::make_unique<BuildahJob>(config_, spec, containers_conf_, push_locks_);
 }
 
 std::timed_mutex& PushLocks::For(const std::string& repository) {

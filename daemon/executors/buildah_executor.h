@@ -30,9 +30,14 @@ class PushLocks {
 
 class BuildahExecutor : public Executor {
  public:
-  // Jobs' work directories are all under `builds_dir`.
-  BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir)
-      : config_(config), builds_dir_(std::move(builds_dir)) {}
+  // Jobs' work directories are all under `builds_dir`. Jobs with network
+  // isolated run on the network `containers_conf` names (BuildNetwork);
+  // empty: there is none, and such jobs fail.
+  BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir,
+                  std::filesystem::path containers_conf = {})
+      : config_(config),
+        builds_dir_(std::move(builds_dir)),
+        containers_conf_(std::move(containers_conf)) {}
   std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) override;
   // Kills the process group of every process whose arguments name a path
   // under builds_dir: buildah, and what its RUN steps started.
@@ -41,6 +46,7 @@ class BuildahExecutor : public Executor {
  private:
   BuildahConfig config_;
   std::filesystem::path builds_dir_;
+  std::filesystem::path containers_conf_;
   PushLocks push_locks_;
 };
 

@@ -1,6 +1,7 @@
 #include "hephy/executor.h"
 
 #include "executors/build_contexts.h"
+#include "executors/build_network.h"
 #include "executors/buildah_executor.h"
 #include "executors/kaniko_kubernetes_executor.h"
 #include "executors/kaniko_local_executor.h"
@@ -11,7 +12,12 @@ namespace hephy {
 std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* contexts) {
   const std::string& name = config.builder.executor;
   if (name == "buildah") {
-    return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir());
+    std::filesystem::path containers_conf;
+    if (config.builder.network == NetworkMode::kIsolated) {
+      containers_conf = BuildNetwork::Install(config.data_dir / "network").containers_conf();
+    }
+    return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir(),
+                                             containers_conf);
   }
   if (name == "kaniko-kubernetes") {
     if (contexts == nullptr) {

@@ -12,6 +12,7 @@
 
 #include "hephy/retry_policy.h"
 #include "util/listen_address.h"
+#include "util/network_mode.h"
 
 namespace hephy {
 
@@ -83,8 +84,11 @@ struct BuildahConfig {
   // vfs works unprivileged and inside containers; overlay is faster where
   // the kernel and privileges allow it.
   std::string storage_driver = "vfs";
-  // chroot needs no runtime (runc/crun) and no user namespaces.
-  std::string isolation = "chroot";
+  // How RUN steps run: oci (runc, with their own network, PID, mount, IPC
+  // and UTS namespaces; what builder.network isolated and none need),
+  // rootless (oci in a user namespace; network none or host), or chroot
+  // (no runtime; the host's network, so builder.network host only).
+  std::string isolation = "oci";
 };
 
 // builder.kaniko: the Kaniko executor both Kaniko executors run.
@@ -144,6 +148,9 @@ struct BuilderConfig {
   std::vector<std::string> platforms{"linux/amd64", "linux/arm64"};
   std::vector<std::string> branches{"main"};
   std::chrono::seconds timeout{60 * 60};
+  // The network of RUN steps (buildah): isolated reaches out but never the
+  // host itself; none has none; host trusts every pusher with the host's.
+  NetworkMode network = NetworkMode::kIsolated;
   // Platform jobs running at once across all pushes; 0 in the file means
   // one per CPU core, which is what the parsed config holds.
   int max_jobs = 0;

@@ -37,6 +37,9 @@ struct PlatformJobSpec {
   // The job's own scratch directory, existing and empty; the caller removes it.
   std::filesystem::path work_dir;
   std::chrono::seconds timeout{3600};
+  // The network of the job's RUN steps: builder.network, or the unit's
+  // stricter choice.
+  NetworkMode network = NetworkMode::kIsolated;
   // Jobs of the same build that run at once, this one included: executors
   // that run on this machine size their threads to their share of it.
   int concurrent_jobs = 1;

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "executors/build_network.h"
+#include "hephy/error.h"
 #include "hephy/registry_client.h"
 #include "test_dir.h"
 #include "test_registry.h"
@@ -18,7 +20,10 @@ namespace {
 
 class BuildahExecutorTest : public ::testing::Test {
  protected:
-  BuildahExecutorTest() : executor_(BuildahConfig{}, dir_.path() / "builds") {
+  // Jobs run as hephyd's do by default: network isolated, on the build bridge.
+  BuildahExecutorTest()
+      : executor_(BuildahConfig{}, dir_.path() / "builds",
+                  BuildNetwork::Install(dir_.path() / "network").containers_conf()) {
     std::filesystem::create_directories(context());
     std::ofstream(context() / "hello.txt") << "hello\n";
   }
@@ -136,7 +141,11 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
                                              "vfs",
                                              "build",
                                              "--isolation",
-                                             "chroot",
+                                             "oci",
+                                             "--runtime",
+                                             "runc",
+                                             "--network",
+                                             "hephy-build",
                                              "--platform",
                                              "linux/arm64",
                                              "--layers=false",
@@ -151,6 +160,43 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
                                              "VERSION=1 2; rm -rf /",
                                              "/ctx"};
   EXPECT_EQ(argv, expected);
+}
+
+TEST(BuildahArgv, EachNetworkModeIsItsBuildahNetworkAndChrootHasNoRuntime) {
+  PlatformJobSpec spec;
+  spec.platform = "linux/amd64";
+  spec.context_dir = "/ctx";
+  spec.work_dir = "/w";
+  const auto after = [](const std::vector<std::string>& argv, const std::string& flag) {
+    const auto at = std::find(argv.begin(), argv.end(), flag);
+    return at == argv.end() || at + 1 == argv.end() ? std::string("(absent)") : *(at + 1);
+  };
+  spec.network = NetworkMode::kNone;
+  auto argv = BuildahBuildArgv(BuildahConfig{}, spec);
+  EXPECT_EQ(after(argv, "--network"), "none");
+  EXPECT_EQ(after(argv, "--runtime"), "runc");
+
+  BuildahConfig chroot;
+  chroot.isolation = "chroot";
+  spec.network = NetworkMode::kHost;
+  argv = BuildahBuildArgv(chroot, spec);
+  EXPECT_EQ(after(argv, "--isolation"), "chroot");
+  EXPECT_EQ(after(argv, "--network"), "host");
+  EXPECT_EQ(after(argv, "--runtime"), "(absent)");
+}
+
+TEST(BuildahExecutor, AnIsolatedJobWithoutTheBuildNetworkIsRefused) {
+  TestDir dir;
+  BuildahExecutor executor(BuildahConfig{}, dir.path() / "builds");
+  PlatformJobSpec spec;
+  spec.work_dir = dir.path() / "builds" / "job";
+  try {
+    executor.Prepare(spec);
+    FAIL() << "Prepare accepted an isolated job without a build network";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("only with builder.network isolated"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(BuildahExecutorTest, CredentialsAreInAPrivateFileOnlyWhileTheJobRuns) {

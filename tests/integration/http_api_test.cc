@@ -177,8 +177,11 @@ class Gate {
 class HttpApiTest : public ::testing::Test {
  protected:
   void Start(const std::string& http_config = "") {
-    daemon_ = std::make_unique<TestDaemon>("builder:\n  platforms: [linux/amd64]\n",
-                                           registry_.url(), "", http_config);
+    // network host: RUN steps wait at a Gate on the host's loopback, which
+    // the build sandbox would keep them from.
+    daemon_ =
+        std::make_unique<TestDaemon>("builder:\n  platforms: [linux/amd64]\n  network: host\n",
+                                     registry_.url(), "", http_config);
     alice_ = daemon_->AddUser("alice");
     bob_ = daemon_->AddUser("bob");
     daemon_->AddUser("root", true);

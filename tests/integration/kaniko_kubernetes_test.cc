@@ -455,6 +455,7 @@ TEST_F(KanikoKubernetesTest, TheReportedDigestIsThePushedImages) {
     pod.SetRunning("kaniko");
     PlatformJobSpec kaniko = spec;
     kaniko.work_dir = dir_.path() / "builds" / "kaniko";
+    kaniko.network = NetworkMode::kNone;  // a COPY-only stand-in for the pod
     std::filesystem::create_directories(kaniko.work_dir);
     const PlatformJobResult built = buildah.Prepare(kaniko)->Run(
         [&](std::string_view line) { pod.AppendLog("kaniko", std::string(line)); });

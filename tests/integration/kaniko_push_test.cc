@@ -122,6 +122,7 @@ class KanikoPushTest : public ::testing::Test {
     job.destination = Arg(kaniko["args"], "destination");
     job.insecure_registry = true;
     job.work_dir = dir / "job";
+    job.network = NetworkMode::kNone;  // a COPY-only stand-in for the pod
     std::filesystem::create_directories(job.work_dir);
     BuildahExecutor buildah({}, scratch_.path());
     const auto result = buildah.Prepare(job)->Run(

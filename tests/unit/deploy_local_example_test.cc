@@ -51,6 +51,7 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(eb.rebuild_schedule, db.rebuild_schedule) << file;
   EXPECT_EQ(eb.buildah.storage_driver, db.buildah.storage_driver) << file;
   EXPECT_EQ(eb.buildah.isolation, db.buildah.isolation) << file;
+  EXPECT_EQ(eb.network, db.network) << file << ": builder.network";
   EXPECT_EQ(eb.kaniko.image, db.kaniko.image) << file << ": builder.kaniko.image";
   EXPECT_EQ(eb.kaniko.executor_path, db.kaniko.executor_path) << file;
   EXPECT_EQ(eb.kaniko.parallel, db.kaniko.parallel) << file;

@@ -23,6 +23,7 @@ build_args: [GOARCH_DEFAULT=amd64, VERSION=1.25.3]
 platforms: [linux/amd64, linux/arm64, wasi/wasm]
 additional_tags: [v1.25.3, debug]
 depends_on: [base]
+network: none
 )",
                                          "kaniko/build-config.yaml", "kaniko", problems);
   EXPECT_TRUE(problems.empty()) << problems.front();
@@ -34,6 +35,7 @@ depends_on: [base]
   EXPECT_EQ(c.platforms.size(), 3u);
   EXPECT_EQ(c.additional_tags, (std::vector<std::string>{"v1.25.3", "debug"}));
   EXPECT_EQ(c.depends_on, std::vector<std::string>{"base"});
+  EXPECT_EQ(c.network, NetworkMode::kNone);
 }
 
 TEST(BuildConfig, AnEmptyFileMeansTheDefaults) {
@@ -43,6 +45,7 @@ TEST(BuildConfig, AnEmptyFileMeansTheDefaults) {
   EXPECT_EQ(c.dockerfile_path, "Dockerfile");
   EXPECT_EQ(c.context_path, ".");
   EXPECT_TRUE(c.platforms.empty());
+  EXPECT_FALSE(c.network);
 }
 
 TEST(BuildConfig, EveryProblemIsReportedWithItsLine) {
@@ -54,6 +57,7 @@ platforms: [linux/amd64, x86]
 additional_tags: [ok, "-starts-badly", "has space"]
 colour: blue
 target: [a, b]
+network: open
 )");
   const std::vector<std::string> expected = {
       "kaniko/build-config.yaml:1: upstream_ref: missing: a unit with upstream_repo needs "
@@ -69,9 +73,10 @@ target: [a, b]
       "kaniko/build-config.yaml:6: additional_tags: 'kaniko-has space' is not a valid image tag "
       "([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})",
       "kaniko/build-config.yaml:7: colour: unknown key (expected one of: additional_tags, "
-      "build_args, context_path, depends_on, dockerfile_path, platforms, target, upstream_ref, "
-      "upstream_repo)",
+      "build_args, context_path, depends_on, dockerfile_path, network, platforms, target, "
+      "upstream_ref, upstream_repo)",
       "kaniko/build-config.yaml:8: target: expected a string",
+      "kaniko/build-config.yaml:9: network: expected none, isolated or host",
   };
   EXPECT_EQ(problems, expected);
 }

@@ -109,7 +109,7 @@ TEST_F(BuildUnitsTest, ProblemsOfEveryFileAreCollected) {
                 "a-b/build-config.yaml; rename one of the directories",
                 "broken/build-config.yaml:1: colour: unknown key (expected one of: "
                 "additional_tags, build_args, context_path, depends_on, dockerfile_path, "
-                "platforms, target, upstream_ref, upstream_repo)",
+                "network, platforms, target, upstream_ref, upstream_repo)",
                 "nocontext/build-config.yaml: context_path: 'src' (nocontext/src) is not a "
                 "directory of the repository",
                 "nodocker/build-config.yaml: dockerfile_path: 'build/Dockerfile' "

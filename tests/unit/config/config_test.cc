@@ -44,7 +44,8 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.builder.timeout, std::chrono::minutes(60));
   EXPECT_EQ(c.builder.max_jobs, static_cast<int>(std::thread::hardware_concurrency()));
   EXPECT_EQ(c.builder.buildah.storage_driver, "vfs");
-  EXPECT_EQ(c.builder.buildah.isolation, "chroot");
+  EXPECT_EQ(c.builder.buildah.isolation, "oci");
+  EXPECT_EQ(c.builder.network, NetworkMode::kIsolated);
   EXPECT_TRUE(c.apps.auto_create);
   EXPECT_EQ(c.upstreams.credentials_file, "/srv/hephy-data/upstream-credentials");
   EXPECT_EQ(c.upstreams.token_env, "");
@@ -74,6 +75,7 @@ builder:
   branches: [main, release]
   timeout: 1h30m
   max_jobs: 3
+  network: none
   buildah: { storage_driver: overlay, isolation: oci }
 apps: { auto_create: false }
 upstreams:
@@ -100,6 +102,7 @@ upstreams:
   EXPECT_EQ(c.builder.platforms, std::vector<std::string>{"linux/arm/v7"});
   EXPECT_EQ(c.builder.timeout, std::chrono::minutes(90));
   EXPECT_EQ(c.builder.max_jobs, 3);
+  EXPECT_EQ(c.builder.network, NetworkMode::kNone);
   EXPECT_EQ(c.builder.buildah.storage_driver, "overlay");
   EXPECT_EQ(c.builder.buildah.isolation, "oci");
   EXPECT_FALSE(c.apps.auto_create);
@@ -108,6 +111,30 @@ upstreams:
   EXPECT_EQ(c.upstreams.ssh_key, "/var/lib/hephy/keys/upstream_ed25519");
   EXPECT_EQ(c.upstreams.known_hosts, "/etc/hephy/known_hosts");
   EXPECT_TRUE(c.upstreams.allow_local);
+}
+
+TEST(Config, BuildNetworkMustBeKeptByTheIsolation) {
+  EXPECT_EQ(Parse("builder: { network: host }").builder.network, NetworkMode::kHost);
+  EXPECT_EQ(Parse("builder: { network: host, buildah: { isolation: chroot } }").builder.network,
+            NetworkMode::kHost);
+  EXPECT_EQ(Parse("builder: { network: none, buildah: { isolation: rootless } }").builder.network,
+            NetworkMode::kNone);
+  // kaniko-local runs no buildah: its isolation setting does not matter.
+  EXPECT_EQ(Parse("builder: { executor: kaniko-local, buildah: { isolation: chroot } }")
+                .builder.buildah.isolation,
+            "chroot");
+  EXPECT_EQ(ErrorOf("builder: { network: open }"),
+            "hephy.yaml:1: builder.network: expected isolated, none or host");
+  EXPECT_EQ(ErrorOf("builder:\n  buildah: { isolation: chroot }\n"),
+            "hephy.yaml:2: builder: network isolated cannot be kept with buildah.isolation "
+            "chroot: it shares the host's network; use buildah.isolation oci, or network host");
+  EXPECT_EQ(ErrorOf("builder: { network: none, buildah: { isolation: chroot } }"),
+            "hephy.yaml:1: builder: network none cannot be kept with buildah.isolation chroot: "
+            "it shares the host's network; use buildah.isolation oci, or network host");
+  EXPECT_EQ(ErrorOf("builder: { buildah: { isolation: rootless } }"),
+            "hephy.yaml:1: builder: network isolated cannot be kept with buildah.isolation "
+            "rootless: rootless builds cannot use hephyd's build bridge; use buildah.isolation "
+            "oci, or network none or host");
 }
 
 TEST(Config, SshLimits) {
