@@ -78,6 +78,14 @@ nlohmann::json InitContainer(const KubernetesConfig& config, const KubePodInputs
         {{"name", "HEPHY_CONTEXT_TOKEN"}, {"value", inputs.context_token}}}},
       {"volumeMounts", {{{"name", "workspace"}, {"mountPath", kWorkspaceDir}}}},
       {"terminationMessagePolicy", "FallbackToLogsOnError"},
+      // wget and tar need no privilege: nobody, writing only the workspace.
+      {"securityContext",
+       {{"runAsNonRoot", true},
+        {"runAsUser", 65534},
+        {"runAsGroup", 65534},
+        {"readOnlyRootFilesystem", true},
+        {"allowPrivilegeEscalation", false},
+        {"capabilities", {{"drop", {"ALL"}}}}}},
   };
 }
 
@@ -103,6 +111,17 @@ nlohmann::json KanikoContainer(const KubernetesConfig& config, const KanikoConfi
       // alone, never the log's tail.
       {"terminationMessagePath", "/dev/termination-log"},
       {"terminationMessagePolicy", "File"},
+      // Kaniko unpacks images and runs RUN steps as root in its own
+      // container: never privileged, no way to gain more, and only the
+      // capabilities unpacking files and package managers use.
+      {"securityContext",
+       {{"privileged", false},
+        {"allowPrivilegeEscalation", false},
+        {"capabilities",
+         {{"drop", {"ALL"}},
+          {"add",
+           {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+            "SETFCAP"}}}}}},
   };
   if (auto resources = Resources(config); !resources.empty()) {
     container["resources"] = std::move(resources);
@@ -185,6 +204,7 @@ nlohmann::json KubePod(const KubernetesConfig& config, const KanikoConfig& kanik
       {"activeDeadlineSeconds", spec.timeout.count()},
       {"automountServiceAccountToken", false},
       {"enableServiceLinks", false},
+      {"securityContext", {{"seccompProfile", {{"type", "RuntimeDefault"}}}}},
       {"nodeSelector", std::move(node_selector)},
       {"initContainers", {InitContainer(config, inputs)}},
       {"containers", {KanikoContainer(config, kaniko, spec)}},

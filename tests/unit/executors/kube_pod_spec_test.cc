@@ -75,6 +75,27 @@ TEST(KubePodSpec, RunsOnceWithinTheJobsTimeoutWithoutAccountToken) {
   EXPECT_FALSE(spec.contains("tolerations"));
 }
 
+TEST(KubePodSpec, ContainersRunWithoutPrivilegeOrTheWayToGainIt) {
+  const json pod = KubePod({}, {}, Spec(), Inputs());
+  EXPECT_EQ(pod["spec"]["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+  const json& kaniko = Container(pod, "containers", "kaniko")["securityContext"];
+  EXPECT_EQ(kaniko["privileged"], false);
+  EXPECT_EQ(kaniko["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(kaniko["capabilities"]["drop"], json({"ALL"}));
+  for (const auto& added : kaniko["capabilities"]["add"]) {
+    const std::string capability = added;
+    EXPECT_TRUE(capability != "SYS_ADMIN" && capability != "NET_ADMIN" && capability != "NET_RAW" &&
+                capability != "SYS_PTRACE" && capability != "SYS_MODULE")
+        << capability;
+  }
+  const json& init = Container(pod, "initContainers", "fetch-context")["securityContext"];
+  EXPECT_EQ(init["runAsNonRoot"], true);
+  EXPECT_EQ(init["runAsUser"], 65534);
+  EXPECT_EQ(init["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(init["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(init["capabilities"]["drop"], json({"ALL"}));
+}
+
 TEST(KubePodSpec, SelectsNodesOfThePlatformAndConfig) {
   KubernetesConfig config;
   config.node_selector = {{"pool", "builders"}, {"kubernetes.io/arch", "amd64"}};
