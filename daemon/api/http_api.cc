@@ -8,6 +8,7 @@
 
 #include "api/api_caller.h"
 #include "build/build_log_reader.h"
+#include "executors/job_cgroup.h"
 #include "executors/tar_stream.h"
 #include "hephy/registry_client.h"
 #include "hephy/store.h"
@@ -156,6 +157,12 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
         }
         const std::string registry = registry_->Check();
         json body = {{"status", "ok"}, {"database", "ok"}, {"registry", "ok"}};
+        // Informational: builds run without limits where cgroups are not
+        // available, and hephyd is healthy all the same.
+        if (config_.builder.executor == "buildah") {
+          const std::string& limits = CgroupLimits::OfThisHost().Problem();
+          body["build_limits"] = limits.empty() ? "ok" : limits;
+        }
         if (database.empty() && registry.empty()) return respond(Json(200, body));
         std::string error;
         if (!database.empty()) {

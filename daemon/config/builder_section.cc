@@ -2,6 +2,9 @@
 // a build may take and when scheduled rebuilds run.
 #include <git2.h>
 
+#include <cctype>
+#include <regex>
+
 #include "build/rebuild_schedule.h"
 #include "config/config_sections.h"
 #include "git/libgit2.h"
@@ -37,6 +40,45 @@ void ReadBuildahSection(const ConfigReader& r, Node node, Key key, BuildahConfig
               r.Fail(v, vk, "expected chroot, oci or rootless");
             }
           }}});
+}
+
+// "auto", 0, or a size: a number with an optional k, m or g (powers of 1024).
+uint64_t MemorySize(const ConfigReader& r, Node node, Key key) {
+  const std::string text = r.Scalar(node, key);
+  if (text == "auto") return BuildLimits::kAutoMemory;
+  static const std::regex kSize("([0-9]{1,9})([kKmMgG]?)");
+  std::smatch match;
+  if (!std::regex_match(text, match, kSize)) {
+    r.Fail(node, key,
+           "expected auto, 0 (no limit) or a size such as 512m or 4g, got '" + text + "'");
+  }
+  const std::string unit = match[2].str();
+  const int shift = unit.empty()
+                        ? 0
+                        : 10 * (1 + static_cast<int>(std::string("kmg").find(static_cast<char>(
+                                        std::tolower(static_cast<unsigned char>(unit[0]))))));
+  const uint64_t bytes = std::stoull(match[1].str()) << shift;
+  if (bytes != 0 && bytes < (64u << 20)) {
+    r.Fail(node, key, "'" + text + "' is less than 64m, which no build runs in");
+  }
+  return bytes;
+}
+
+void ReadLimitsSection(const ConfigReader& r, Node node, Key key, BuildLimits& limits) {
+  const auto number = [&](Node v, Key vk, int low, int high, int& field) {
+    int value = -1;
+    if (!v.IsScalar() || !YAML::convert<int>::decode(v, value) ||
+        (value != 0 && (value < low || value > high))) {
+      r.Fail(v, vk,
+             "expected 0 (no limit) or a number from " + std::to_string(low) + " to " +
+                 std::to_string(high));
+    }
+    field = value;
+  };
+  r.Map(node, key,
+        {{"memory", [&](Node v, Key vk) { limits.memory = MemorySize(r, v, vk); }},
+         {"pids", [&](Node v, Key vk) { number(v, vk, 16, 4194304, limits.pids); }},
+         {"cpu_shares", [&](Node v, Key vk) { number(v, vk, 2, 262144, limits.cpu_shares); }}});
 }
 
 }  // namespace
@@ -106,6 +148,7 @@ void ReadBuilderSection(const ConfigReader& r, Node node, Key key, BuilderConfig
             }
             b.max_jobs = value;
           }},
+         {"limits", [&](Node v, Key vk) { ReadLimitsSection(r, v, vk, b.limits); }},
          {"kaniko", [&](Node v, Key vk) { ReadKanikoSection(r, v, vk, b.kaniko); }},
          {"kubernetes", [&](Node v, Key vk) { ReadKubernetesSection(r, v, vk, b.kubernetes); }},
          {"buildah", [&](Node v, Key vk) { ReadBuildahSection(r, v, vk, b.buildah); }}});

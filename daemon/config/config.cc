@@ -2,6 +2,7 @@
 // here they are put together, with the defaults and checks that span them.
 #include "hephy/config.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -46,6 +47,11 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
 
   if (config.builder.max_jobs == 0) {
     config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  if (config.builder.limits.memory == BuildLimits::kAutoMemory) {
+    const uint64_t machine = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                             static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    config.builder.limits.memory = machine / static_cast<uint64_t>(config.builder.max_jobs + 1);
   }
   if (config.registry.docker_config.empty()) {
     const char* dir = std::getenv("DOCKER_CONFIG");

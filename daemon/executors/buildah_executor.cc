@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "executors/build_network.h"
+#include "executors/job_cgroup.h"
 #include "executors/job_process.h"
 #include "hephy/error.h"
 #include "registry/docker_config.h"
@@ -92,10 +93,12 @@ void AppendTls(std::vector<std::string>& argv, const PlatformJobSpec& spec) {
 class BuildahJob : public PlatformJob {
  public:
   BuildahJob(const BuildahConfig& config, PlatformJobSpec spec,
-             std::filesystem::path containers_conf, PushLocks& push_locks)
+             std::filesystem::path containers_conf, const BuildLimits& limits,
+             PushLocks& push_locks)
       : config_(config),
         spec_(std::move(spec)),
         containers_conf_(std::move(containers_conf)),
+        limits_(limits),
         push_locks_(push_locks) {}
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
@@ -115,9 +118,25 @@ class BuildahJob : public PlatformJob {
       on_line(line);
     };
 
-    PlatformJobResult result = Step(BuildahBuildArgv(config_, spec_), deadline, watch);
+    PlatformJobResult result;
+    {
+      // chroot isolation runs RUN steps in no cgroup of their own.
+      std::optional<JobCgroup> cgroup;
+      try {
+        if (config_.isolation == "oci") cgroup.emplace(limits_);
+      } catch (const Error& e) {
+        result.error = e.what();
+        return result;
+      }
+      result = Step(BuildahBuildArgv(config_, spec_, cgroup ? cgroup->RunParent() : std::nullopt),
+                    deadline, watch);
+      if (result.outcome == PlatformJobResult::Outcome::kFailed) {
+        result.error = "buildah build exited with status " + std::to_string(*result.exit_code);
+        const std::string hit = cgroup ? cgroup->LimitHit() : "";
+        if (!hit.empty()) result.error += ": " + hit;
+      }
+    }
     if (result.outcome == PlatformJobResult::Outcome::kFailed) {
-      result.error = "buildah build exited with status " + std::to_string(*result.exit_code);
       const std::string arch = ArchitectureOf(spec_.platform);
       if (exec_format_error && arch != HostArchitecture()) {
         result.error += "; a RUN step runs " + arch + " programs, which this " +
@@ -174,14 +193,15 @@ class BuildahJob : public PlatformJob {
   BuildahConfig config_;
   PlatformJobSpec spec_;
   std::filesystem::path containers_conf_;
+  BuildLimits limits_;
   PushLocks& push_locks_;
   JobCancel cancel_;
 };
 
 }  // namespace
 
-std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
-                                          const PlatformJobSpec& spec) {
+std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const PlatformJobSpec& spec,
+                                          const std::optional<std::string>& cgroup_parent) {
   auto argv = BuildahArgv(config, spec);
   // No layer cache: every job starts from empty storage anyway. Pulls (FROM
   // an image in the registry) honour the registry's plain-HTTP setting.
@@ -191,6 +211,7 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config,
   if (config.isolation != "chroot") Append(argv, {"--runtime", "runc"});
   Append(argv, {"--network", NetworkArgument(spec.network), "--platform", spec.platform,
                 "--layers=false"});
+  if (cgroup_parent) Append(argv, {"--cgroup-parent", *cgroup_parent});
   AppendTls(argv, spec);
   AppendAuth(argv, spec);
   Append(argv,
@@ -248,7 +269,7 @@ std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spe
         "network isolated: hephyd's build network is set up only with builder.network isolated");
   }
   if (spec.registry_credentials) WriteAuthFile(spec);
-  return std::make_unique<BuildahJob>(config_, spec, containers_conf_, push_locks_);
+  return std::make_unique<BuildahJob>(config_, spec, containers_conf_, limits_, push_locks_);
 }
 
 std::timed_mutex& PushLocks::For(const std::string& repository) {

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "hephy/config.h"
@@ -33,11 +34,13 @@ class BuildahExecutor : public Executor {
   // Jobs' work directories are all under `builds_dir`. Jobs with network
   // isolated run on the network `containers_conf` names (BuildNetwork);
   // empty: there is none, and such jobs fail.
+  // Each job's RUN steps share one cgroup with `limits` (JobCgroup).
   BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir,
-                  std::filesystem::path containers_conf = {})
+                  std::filesystem::path containers_conf = {}, const BuildLimits& limits = {})
       : config_(config),
         builds_dir_(std::move(builds_dir)),
-        containers_conf_(std::move(containers_conf)) {}
+        containers_conf_(std::move(containers_conf)),
+        limits_(limits) {}
   std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) override;
   // Kills the process group of every process whose arguments name a path
   // under builds_dir: buildah, and what its RUN steps started.
@@ -47,11 +50,14 @@ class BuildahExecutor : public Executor {
   BuildahConfig config_;
   std::filesystem::path builds_dir_;
   std::filesystem::path containers_conf_;
+  BuildLimits limits_;
   PushLocks push_locks_;
 };
 
-// The argv of each step of a buildah job (exposed for tests).
-std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const PlatformJobSpec& spec);
+// The argv of each step of a buildah job (exposed for tests); RUN steps go
+// under `cgroup_parent` when given.
+std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const PlatformJobSpec& spec,
+                                          const std::optional<std::string>& cgroup_parent = {});
 std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec);
 
 // The architecture this machine runs natively, in OCI terms ("amd64", "arm64").

@@ -1,8 +1,11 @@
 #include "hephy/executor.h"
 
+#include <spdlog/spdlog.h>
+
 #include "executors/build_contexts.h"
 #include "executors/build_network.h"
 #include "executors/buildah_executor.h"
+#include "executors/job_cgroup.h"
 #include "executors/kaniko_kubernetes_executor.h"
 #include "executors/kaniko_local_executor.h"
 #include "hephy/error.h"
@@ -16,8 +19,12 @@ std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* cont
     if (config.builder.network == NetworkMode::kIsolated) {
       containers_conf = BuildNetwork::Install(config.data_dir / "network").containers_conf();
     }
+    if (const std::string& problem = CgroupLimits::OfThisHost().Problem(); !problem.empty()) {
+      spdlog::warn("builder.limits: {}; builds run without memory, process and CPU limits",
+                   problem);
+    }
     return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir(),
-                                             containers_conf);
+                                             containers_conf, config.builder.limits);
   }
   if (name == "kaniko-kubernetes") {
     if (contexts == nullptr) {

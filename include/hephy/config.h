@@ -143,6 +143,22 @@ struct KubernetesConfig {
   std::chrono::seconds start_timeout{5 * 60};
 };
 
+// builder.limits: what one platform job's RUN steps may use together, put
+// on the job's cgroup (daemon/executors/job_cgroup.h); where cgroups are not
+// available, jobs run without them.
+struct BuildLimits {
+  // "auto" while parsing; the parsed config holds the machine's memory
+  // shared among builder.max_jobs jobs and hephyd.
+  static constexpr uint64_t kAutoMemory = UINT64_MAX;
+  // Bytes of memory; 0: no limit.
+  uint64_t memory = kAutoMemory;
+  // Processes and threads at once; 0: no limit.
+  int pids = 4096;
+  // Relative CPU weight against other jobs (cgroup cpu.shares, 2 to
+  // 262144); 0: the system's default (1024).
+  int cpu_shares = 0;
+};
+
 struct BuilderConfig {
   std::string executor = "buildah";
   std::vector<std::string> platforms{"linux/amd64", "linux/arm64"};
@@ -151,6 +167,7 @@ struct BuilderConfig {
   // The network of RUN steps (buildah): isolated reaches out but never the
   // host itself; none has none; host trusts every pusher with the host's.
   NetworkMode network = NetworkMode::kIsolated;
+  BuildLimits limits;
   // Platform jobs running at once across all pushes; 0 in the file means
   // one per CPU core, which is what the parsed config holds.
   int max_jobs = 0;

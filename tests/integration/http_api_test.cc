@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "executors/job_cgroup.h"
 #include "loopback_http_server.h"
 #include "net/http_connection.h"
 #include "output_watcher.h"
@@ -247,7 +248,12 @@ class HttpApiTest : public ::testing::Test {
 TEST_F(HttpApiTest, HealthzIsOkUntilTheRegistryStops) {
   Start();
   json health = GetJson("/healthz", "");
-  EXPECT_EQ(health, json({{"status", "ok"}, {"database", "ok"}, {"registry", "ok"}}));
+  EXPECT_EQ(health, json({{"status", "ok"},
+                          {"database", "ok"},
+                          {"registry", "ok"},
+                          {"build_limits", CgroupLimits::OfThisHost().Problem().empty()
+                                               ? "ok"
+                                               : CgroupLimits::OfThisHost().Problem()}}));
 
   registry_.Stop();
   const HttpResponse r = Get("/healthz");

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "executors/build_network.h"
+#include "executors/job_cgroup.h"
 #include "test_daemon.h"
 #include "test_registry.h"
 
@@ -224,6 +225,87 @@ TEST_F(SandboxTest, NetworkHostTrustsThePusherWithTheHostsLoopback) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Has(r.err, "probe: REACHED 127.0.0.1 " + std::to_string(loopback.port()))) << r.err;
   EXPECT_TRUE(loopback.Reached());
+}
+
+// An app whose one RUN step runs `script` in busybox sh.
+void CommitRunApp(const std::filesystem::path& src, const std::string& app,
+                  const std::string& script) {
+  std::filesystem::create_directories(src / app / "bin");
+  std::filesystem::copy_file(kBusybox, src / app / "bin/busybox",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(src / app / "run.sh") << script;
+  std::ofstream(src / app / "build-config.yaml") << "platforms: [linux/amd64]\n";
+  GitOk(src, {"add", app});
+  CommitFile(src, app + "/Dockerfile",
+             "FROM scratch\nCOPY bin/ /bin/\nCOPY run.sh /run.sh\n"
+             "RUN [\"/bin/busybox\", \"sh\", \"/run.sh\"]\n",
+             app);
+}
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string& problem = CgroupLimits::OfThisHost().Problem(); !problem.empty()) {
+      GTEST_SKIP() << "builds run without limits here: " << problem;
+    }
+  }
+
+  // A hephyd with `limits` (lines of builder.limits) and a repository per app.
+  void Start(const std::string& limits) {
+    daemon_ = std::make_unique<TestDaemon>(
+        "builder:\n  platforms: [linux/amd64]\n  limits:\n" + limits, registry_.url());
+    alice_ = daemon_->AddUser("alice");
+    daemon_->Start();
+  }
+
+  std::filesystem::path Repo(const std::string& app) {
+    const auto dir = daemon_->dir() / app;
+    MakeRepo(dir);
+    return dir;
+  }
+
+  TestRegistry registry_;
+  std::unique_ptr<TestDaemon> daemon_;
+  TestKey alice_;
+};
+
+TEST_F(LimitsTest, AForkBombFailsItsOwnBuildWhileAnotherAppBuilds) {
+  Start("    pids: 64\n");
+  const auto bomb = Repo("bomb");
+  CommitRunApp(bomb, "unit",
+               "i=0; while [ $i -lt 200 ]; do /bin/busybox sleep 30 & i=$((i+1)); done\n");
+  const auto calm = Repo("calm");
+  CommitRunApp(calm, "unit", "/bin/busybox echo calm\n");
+
+  Child bombing =
+      daemon_->GitInBackground(alice_, {"push", daemon_->Url("bomb.git"), "main"}, bomb);
+  const RunResult calm_push =
+      daemon_->Git(alice_, {"push", daemon_->Url("calm.git"), "main"}, calm);
+  std::string bomb_output;
+  for (char buffer[4096];;) {
+    const ssize_t n = read(bombing.stderr_fd().get(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    bomb_output.append(buffer, n);
+  }
+  EXPECT_NE(bombing.Wait(), 0) << bomb_output;
+  EXPECT_TRUE(Has(bomb_output, "tried to run more than 64 processes at once (builder.limits.pids)"))
+      << bomb_output;
+  EXPECT_EQ(calm_push.exit_code, 0) << calm_push.err;
+  EXPECT_TRUE(Has(calm_push.err, "calm")) << calm_push.err;
+  // hephyd is still there for the next push.
+  EXPECT_EQ(daemon_->Ssh(alice_, "apps list").exit_code, 0);
+}
+
+TEST_F(LimitsTest, AMemoryHogIsKilledAndTheBuildSaysWhy) {
+  Start("    memory: 96m\n");
+  const auto hog = Repo("hog");
+  CommitRunApp(hog, "unit", "/bin/busybox dd if=/dev/zero of=/dev/null bs=256M count=1\n");
+  const RunResult r = daemon_->Git(alice_, {"push", daemon_->Url("hog.git"), "main"}, hog);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Has(r.err,
+                  "a RUN step used all of builder.limits.memory (96 MiB), where the kernel kills "
+                  "what asks for more"))
+      << r.err;
 }
 
 }  // namespace

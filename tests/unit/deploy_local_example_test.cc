@@ -52,6 +52,9 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(eb.buildah.storage_driver, db.buildah.storage_driver) << file;
   EXPECT_EQ(eb.buildah.isolation, db.buildah.isolation) << file;
   EXPECT_EQ(eb.network, db.network) << file << ": builder.network";
+  EXPECT_EQ(eb.limits.memory, db.limits.memory) << file << ": builder.limits.memory";
+  EXPECT_EQ(eb.limits.pids, db.limits.pids) << file << ": builder.limits.pids";
+  EXPECT_EQ(eb.limits.cpu_shares, db.limits.cpu_shares) << file << ": builder.limits.cpu_shares";
   EXPECT_EQ(eb.kaniko.image, db.kaniko.image) << file << ": builder.kaniko.image";
   EXPECT_EQ(eb.kaniko.executor_path, db.kaniko.executor_path) << file;
   EXPECT_EQ(eb.kaniko.parallel, db.kaniko.parallel) << file;

@@ -1,6 +1,7 @@
 #include "hephy/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -46,6 +47,11 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.builder.buildah.storage_driver, "vfs");
   EXPECT_EQ(c.builder.buildah.isolation, "oci");
   EXPECT_EQ(c.builder.network, NetworkMode::kIsolated);
+  const uint64_t machine =
+      static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(c.builder.limits.memory, machine / (std::thread::hardware_concurrency() + 1));
+  EXPECT_EQ(c.builder.limits.pids, 4096);
+  EXPECT_EQ(c.builder.limits.cpu_shares, 0);
   EXPECT_TRUE(c.apps.auto_create);
   EXPECT_EQ(c.upstreams.credentials_file, "/srv/hephy-data/upstream-credentials");
   EXPECT_EQ(c.upstreams.token_env, "");
@@ -135,6 +141,29 @@ TEST(Config, BuildNetworkMustBeKeptByTheIsolation) {
             "hephy.yaml:1: builder: network isolated cannot be kept with buildah.isolation "
             "rootless: rootless builds cannot use hephyd's build bridge; use buildah.isolation "
             "oci, or network none or host");
+}
+
+TEST(Config, BuildLimitsTakeSizesAndCounts) {
+  const Config c = Parse("builder:\n  limits: { memory: 512m, pids: 100, cpu_shares: 512 }\n");
+  EXPECT_EQ(c.builder.limits.memory, 512ull << 20);
+  EXPECT_EQ(c.builder.limits.pids, 100);
+  EXPECT_EQ(c.builder.limits.cpu_shares, 512);
+  EXPECT_EQ(Parse("builder: { limits: { memory: 2G } }").builder.limits.memory, 2ull << 30);
+  EXPECT_EQ(Parse("builder: { limits: { memory: 0, pids: 0 } }").builder.limits.memory, 0u);
+  EXPECT_EQ(Parse("builder: { max_jobs: 3, limits: { memory: auto } }").builder.limits.memory,
+            static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 4);
+  EXPECT_EQ(ErrorOf("builder:\n  limits:\n    memory: lots\n"),
+            "hephy.yaml:3: builder.limits.memory: expected auto, 0 (no limit) or a size such as "
+            "512m or 4g, got 'lots'");
+  EXPECT_EQ(ErrorOf("builder:\n  limits:\n    memory: 1m\n"),
+            "hephy.yaml:3: builder.limits.memory: '1m' is less than 64m, which no build runs in");
+  EXPECT_EQ(ErrorOf("builder:\n  limits:\n    pids: 3\n"),
+            "hephy.yaml:3: builder.limits.pids: expected 0 (no limit) or a number from 16 to "
+            "4194304");
+  EXPECT_EQ(ErrorOf("builder:\n  limits:\n    cpu_shares: 1\n"),
+            "hephy.yaml:3: builder.limits.cpu_shares: expected 0 (no limit) or a number from 2 to "
+            "262144");
 }
 
 TEST(Config, SshLimits) {
