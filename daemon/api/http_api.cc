@@ -160,7 +160,7 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
         // Informational: builds run without limits where cgroups are not
         // available, and hephyd is healthy all the same.
         if (config_.builder.executor == "buildah") {
-          const std::string& limits = CgroupLimits::OfThisHost().Problem();
+          const std::string limits = BuildLimitsProblem(config_);
           body["build_limits"] = limits.empty() ? "ok" : limits;
         }
         if (database.empty() && registry.empty()) return respond(Json(200, body));

@@ -17,7 +17,8 @@ class BuildNetwork {
   static constexpr char kBridge[] = "hephy-build0";
   static constexpr char kSubnet[] = "10.89.0.0/24";
   static constexpr char kGateway[] = "10.89.0.1";
-  // The firewall chain both the INPUT and the FORWARD rules jump to.
+  // The firewall chain INPUT jumps to from the bridge; FORWARD jumps to
+  // kChain + "-OUT".
   static constexpr char kChain[] = "HEPHY-BUILD";
 
   // Writes DIR/cni/hephy-build.conflist and DIR/containers.conf, and puts

@@ -19,7 +19,7 @@ std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* cont
     if (config.builder.network == NetworkMode::kIsolated) {
       containers_conf = BuildNetwork::Install(config.data_dir / "network").containers_conf();
     }
-    if (const std::string& problem = CgroupLimits::OfThisHost().Problem(); !problem.empty()) {
+    if (const std::string problem = BuildLimitsProblem(config); !problem.empty()) {
       spdlog::warn("builder.limits: {}; builds run without memory, process and CPU limits",
                    problem);
     }

@@ -127,6 +127,14 @@ CgroupLimits::CgroupLimits() {
   for (const auto& dir : HephyDirs()) RemoveLeftovers(dir);
 }
 
+std::string BuildLimitsProblem(const Config& config) {
+  if (config.builder.buildah.isolation != "oci") {
+    return "buildah.isolation " + config.builder.buildah.isolation +
+           " runs RUN steps in no cgroup of hephyd's";
+  }
+  return CgroupLimits::OfThisHost().Problem();
+}
+
 JobCgroup::JobCgroup(const BuildLimits& limits) : limits_(limits) {
   const CgroupLimits& host = CgroupLimits::OfThisHost();
   if (!host.Problem().empty()) return;

@@ -35,6 +35,11 @@ class CgroupLimits {
   std::filesystem::path pids_, memory_, cpu_;
 };
 
+// Why the jobs of `config` run without builder.limits, or "" when they run
+// under them: a CgroupLimits problem, or an isolation that puts RUN steps in
+// no cgroup of hephyd's.
+std::string BuildLimitsProblem(const Config& config);
+
 class JobCgroup {
  public:
   // The cgroup of one job, with `limits`; does nothing where CgroupLimits
