@@ -254,9 +254,16 @@ class BuildExecution {
     store.StartBuild(build_.id);
     const bool upstream = !build_.source_sha.empty();
     const std::string& commit = upstream ? build_.source_sha : build_.new_sha;
+    // The default, isolated, goes without saying; the others explain a
+    // failing download or say what the step was trusted with.
+    std::string network;
+    if (config_.builder.executor == "buildah" && plan_.network != NetworkMode::kIsolated) {
+      network = plan_.network == NetworkMode::kNone ? " (RUN steps without network)"
+                                                    : " (RUN steps on the host's network)";
+    }
     say_("hephy: building " + build_.unit + " (build " + std::to_string(build_.id) + ", " +
          (upstream ? build_.source_url + " " : BranchOf(build_.ref) + " ") + commit.substr(0, 7) +
-         ") for " + Join(plan_.build.platforms, ", "));
+         ") for " + Join(plan_.build.platforms, ", ") + network);
 
     std::filesystem::remove_all(work_dir_);
     std::filesystem::create_directories(work_dir_);

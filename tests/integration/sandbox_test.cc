@@ -181,6 +181,7 @@ TEST_F(SandboxTest, IsolatedRunStepReachesNoHostAddressAndNoFileOfTheHost) {
     EXPECT_TRUE(Has(r.err, "probe: refused " + host + " " + std::to_string(port))) << r.err;
   }
   EXPECT_FALSE(Has(r.err, "probe: REACHED")) << r.err;
+  EXPECT_FALSE(Has(r.err, "(RUN steps")) << r.err;  // the default goes without saying
   EXPECT_FALSE(loopback.Reached());
   EXPECT_FALSE(loopback6.Reached());
   EXPECT_FALSE(bridge.Reached());
@@ -202,6 +203,7 @@ TEST_F(SandboxTest, UnitWithNetworkNoneHasOnlyLoopback) {
   const RunResult r = PushProbe({{loopback.address(), loopback.port()}},
                                 "platforms: [linux/amd64]\nnetwork: none\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Has(r.err, "for linux/amd64 (RUN steps without network)")) << r.err;
   EXPECT_TRUE(Has(r.err, "probe: interfaces lo")) << r.err;
   EXPECT_FALSE(Has(r.err, "eth0")) << r.err;
   EXPECT_TRUE(Has(r.err, "probe: refused 127.0.0.1 " + std::to_string(loopback.port()))) << r.err;
@@ -225,6 +227,7 @@ TEST_F(SandboxTest, NetworkHostTrustsThePusherWithTheHostsLoopback) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Has(r.err, "probe: REACHED 127.0.0.1 " + std::to_string(loopback.port()))) << r.err;
   EXPECT_TRUE(loopback.Reached());
+  EXPECT_TRUE(Has(r.err, "for linux/amd64 (RUN steps on the host's network)")) << r.err;
 }
 
 // An app whose one RUN step runs `script` in busybox sh.
