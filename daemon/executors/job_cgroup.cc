@@ -18,13 +18,6 @@ namespace {
 
 const std::filesystem::path kCgroupRoot = "/sys/fs/cgroup";
 
-std::string ReadText(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The number a one-value file holds, or 0.
 uint64_t Counter(const std::filesystem::path& file) {
   uint64_t value = 0;
@@ -34,7 +27,7 @@ uint64_t Counter(const std::filesystem::path& file) {
 
 // The number after `key` on its own line of a "key value" file, or 0.
 uint64_t Counter(const std::filesystem::path& file, const std::string& key) {
-  std::istringstream lines(ReadText(file));
+  std::ifstream lines(file);
   std::string name;
   uint64_t value = 0;
   while (lines >> name >> value) {

@@ -16,6 +16,7 @@
 
 #include "executors/build_network.h"
 #include "executors/job_cgroup.h"
+#include "output_watcher.h"
 #include "test_daemon.h"
 #include "test_registry.h"
 
@@ -282,14 +283,11 @@ TEST_F(LimitsTest, AForkBombFailsItsOwnBuildWhileAnotherAppBuilds) {
 
   Child bombing =
       daemon_->GitInBackground(alice_, {"push", daemon_->Url("bomb.git"), "main"}, bomb);
+  OutputWatcher bombed(bombing.stderr_fd().get());
   const RunResult calm_push =
       daemon_->Git(alice_, {"push", daemon_->Url("calm.git"), "main"}, calm);
-  std::string bomb_output;
-  for (char buffer[4096];;) {
-    const ssize_t n = read(bombing.stderr_fd().get(), buffer, sizeof buffer);
-    if (n <= 0) break;
-    bomb_output.append(buffer, n);
-  }
+  bombed.Join();
+  const std::string bomb_output = bombed.Text();
   EXPECT_NE(bombing.Wait(), 0) << bomb_output;
   EXPECT_TRUE(Has(bomb_output, "tried to run more than 64 processes at once (builder.limits.pids)"))
       << bomb_output;
