@@ -23,11 +23,25 @@
 #include "push/push_receiver.h"
 #include "registry/docker_config.h"
 #include "registry/embedded_registry.h"
+#include "registry/registry_token_authority.h"
 #include "ssh/ssh_server.h"
 #include "store/data_dir.h"
 #include "upstream/upstream_cache.h"
 
 namespace hephy {
+namespace {
+
+// Where the embedded registry sends clients for tokens: hephyd's HTTP
+// listener, named as the registry is when it listens on every address.
+std::string TokenRealm(ListenAddress http, const std::string& registry_url) {
+  if (http.host.empty() || http.host == "0.0.0.0" || http.host == "::") {
+    http.host = ParseHostPort(registry_url, 80).host;
+  }
+  return "http://" + http.ToString() + "/v2/token";
+}
+
+}  // namespace
+
 int Serve(const Config& config) {
   // Signals are taken by one thread with sigwait; every other thread
   // (created after this, the embedded registry's supervisor included)
@@ -81,11 +95,14 @@ int Serve(const Config& config) {
   }
   std::filesystem::remove_all(config.BuildsDir());
   MakePrivateDirectory(config.BuildsDir());
-  std::optional<EmbeddedRegistry> registry;
-  if (config.registry.embedded) registry.emplace(config.registry.url, config.RegistryDir());
+  // The embedded registry takes tokens hephyd issues: pushing is hephyd's
+  // alone, pulling an app's images needs read access to it.
+  std::optional<RegistryTokenAuthority> registry_tokens;
+  if (config.registry.embedded) registry_tokens.emplace(config.data_dir);
+  RegistryTokenAuthority* const tokens = registry_tokens ? &*registry_tokens : nullptr;
 
   BuildScheduler scheduler(config.builder.max_jobs);
-  BuildRunner runner(config, *executor, scheduler);
+  BuildRunner runner(config, *executor, scheduler, tokens);
   UpstreamCache upstreams(config.UpstreamsDir(), config.upstreams);
   const BuildPlanner planner(config, upstreams);
   const PushReceiver receiver(config, planner, runner);
@@ -106,12 +123,21 @@ int Serve(const Config& config) {
     return verdict.accepted ? 0 : 1;
   });
   hooks.Listen(config.HookSocketPath());
-  HttpApi api(config, &contexts);
+  HttpApi api(config, &contexts, tokens);
   HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
                   [&api](const HttpServerRequest& request, HttpExchange& exchange) {
                     api.Handle(request, exchange);
                   });
   const ListenAddress http_bound = http.Listen();
+  std::optional<EmbeddedRegistry> registry;
+  if (tokens != nullptr) {
+    registry.emplace(
+        config.registry.url, config.RegistryDir(), std::nullopt,
+        EmbeddedRegistry::TokenAuth{.realm = TokenRealm(http_bound, config.registry.url),
+                                    .service = RegistryTokenAuthority::kService,
+                                    .issuer = RegistryTokenAuthority::kIssuer,
+                                    .root_cert_bundle = tokens->signer().certificate_path()});
+  }
   SshServer server(config, repos, pushes);
   const ListenAddress bound = server.Listen();
   http.Start();

@@ -47,6 +47,7 @@ std::optional<ApiRoute> ParseRoute(std::string_view path) {
   if (path == "/metrics") return ApiRoute{Kind::kMetrics};
   if (path == "/api/v1/apps") return ApiRoute{Kind::kApps};
   if (path == "/api/v1/builds") return ApiRoute{Kind::kBuilds};
+  if (path == "/v2/token") return ApiRoute{Kind::kRegistryToken};
   constexpr std::string_view kContexts = "/api/v1/contexts/";
   if (path.starts_with(kContexts)) {
     const std::string_view job = path.substr(kContexts.size());
@@ -75,18 +76,24 @@ std::optional<ApiRoute> ParseRoute(std::string_view path) {
   return ApiRoute{kind, value};
 }
 
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> params;
+std::multimap<std::string, std::string> ParseRepeatedQuery(std::string_view query) {
+  std::multimap<std::string, std::string> params;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (part.empty()) continue;
     const auto equals = part.find('=');
-    const std::string name = PercentDecode(part.substr(0, equals));
-    const std::string value =
-        equals == std::string_view::npos ? "" : PercentDecode(part.substr(equals + 1));
-    if (!params.emplace(name, value).second) {
+    params.emplace(PercentDecode(part.substr(0, equals)),
+                   equals == std::string_view::npos ? "" : PercentDecode(part.substr(equals + 1)));
+  }
+  return params;
+}
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> params;
+  for (auto& [name, value] : ParseRepeatedQuery(query)) {
+    if (!params.emplace(name, std::move(value)).second) {
       throw ApiError(400, "query parameter '" + name + "' is given twice");
     }
   }

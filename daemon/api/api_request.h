@@ -30,7 +30,16 @@ class ApiError : public Error {
 };
 
 struct ApiRoute {
-  enum class Kind { kHealthz, kMetrics, kApps, kBuilds, kBuild, kBuildLogs, kBuildContext };
+  enum class Kind {
+    kHealthz,
+    kMetrics,
+    kApps,
+    kBuilds,
+    kBuild,
+    kBuildLogs,
+    kBuildContext,
+    kRegistryToken
+  };
   Kind kind;
   int64_t build_id = 0;  // kBuild, kBuildLogs
   std::string job;       // kBuildContext
@@ -43,6 +52,10 @@ std::optional<ApiRoute> ParseRoute(std::string_view path);
 // A query string's parameters ("a=1&b=x%20y"), percent-decoded, '+' as a
 // space. Throws ApiError 400 for a bad escape or a parameter given twice.
 std::map<std::string, std::string> ParseQuery(std::string_view query);
+
+// The same, but a parameter may repeat (the registry token endpoint's
+// scope); throws ApiError 400 for a bad escape.
+std::multimap<std::string, std::string> ParseRepeatedQuery(std::string_view query);
 
 // Refuses parameters the endpoint does not know: a misspelt one would
 // otherwise be ignored silently.

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -54,15 +55,19 @@ json AppJson(const App& app, AppAccess access) {
 // credentials. Checks take turns.
 class HttpApi::RegistryHealth {
  public:
-  explicit RegistryHealth(const RegistryConfig& config) : config_(config) {}
+  RegistryHealth(const RegistryConfig& config, const RegistryTokenAuthority* tokens)
+      : config_(config), tokens_(tokens) {}
 
   // "" when the registry answers, else why it does not.
   std::string Check() {
     std::lock_guard lock(mutex_);
     try {
       if (!client_) {
-        RegistryClientOptions options =
-            ClientOptions(config_, ResolveRegistryAccess(config_, kCredentialHelperTimeout));
+        const RegistryAccess access =
+            tokens_ != nullptr
+                ? RegistryAccess{tokens_->service_credentials(), "hephyd's own credentials"}
+                : ResolveRegistryAccess(config_, kCredentialHelperTimeout);
+        RegistryClientOptions options = ClientOptions(config_, access);
         options.timeout = kRegistryProbeTimeout;
         options.retry.attempts = 1;
         client_.emplace(std::move(options));
@@ -77,14 +82,18 @@ class HttpApi::RegistryHealth {
 
  private:
   const RegistryConfig& config_;
+  const RegistryTokenAuthority* tokens_;
   std::mutex mutex_;
   std::optional<RegistryClient> client_;
 };
 
-HttpApi::HttpApi(const Config& config, BuildContexts* contexts)
+HttpApi::HttpApi(const Config& config, BuildContexts* contexts,
+                 const RegistryTokenAuthority* registry_tokens)
     : config_(config),
       contexts_(contexts),
-      registry_(std::make_unique<RegistryHealth>(config.registry)) {}
+      registry_(std::make_unique<RegistryHealth>(config.registry, registry_tokens)) {
+  if (registry_tokens != nullptr) registry_tokens_.emplace(config, *registry_tokens);
+}
 
 void HttpApi::ServeContext(const HttpServerRequest& http, const std::string& job,
                            HttpExchange& exchange, int& status) {
@@ -122,17 +131,40 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
   const std::string path = http.target.substr(0, question);
   const std::string query = question == std::string::npos ? "" : http.target.substr(question + 1);
   int status = 0;
+  std::string who;     // when the caller is not an API token's user
   bool quiet = false;  // probes and scrapes come every few seconds: logged at debug
   const auto respond = [&](HttpServerResponse response) {
     status = response.status;
     exchange.Respond(std::move(response));
   };
+  // One line per request, however it ends.
+  const struct LogLine {
+    std::function<void()> write;
+    ~LogLine() { write(); }
+  } log_line{[&] {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    Log()->log(quiet && status < 400 ? spdlog::level::debug : spdlog::level::info,
+               "remote={} user={} {} {} -> {} ({} ms)", http.remote,
+               who.empty() ? caller.who() : who, http.method, path, status == 0 ? 500 : status, ms);
+  }};
 
   try {
     const auto route = ParseRoute(path);
     if (!route) throw ApiError(404, "no such endpoint: " + path);
     if (http.method != "GET") {
       throw ApiError(405, "method " + http.method + " is not allowed; use GET", {{"Allow", "GET"}});
+    }
+    if (route->kind == Kind::kRegistryToken) {
+      if (!registry_tokens_) {
+        throw ApiError(404, "no such endpoint: " + path +
+                                " (it issues the embedded registry's tokens, and "
+                                "registry.embedded is false)");
+      }
+      auto answer = registry_tokens_->Answer(http, query, caller.store());
+      who = std::move(answer.who);
+      return respond(std::move(answer.response));
     }
     const auto params = ParseQuery(query);
     // A build pod bears its job's token, not a user's.
@@ -239,6 +271,8 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
         ExpectOnly(params, {});
         ServeContext(http, route->job, exchange, status);
         break;
+      case Kind::kRegistryToken:
+        break;  // answered above: its caller is not an API token's
       case Kind::kBuildLogs: {
         ExpectOnly(params, {"platform", "follow"});
         const bool follow = ParseFollow(Param(params, "follow"));
@@ -297,12 +331,6 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
     Log()->error("{} {}: {}", http.method, path, e.what());
     if (status == 0) respond(JsonError(500, "internal error"));
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-  Log()->log(quiet && status < 400 ? spdlog::level::debug : spdlog::level::info,
-             "remote={} user={} {} {} -> {} ({} ms)", http.remote, caller.who(), http.method, path,
-             status == 0 ? 500 : status, ms);
 }
 
 }  // namespace hephy

@@ -18,6 +18,7 @@
 #include "hephy/store.h"
 #include "registry/image_index.h"
 #include "registry/registry_access.h"
+#include "registry/registry_token_authority.h"
 #include "store/build_logs.h"
 #include "util/logging.h"
 #include "util/metrics.h"
@@ -151,16 +152,26 @@ class RunAbort {
   std::string reason_;
 };
 
+// Whose read access a build's pulls from the embedded registry have (a
+// Dockerfile may name another app's image): the user who pushed or asked for
+// it. A scheduled rebuild has nobody's, and a deploy key's push names no user.
+std::optional<std::string> PullingUser(const Build& build) {
+  if (build.triggered_by == "push" || build.triggered_by == "manual") return build.pusher;
+  return std::nullopt;
+}
+
 // One unit of a run, from its record to its end: waits for the units it
 // depends on, builds each platform, stitches and tags the index, records the
 // outcome and tells the units waiting on it.
 class BuildExecution {
  public:
   BuildExecution(const Config& config, Executor& executor, BuildScheduler& scheduler,
-                 const BuildPlan& plan, const Build& build, const Say& say, bool several_units)
+                 RegistryTokenAuthority* registry_tokens, const BuildPlan& plan, const Build& build,
+                 const Say& say, bool several_units)
       : config_(config),
         executor_(executor),
         scheduler_(scheduler),
+        registry_tokens_(registry_tokens),
         plan_(plan),
         build_(build),
         say_(say),
@@ -275,7 +286,15 @@ class BuildExecution {
     }
     if (!pinned.empty()) Pin(context / plan_.dockerfile, pinned);
 
-    const RegistryAccess access = ResolveRegistryAccess(config_.registry);
+    // The embedded registry gets credentials made for this build alone.
+    std::optional<RegistryTokenAuthority::BuildPass> pass;
+    RegistryAccess access;
+    if (registry_tokens_ != nullptr) {
+      pass.emplace(registry_tokens_->AdmitBuild(build_.app, PullingUser(build_)));
+      access = {pass->credentials(), "the build's credentials for the embedded registry"};
+    } else {
+      access = ResolveRegistryAccess(config_.registry);
+    }
     const auto now = std::chrono::system_clock::now();
     const UnitTags tags = TagsFor(build_.unit, commit, now, plan_.additional_tags);
     const std::string repository = RepositoryFor(config_.registry.repository, build_.app);
@@ -417,6 +436,7 @@ class BuildExecution {
   const Config& config_;
   Executor& executor_;
   BuildScheduler& scheduler_;
+  RegistryTokenAuthority* registry_tokens_;
   const BuildPlan& plan_;
   const Build& build_;
   const Say& say_;
@@ -468,8 +488,8 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
     std::vector<std::jthread> units;
     for (size_t i = 0; i < plans.size(); ++i) {
       units.emplace_back([&, i] {
-        BuildExecution unit(config_, executor_, scheduler_, plans[i], builds[i], say,
-                            plans.size() > 1);
+        BuildExecution unit(config_, executor_, scheduler_, registry_tokens_, plans[i], builds[i],
+                            say, plans.size() > 1);
         succeeded[i] = unit.Run(finished, abort);
         ends[i] = {unit.status(), unit.summary()};
       });

@@ -16,6 +16,7 @@
 #include "hephy/config.h"
 #include "hephy/executor.h"
 #include "hephy/store.h"
+#include "registry/registry_token_authority.h"
 
 namespace hephy {
 
@@ -55,8 +56,15 @@ struct BuildPlan {
 
 class BuildRunner {
  public:
-  BuildRunner(const Config& config, Executor& executor, BuildScheduler& scheduler)
-      : config_(config), executor_(executor), scheduler_(scheduler) {}
+  // With `registry_tokens` (the embedded registry), each build pulls and
+  // pushes with credentials made for it (RegistryTokenAuthority::AdmitBuild);
+  // without, with registry.docker_config's.
+  BuildRunner(const Config& config, Executor& executor, BuildScheduler& scheduler,
+              RegistryTokenAuthority* registry_tokens = nullptr)
+      : config_(config),
+        executor_(executor),
+        scheduler_(scheduler),
+        registry_tokens_(registry_tokens) {}
 
   // Builds every plan (all of one app, in dependency order: a plan comes
   // after those it waits for). Returns true when every unit was built,
@@ -73,6 +81,7 @@ class BuildRunner {
   const Config& config_;
   Executor& executor_;
   BuildScheduler& scheduler_;
+  RegistryTokenAuthority* registry_tokens_;
 };
 
 }  // namespace hephy

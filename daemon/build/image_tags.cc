@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "util/names.h"
+
 namespace hephy {
 namespace {
 
@@ -41,6 +43,20 @@ std::string RepositoryFor(const std::string& pattern, const std::string& app) {
     out.replace(at, placeholder.size(), app);
   }
   return out;
+}
+
+std::optional<std::string> AppOfRepository(const std::string& pattern,
+                                           const std::string& repository) {
+  const auto placeholder = pattern.find("{app}");
+  if (placeholder == std::string::npos || !repository.starts_with(pattern.substr(0, placeholder))) {
+    return std::nullopt;
+  }
+  // App names are short: try each length the name could have.
+  for (size_t length = 1; length <= 63 && placeholder + length <= repository.size(); ++length) {
+    const std::string app = repository.substr(placeholder, length);
+    if (IsValidAppName(app) && RepositoryFor(pattern, app) == repository) return app;
+  }
+  return std::nullopt;
 }
 
 std::string Rfc3339(std::chrono::system_clock::time_point when) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ std::string ArchTag(const std::string& default_tag, const std::string& platform)
 
 // registry.repository with "{app}" replaced by the app's name.
 std::string RepositoryFor(const std::string& pattern, const std::string& app);
+
+// The app whose repository `repository` is under `pattern`, which names
+// "{app}": a valid app name, not necessarily one that exists. nullopt for
+// any other repository, and whenever `pattern` names no "{app}".
+std::optional<std::string> AppOfRepository(const std::string& pattern,
+                                           const std::string& repository);
 
 // "2026-11-25T08:10:00Z".
 std::string Rfc3339(std::chrono::system_clock::time_point when);

@@ -1,18 +1,14 @@
 #include "executors/build_contexts.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
-#include "hephy/error.h"
 #include "util/hex.h"
 
 namespace hephy {
 
 std::string BuildContexts::Issue(const std::string& job, const std::filesystem::path& dir,
                                  std::chrono::seconds ttl) {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("cannot make a build context token");
-  const std::string token = HexEncode({reinterpret_cast<const char*>(bytes), sizeof bytes});
+  const std::string token = RandomHex(32);
   std::lock_guard lock(mutex_);
   grants_[job] = {Sha256Hex(token), dir, now_() + ttl};
   return token;

@@ -11,6 +11,7 @@
 #include "executors/job_process.h"
 #include "hephy/error.h"
 #include "registry/docker_config.h"
+#include "util/private_file.h"
 
 namespace hephy {
 namespace {
@@ -113,8 +114,12 @@ class BuildahJob : public PlatformJob {
     } remove_auth_file{spec_};
     const auto deadline = std::chrono::steady_clock::now() + spec_.timeout;
     bool exec_format_error = false;
+    bool access_denied = false;
     const auto watch = [&](std::string_view line) {
       if (line.find("exec format error") != std::string_view::npos) exec_format_error = true;
+      if (line.find("requested access to the resource is denied") != std::string_view::npos) {
+        access_denied = true;
+      }
       on_line(line);
     };
 
@@ -143,6 +148,12 @@ class BuildahJob : public PlatformJob {
                         HostArchitecture() +
                         " host cannot without a qemu binfmt handler (install qemu-user-static "
                         "and binfmt-support, or build only for the host's platform)";
+      }
+      if (access_denied) {
+        result.error +=
+            "; the registry denied this build an image: from hephyd's embedded registry, a "
+            "build pulls only images of apps its pusher may read (the app's owner grants that: "
+            "`hephyd apps grant APP USER read`)";
       }
     }
     if (result.outcome != PlatformJobResult::Outcome::kSucceeded) return result;

@@ -1,6 +1,5 @@
 #include "executors/job_process.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -98,17 +97,6 @@ std::optional<PlatformJobResult> WaitForTurn(std::unique_lock<std::timed_mutex>&
     }
   }
   return std::nullopt;
-}
-
-void WritePrivateFile(const std::filesystem::path& path, const std::string& text) {
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) throw Error(path.string() + ": cannot create: " + std::strerror(errno));
-  for (size_t written = 0; written < text.size();) {
-    const ssize_t n = write(fd.get(), text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(path.string() + ": cannot write: " + std::strerror(errno));
-    written += static_cast<size_t>(n);
-  }
 }
 
 }  // namespace hephy

@@ -49,8 +49,4 @@ std::optional<PlatformJobResult> WaitForTurn(std::unique_lock<std::timed_mutex>&
                                              std::chrono::steady_clock::time_point deadline,
                                              const JobCancel& cancel);
 
-// Writes `text` to a new file only hephyd's user can read: created 0600,
-// never through an existing file or link. Throws Error naming the file.
-void WritePrivateFile(const std::filesystem::path& path, const std::string& text);
-
 }  // namespace hephy

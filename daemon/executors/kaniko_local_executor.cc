@@ -9,6 +9,7 @@
 #include "executors/kaniko_args.h"
 #include "hephy/error.h"
 #include "registry/docker_config.h"
+#include "util/private_file.h"
 
 extern char** environ;
 

@@ -1,6 +1,5 @@
 #include "registry/embedded_registry.h"
 
-#include <openssl/rand.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -36,14 +35,6 @@ constexpr size_t kKeptLines = 5;
 std::shared_ptr<spdlog::logger> Log() {
   static const auto logger = ComponentLogger("registry");
   return logger;
-}
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    throw Error("embedded registry: no random bytes from OpenSSL");
-  }
-  return HexEncode(raw);
 }
 
 HostPort ParseUrl(const std::string& url) {

@@ -31,9 +31,10 @@ class EmbeddedRegistry {
     std::filesystem::path ca_file;      // what the readiness probe trusts
   };
 
-  // Authentication, for tests of clients that log in: hephyd's own embedded
-  // registry has none. Basic authentication against an htpasswd file (bcrypt
-  // entries only, as docker-registry reads no other kind).
+  // Authentication. hephyd's own registry takes the tokens hephyd issues
+  // (TokenAuth); tests of clients that log in use both kinds. Basic
+  // authentication against an htpasswd file (bcrypt entries only, as
+  // docker-registry reads no other kind).
   struct HtpasswdAuth {
     std::string realm;
     std::filesystem::path path;

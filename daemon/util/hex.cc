@@ -1,6 +1,9 @@
 #include "util/hex.h"
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include "hephy/error.h"
 
 namespace hephy {
 
@@ -14,6 +17,14 @@ std::string HexEncode(std::string_view bytes) {
     hex += kDigits[b & 0xf];
   }
   return hex;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    throw Error("the random generator failed");
+  }
+  return HexEncode(raw);
 }
 
 std::string Sha256Hex(std::string_view bytes) {

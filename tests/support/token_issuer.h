@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
-#include "jwt_signer.h"
 #include "loopback_http_server.h"
 #include "percent_decode.h"
+#include "registry/token_signer.h"
 #include "test_dir.h"
 #include "util/base64.h"
 
@@ -50,8 +50,9 @@ class TokenIssuer {
     int status = 0;              // the issuer's answer
   };
 
-  // Issues tokens for `user` with `password`. Generates its RSA key first
-  // (openssl, a fraction of a second), then listens on a free port.
+  // Issues tokens for `user` with `password`. Makes its RSA key first
+  // (hephyd's TokenSigner, a fraction of a second), then listens on a free
+  // port.
   TokenIssuer(std::string user, std::string password)
       : user_(std::move(user)),
         password_(std::move(password)),
@@ -69,7 +70,7 @@ class TokenIssuer {
   // The registry's auth.token.issuer: the iss of every token.
   std::string issuer() const { return "hephy-test-token-issuer"; }
   // The signing key's certificate (PEM): the registry's auth.token.rootcertbundle.
-  const std::filesystem::path& certificate() const { return signer_.certificate(); }
+  const std::filesystem::path& certificate() const { return signer_.certificate_path(); }
 
   // The lifetime of tokens issued from now on, as expires_in says and as
   // their exp claim ends (default 300 s). docker-registry accepts a token up
@@ -316,7 +317,7 @@ class TokenIssuer {
   const std::string user_;
   const std::string password_;
   TestDir dir_;
-  JwtSigner signer_;
+  TokenSigner signer_;
 
   mutable std::mutex mutex_;
   int expires_in_ = 300;

@@ -47,6 +47,21 @@ TEST(ImageTags, RepositoryReplacesEveryAppPlaceholder) {
   EXPECT_EQ(RepositoryFor("team/{app}/{app}", "web"), "team/web/web");
 }
 
+TEST(ImageTags, AppOfRepositoryUndoesRepositoryFor) {
+  EXPECT_EQ(AppOfRepository("{app}", "web"), "web");
+  EXPECT_EQ(AppOfRepository("team/{app}/{app}", "team/web-2/web-2"), "web-2");
+  EXPECT_EQ(AppOfRepository("apps/{app}", "apps/a"), "a");
+}
+
+TEST(ImageTags, AppOfRepositoryIsNoneForOtherRepositories) {
+  EXPECT_EQ(AppOfRepository("tools", "tools"), std::nullopt);  // shared by every app
+  EXPECT_EQ(AppOfRepository("apps/{app}", "other/web"), std::nullopt);
+  EXPECT_EQ(AppOfRepository("apps/{app}", "apps/"), std::nullopt);
+  EXPECT_EQ(AppOfRepository("team/{app}/{app}", "team/web/api"), std::nullopt);
+  EXPECT_EQ(AppOfRepository("{app}", "apps/web"), std::nullopt);  // '/' is in no app name
+  EXPECT_EQ(AppOfRepository("{app}", "Web"), std::nullopt);
+}
+
 TEST(ImageTags, Rfc3339IsUtc) { EXPECT_EQ(Rfc3339(kWhen), "2026-11-25T08:10:00Z"); }
 
 }  // namespace

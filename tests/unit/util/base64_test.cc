@@ -14,6 +14,14 @@ TEST(Base64, EncodesWithPadding) {
   EXPECT_EQ(Base64Encode(std::string("\xff\xfe\0", 3)), "//4A");
 }
 
+TEST(Base64, EncodesUrlSafeWithoutPadding) {
+  EXPECT_EQ(Base64UrlEncode(""), "");
+  EXPECT_EQ(Base64UrlEncode("f"), "Zg");
+  EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");
+  EXPECT_EQ(Base64UrlEncode(std::string("\xff\xfe\0", 3)), "__4A");
+  EXPECT_EQ(Base64UrlEncode("\xfb\xef"), "--8");
+}
+
 TEST(Base64, DecodesWhatItEncodes) {
   for (const std::string bytes : {"", "f", "fo", "foo", "user:pa:ss", "\xff\xfe\x01\x80"}) {
     EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes);
