@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "config/config_sections.h"
+#include "hephy/error.h"
+#include "net/egress_policy.h"
 
 namespace hephy {
 namespace {
@@ -33,9 +35,24 @@ void ReadUpstreamsSection(const ConfigReader& r, Node node, Key key, UpstreamsCo
                          "' (expected letters, digits and _, not starting with a digit)");
             }
           }},
+         {"token_hosts", [&](Node v, Key vk) { u.token_hosts = r.StringList(v, vk); }},
          {"ssh_key", [&](Node v, Key vk) { u.ssh_key = ExpandHome(r.Scalar(v, vk)); }},
          {"known_hosts", [&](Node v, Key vk) { u.known_hosts = ExpandHome(r.Scalar(v, vk)); }},
-         {"allow_local", [&](Node v, Key vk) { u.allow_local = r.Bool(v, vk); }}});
+         {"allow_local", [&](Node v, Key vk) { u.allow_local = r.Bool(v, vk); }},
+         {"allow_hosts", [&](Node v, Key vk) {
+            u.allow_hosts = r.StringList(v, vk);
+            try {
+              EgressPolicy check(u.allow_hosts);
+            } catch (const Error& e) {
+              r.Fail(v, vk, e.what());
+            }
+          }}});
+  // A pusher names the hosts: the token goes only where the admin said.
+  if (!u.token_env.empty() && u.token_hosts.empty()) {
+    r.Fail(node, key,
+           "token_env needs token_hosts: the hosts that may receive $" + u.token_env +
+               " (any https host a build-config.yaml names would ask for it otherwise)");
+  }
 }
 
 }  // namespace hephy

@@ -10,6 +10,7 @@
 #include "git/libgit2.h"
 #include "hephy/error.h"
 #include "upstream/known_hosts.h"
+#include "upstream/pinned_stream.h"
 #include "upstream/upstream_credentials.h"
 #include "util/hex.h"
 #include "util/logging.h"
@@ -142,8 +143,11 @@ int AcquireCredential(git_credential** out, const char* /*url*/, const char* use
   if (http && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) != 0) {
     if (!state->http) {
       std::string where = state->config.credentials_file.string();
-      if (url.kind == UpstreamUrl::Kind::kHttps && !state->config.token_env.empty()) {
+      if (TokenGoesTo(state->config, url)) {
         where += " nor in $" + state->config.token_env;
+      } else if (!state->config.token_env.empty()) {
+        where += " ($" + state->config.token_env + " goes only to https hosts of " +
+                 "upstreams.token_hosts)";
       }
       return Stop(state,
                   host + " asks for credentials and there are none for " + url.scheme + "://" +
@@ -188,9 +192,25 @@ int CheckCertificate(git_cert* cert, int /*valid*/, const char* /*host*/, void* 
   return 0;
 }
 
+uint16_t DefaultPort(UpstreamUrl::Kind kind) {
+  switch (kind) {
+    case UpstreamUrl::Kind::kHttps:
+      return 443;
+    case UpstreamUrl::Kind::kHttp:
+      return 80;
+    case UpstreamUrl::Kind::kGit:
+      return 9418;
+    case UpstreamUrl::Kind::kSsh:
+      return 22;
+    case UpstreamUrl::Kind::kLocal:
+      break;
+  }
+  return 0;
+}
+
 // Fetches every branch and tag of `url` into `repo`, as the refspecs say.
-void Fetch(git_repository* repo, const UpstreamsConfig& config, const UpstreamUrl& parsed,
-           const std::string& url, const std::string& ref,
+void Fetch(git_repository* repo, const UpstreamsConfig& config, const EgressPolicy& policy,
+           const UpstreamUrl& parsed, const std::string& url, const std::string& ref,
            const std::function<void(const std::string&)>& progress, std::stop_token cancel) {
   const std::string what = url + ": cannot fetch '" + ref + "': ";
   FetchState state{config, parsed, std::nullopt};
@@ -230,6 +250,7 @@ void Fetch(git_repository* repo, const UpstreamsConfig& config, const UpstreamUr
   const git_strarray refspecs{const_cast<char**>(specs), 2};
 
   if (progress) progress("fetching " + url + " (" + ref + ")");
+  const PinnedConnections pinned(policy);
   if (git_remote_fetch(remote, &refspecs, &options, "hephy upstream fetch") != 0) {
     throw Error(what + (state.failure.empty() ? LastGitError() : state.failure));
   }
@@ -265,8 +286,11 @@ std::string Lookup(git_repository* repo, const std::string& url, const std::stri
 
 }  // namespace
 
-UpstreamCache::UpstreamCache(std::filesystem::path dir, UpstreamsConfig config)
-    : dir_(std::move(dir)), config_(std::move(config)) {
+UpstreamCache::UpstreamCache(std::filesystem::path dir, UpstreamsConfig config,
+                             EgressPolicy::Resolver resolver)
+    : dir_(std::move(dir)),
+      config_(std::move(config)),
+      policy_(config_.allow_hosts, std::move(resolver)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw Error(dir_.string() + ": cannot create directory: " + ec.message());
@@ -307,7 +331,13 @@ UpstreamCache::Resolved UpstreamCache::Resolve(
   if (IsFullHex(ref)) {
     if (auto commit = FindCommit(repo.get(), ref)) return Resolved{mirror, *commit, url};
   }
-  Fetch(repo.get(), config_, parsed, url, ref, progress, cancel);
+  // Refused before anything is fetched, with the reason alone: the
+  // connections themselves are checked again (pinned_stream.h).
+  if (parsed.kind != UpstreamUrl::Kind::kLocal) {
+    policy_.Resolve(parsed.host,
+                    std::to_string(parsed.port != 0 ? parsed.port : DefaultPort(parsed.kind)));
+  }
+  Fetch(repo.get(), config_, policy_, parsed, url, ref, progress, cancel);
   const std::string commit = Lookup(repo.get(), url, ref);
   ComponentLogger("upstream")->info("{} ({}) is {}", url, ref, commit);
   return Resolved{mirror, commit, url};

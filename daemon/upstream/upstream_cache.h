@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hephy/config.h"
+#include "net/egress_policy.h"
 #include "upstream/upstream_url.h"
 
 namespace hephy {
@@ -20,7 +21,10 @@ class UpstreamCache {
   // Mirrors live in `dir` (Config::UpstreamsDir()), which is created if
   // missing; temporary directories a crash left there are removed. Throws
   // Error when `dir` cannot be created.
-  UpstreamCache(std::filesystem::path dir, UpstreamsConfig config);
+  // Upstream hosts are resolved with `resolver`, and only public addresses
+  // and config.allow_hosts are fetched from (net/egress_policy.h).
+  UpstreamCache(std::filesystem::path dir, UpstreamsConfig config,
+                EgressPolicy::Resolver resolver = EgressPolicy::SystemResolver);
   UpstreamCache(const UpstreamCache&) = delete;
   UpstreamCache& operator=(const UpstreamCache&) = delete;
 
@@ -60,6 +64,12 @@ class UpstreamCache {
   // connection breaks. A stop request on `cancel` (the pusher went away)
   // ends a fetch at its next progress report, as an Error "... cancelled".
   //
+  // A host that resolves to an address that is not public (loopback,
+  // private, link-local, ...) and that config.allow_hosts does not list is
+  // refused before any connection: Error "HOST resolves to 127.0.0.1
+  // (loopback); hephyd fetches only public addresses unless
+  // upstreams.allow_hosts lists the host".
+  //
   // Throws Error "URL: REASON" naming the ref, e.g. "https://host/x.git: ref
   // 'v9' not found (no such tag, branch or commit)", for a URL
   // UpstreamUrlProblem refuses, a local URL while config.allow_local is off,
@@ -74,6 +84,7 @@ class UpstreamCache {
 
   const std::filesystem::path dir_;
   const UpstreamsConfig config_;
+  const EgressPolicy policy_;
   std::mutex mutexes_mutex_;
   std::map<std::string, std::mutex> mirror_mutexes_;  // by mirror name; never erased
 };

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -87,6 +88,15 @@ bool PathHasPrefix(const std::string& path, const std::string& prefix) {
 
 }  // namespace
 
+bool TokenGoesTo(const UpstreamsConfig& config, const UpstreamUrl& url) {
+  if (url.kind != UpstreamUrl::Kind::kHttps || config.token_env.empty()) return false;
+  return std::any_of(config.token_hosts.begin(), config.token_hosts.end(), [&](std::string host) {
+    for (char& c : host) c = static_cast<char>(std::tolower(c));
+    while (!host.empty() && host.back() == '.') host.pop_back();
+    return host == url.host;
+  });
+}
+
 std::optional<HttpCredential> FindHttpCredential(const UpstreamsConfig& config,
                                                  const UpstreamUrl& url) {
   const std::string file = config.credentials_file.string();
@@ -125,7 +135,7 @@ std::optional<HttpCredential> FindHttpCredential(const UpstreamsConfig& config,
   } else if (!file.empty() && errno != ENOENT) {
     throw Error(file + ": cannot read credentials file: " + std::strerror(errno));
   }
-  if (url.kind == UpstreamUrl::Kind::kHttps && !config.token_env.empty()) {
+  if (TokenGoesTo(config, url)) {
     const char* token = std::getenv(config.token_env.c_str());
     if (token != nullptr && *token != '\0') {
       return HttpCredential{"x-access-token", token, "$" + config.token_env};

@@ -194,8 +194,10 @@ struct UpstreamsConfig {
   std::filesystem::path credentials_file = "upstream-credentials";
   // Name of an environment variable whose value is the password (user
   // "x-access-token") for https upstreams without a credentials_file entry;
-  // empty: none. Any https host a build-config.yaml names can ask for it.
+  // empty: none. Sent only to the hosts of token_hosts (required with it).
   std::string token_env;
+  // Host names (any case, without port) that may receive token_env's token.
+  std::vector<std::string> token_hosts;
   // Private key for ssh:// and scp-style upstreams; empty: none.
   std::filesystem::path ssh_key;
   // OpenSSH known_hosts file an upstream's ssh host key must be listed in;
@@ -205,6 +207,10 @@ struct UpstreamsConfig {
   // default: it would let any pusher build from any repository hephyd's
   // user can read, other apps' included.
   bool allow_local = false;
+  // Hosts (names, addresses or CIDRs) upstreams may be fetched from besides
+  // public addresses: an internal git server. Empty: public addresses only
+  // (net/egress_policy.h).
+  std::vector<std::string> allow_hosts;
 };
 
 struct Config {

@@ -60,7 +60,9 @@ class UpstreamFetchTest : public ::testing::Test {
   std::filesystem::path work_ = dir_.path() / "work";
   std::filesystem::path srv_ = dir_.path() / "srv";
   std::string tagged_;
-  UpstreamsConfig config_{.credentials_file = dir_.path() / "upstream-credentials"};
+  // The servers are on loopback, which upstreams reach only when allowed.
+  UpstreamsConfig config_{.credentials_file = dir_.path() / "upstream-credentials",
+                          .allow_hosts = {"127.0.0.0/8", "::1"}};
   std::unique_ptr<UpstreamCache> cache_;
 };
 
@@ -110,6 +112,7 @@ TEST_F(HttpUpstreamTest, HttpsWithTheTokenFromTheCredentialsFile) {
 TEST_F(HttpUpstreamTest, HttpsWithTheTokenFromTokenEnv) {
   const auto server = TrustedServer(true);
   config_.token_env = "HEPHY_TEST_UPSTREAM_TOKEN";
+  config_.token_hosts = {"LocalHost"};
   setenv("HEPHY_TEST_UPSTREAM_TOKEN", "t0ken", 1);
   EXPECT_EQ(Resolve(server->Url("up.git"), "v1"), tagged_);
   unsetenv("HEPHY_TEST_UPSTREAM_TOKEN");
@@ -133,6 +136,7 @@ TEST_F(HttpUpstreamTest, NoCredentialsIsAnError) {
   const auto server = TrustedServer(true);
   const std::string url = server->Url("up.git");
   config_.token_env = "HEPHY_TEST_UPSTREAM_TOKEN";
+  config_.token_hosts = {"localhost"};
   unsetenv("HEPHY_TEST_UPSTREAM_TOKEN");
   EXPECT_EQ(ErrorOf([&] { Resolve(url, "v1"); }),
             url + ": cannot fetch 'v1': " + Authority(url) +
@@ -154,15 +158,35 @@ TEST_F(HttpUpstreamTest, UntrustedCertificateIsRefused) {
   EXPECT_TRUE(untrusted.Credentials().empty());
 }
 
-TEST_F(HttpUpstreamTest, PlainHttpUsesTheFileButNeverTokenEnv) {
-  const auto server = TrustedServer(false);
+// The token goes to the https hosts of token_hosts alone: not to another
+// host a build-config.yaml names, not over plain HTTP to a listed one.
+TEST_F(HttpUpstreamTest, TheTokenGoesOnlyToTokenHosts) {
+  const auto server = TrustedServer(true);
   const std::string url = server->Url("up.git");
   config_.token_env = "HEPHY_TEST_UPSTREAM_TOKEN";
+  config_.token_hosts = {"git.example"};
   setenv("HEPHY_TEST_UPSTREAM_TOKEN", "t0ken", 1);
   EXPECT_EQ(ErrorOf([&] { Resolve(url, "v1"); }),
             url + ": cannot fetch 'v1': " + Authority(url) +
                 " asks for credentials and there are none for " + url + " in " +
-                config_.credentials_file.string());
+                config_.credentials_file.string() +
+                " ($HEPHY_TEST_UPSTREAM_TOKEN goes only to https hosts of upstreams.token_hosts)");
+  unsetenv("HEPHY_TEST_UPSTREAM_TOKEN");
+  ASSERT_FALSE(server->Credentials().empty());
+  for (const auto& seen : server->Credentials()) EXPECT_EQ(seen, "");
+}
+
+TEST_F(HttpUpstreamTest, PlainHttpUsesTheFileButNeverTokenEnv) {
+  const auto server = TrustedServer(false);
+  const std::string url = server->Url("up.git");
+  config_.token_env = "HEPHY_TEST_UPSTREAM_TOKEN";
+  config_.token_hosts = {"localhost"};
+  setenv("HEPHY_TEST_UPSTREAM_TOKEN", "t0ken", 1);
+  EXPECT_EQ(ErrorOf([&] { Resolve(url, "v1"); }),
+            url + ": cannot fetch 'v1': " + Authority(url) +
+                " asks for credentials and there are none for " + url + " in " +
+                config_.credentials_file.string() +
+                " ($HEPHY_TEST_UPSTREAM_TOKEN goes only to https hosts of upstreams.token_hosts)");
   unsetenv("HEPHY_TEST_UPSTREAM_TOKEN");
   for (const auto& seen : server->Credentials()) EXPECT_EQ(seen, "");
 

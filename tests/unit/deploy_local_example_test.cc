@@ -78,6 +78,8 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(e.upstreams.ssh_key, d.upstreams.ssh_key) << file;
   EXPECT_EQ(e.upstreams.known_hosts, d.upstreams.known_hosts) << file;
   EXPECT_EQ(e.upstreams.allow_local, d.upstreams.allow_local) << file;
+  EXPECT_EQ(e.upstreams.allow_hosts, d.upstreams.allow_hosts) << file;
+  EXPECT_EQ(e.upstreams.token_hosts, d.upstreams.token_hosts) << file;
 }
 
 }  // namespace

@@ -87,9 +87,11 @@ apps: { auto_create: false }
 upstreams:
   credentials_file: /etc/hephy/upstream-credentials
   token_env: GITHUB_TOKEN
+  token_hosts: [github.com]
   ssh_key: keys/upstream_ed25519
   known_hosts: /etc/hephy/known_hosts
   allow_local: true
+  allow_hosts: [gitlab.internal, 10.20.0.0/16]
 )");
   EXPECT_EQ(c.data_dir, "/var/lib/hephy");
   EXPECT_EQ(c.ssh.listen.host, "0.0.0.0");
@@ -114,6 +116,8 @@ upstreams:
   EXPECT_FALSE(c.apps.auto_create);
   EXPECT_EQ(c.upstreams.credentials_file, "/etc/hephy/upstream-credentials");
   EXPECT_EQ(c.upstreams.token_env, "GITHUB_TOKEN");
+  EXPECT_EQ(c.upstreams.token_hosts, std::vector<std::string>{"github.com"});
+  EXPECT_EQ(c.upstreams.allow_hosts, (std::vector<std::string>{"gitlab.internal", "10.20.0.0/16"}));
   EXPECT_EQ(c.upstreams.ssh_key, "/var/lib/hephy/keys/upstream_ed25519");
   EXPECT_EQ(c.upstreams.known_hosts, "/etc/hephy/known_hosts");
   EXPECT_TRUE(c.upstreams.allow_local);
@@ -217,8 +221,8 @@ TEST(Config, UpstreamPathsAreTakenFromDataDirAndHome) {
 
 TEST(Config, UpstreamKeysAreChecked) {
   EXPECT_EQ(ErrorOf("upstreams:\n  token: x\n"),
-            "hephy.yaml:2: upstreams.token: unknown key (expected one of: allow_local, "
-            "credentials_file, known_hosts, ssh_key, token_env)");
+            "hephy.yaml:2: upstreams.token: unknown key (expected one of: allow_hosts, "
+            "allow_local, credentials_file, known_hosts, ssh_key, token_env, token_hosts)");
   EXPECT_EQ(ErrorOf("upstreams:\n  token_env: 1TOKEN\n"),
             "hephy.yaml:2: upstreams.token_env: invalid environment variable name '1TOKEN' "
             "(expected letters, digits and _, not starting with a digit)");
@@ -231,6 +235,18 @@ TEST(Config, UpstreamKeysAreChecked) {
   EXPECT_EQ(ErrorOf("upstreams:\n  allow_local: sometimes\n"),
             "hephy.yaml:2: upstreams.allow_local: expected true or false");
   EXPECT_EQ(ErrorOf("upstreams: token\n"), "hephy.yaml:1: upstreams: expected a mapping");
+  EXPECT_EQ(ErrorOf("upstreams:\n  token_env: GITLAB_TOKEN\n"),
+            "hephy.yaml:2: upstreams: token_env needs token_hosts: the hosts that may receive "
+            "$GITLAB_TOKEN (any https host a build-config.yaml names would ask for it otherwise)");
+  EXPECT_EQ(
+      Parse("upstreams: { token_env: T, token_hosts: [gitlab.example] }").upstreams.token_hosts,
+      (std::vector<std::string>{"gitlab.example"}));
+  EXPECT_EQ(ErrorOf("upstreams:\n  allow_hosts: [gitlab.internal, 10.0.0.0/40]\n"),
+            "hephy.yaml:2: upstreams.allow_hosts: '10.0.0.0/40': the prefix length must be a "
+            "number from 0 to 32");
+  EXPECT_EQ(
+      Parse("upstreams:\n  allow_hosts: [gitlab.internal, 10.0.0.0/8]\n").upstreams.allow_hosts,
+      (std::vector<std::string>{"gitlab.internal", "10.0.0.0/8"}));
 }
 
 TEST(Config, RelativeDataDirIsResolvedAgainstTheBaseDirectory) {

@@ -56,11 +56,16 @@ TEST_F(UpstreamCredentialsTest, MatchesSchemeHostPortAndTheLongestPathPrefix) {
 TEST_F(UpstreamCredentialsTest, TokenEnvIsForHttpsWithoutAFileEntry) {
   WriteFile("https://alice:file-token@git.example.com\n");
   config_.token_env = "HEPHY_TEST_UPSTREAM_TOKEN";
+  config_.token_hosts = {"github.com", "Git.Example.com."};
   setenv("HEPHY_TEST_UPSTREAM_TOKEN", "env-token", 1);
   EXPECT_EQ(For("https://git.example.com/x.git"), "alice:file-token from " + file() + ":1");
   EXPECT_EQ(For("https://github.com/x.git"),
             "x-access-token:env-token from $HEPHY_TEST_UPSTREAM_TOKEN");
+  EXPECT_EQ(For("https://git.example.com/other.git"), "alice:file-token from " + file() + ":1");
   EXPECT_EQ(For("http://github.com/x.git"), "none");
+  // Only to token_hosts.
+  EXPECT_EQ(For("https://gitlab.com/x.git"), "none");
+  EXPECT_EQ(For("https://github.com.evil.example/x.git"), "none");
   setenv("HEPHY_TEST_UPSTREAM_TOKEN", "", 1);
   EXPECT_EQ(For("https://github.com/x.git"), "none");
   unsetenv("HEPHY_TEST_UPSTREAM_TOKEN");
