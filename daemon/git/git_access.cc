@@ -57,17 +57,25 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
   const std::string action = push ? "push to" : "fetch from";
 
   auto app = store.FindApp(name);
-  if (!app && request.deploy_key) {
-    throw Error("deploy key " + request.key_fingerprint + " may not " + action + " app '" + name +
-                "' (no access)");
+  const auto access = [&](const App& of) {
+    return request.user ? AccessOf(store, of, *request.user)
+                        : DeployKeyAccess(*request.deploy_key, name);
+  };
+  // An app that does not exist and one the caller may not read get the same
+  // words. A first push creating an app (apps.auto_create) tells the name
+  // is taken anyway, and then says so.
+  if ((!app && (!push || !config.apps.auto_create || request.deploy_key)) ||
+      (app && access(*app) == AppAccess::kNone)) {
+    if (app && push && config.apps.auto_create && request.user) {
+      throw Error(request.user->name + " may not push to app '" + name +
+                  "' (the name is taken; choose another)");
+    }
+    throw Error("no app '" + name + "'" +
+                (push && !config.apps.auto_create
+                     ? " (apps are created by admins: 'hephyd apps create " + name + "')"
+                     : ""));
   }
   if (!app) {
-    if (!push) throw Error("app '" + name + "' does not exist");
-    if (!config.apps.auto_create) {
-      throw Error("app '" + name +
-                  "' does not exist; an admin can create it with 'hephyd apps create " + name +
-                  "'");
-    }
     try {
       app = store.CreateApp(name, request.user->name);
     } catch (const Error&) {
@@ -76,12 +84,9 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
     }
   }
   const AppAccess needed = push ? AppAccess::kWrite : AppAccess::kRead;
-  if (request.user) {
-    RequireAccess(AccessOf(store, *app, *request.user), needed, request.user->name, action, name);
-  } else {
-    RequireAccess(DeployKeyAccess(*request.deploy_key, name), needed,
-                  "deploy key " + request.key_fingerprint, action, name);
-  }
+  RequireAccess(access(*app), needed,
+                request.user ? request.user->name : "deploy key " + request.key_fingerprint, action,
+                name);
   if (!push && !repos.Exists(name)) {
     throw Error("app '" + name + "' has no repository yet; push to it first");
   }

@@ -11,11 +11,20 @@ SessionLimits::Slot SessionLimits::Take(int& count, int limit, std::function<voi
   return slot;
 }
 
-SessionLimits::Slot SessionLimits::StartHandshake() {
+SessionLimits::Slot SessionLimits::StartHandshake(const std::string& address, bool* per_address) {
   std::lock_guard lock(mutex_);
-  return Take(handshakes_, config_.max_startups, [this] {
+  int& of_address = handshakes_by_address_[address];
+  const bool address_full = of_address >= config_.max_startups_per_address;
+  if (per_address != nullptr) *per_address = address_full;
+  if (address_full || (config_.max_startups > 0 && handshakes_ >= config_.max_startups)) {
+    if (of_address == 0) handshakes_by_address_.erase(address);
+    return {};
+  }
+  ++of_address;
+  return Take(handshakes_, config_.max_startups, [this, address] {
     std::lock_guard lock(mutex_);
     --handshakes_;
+    if (--handshakes_by_address_[address] == 0) handshakes_by_address_.erase(address);
   });
 }
 

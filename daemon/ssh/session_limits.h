@@ -1,6 +1,7 @@
 // How many SSH connections are in each stage, against the limits of the
-// config: ssh.max_startups (not authenticated yet), ssh.max_sessions
-// (authenticated) and ssh.max_pushes_per_user.
+// config: ssh.max_startups and ssh.max_startups_per_address (not
+// authenticated yet), ssh.max_sessions (authenticated) and
+// ssh.max_pushes_per_user.
 #pragma once
 
 #include <functional>
@@ -39,9 +40,10 @@ class SessionLimits {
   SessionLimits(const SessionLimits&) = delete;
   SessionLimits& operator=(const SessionLimits&) = delete;
 
-  // A new connection, until it authenticates; empty when max_startups are
-  // taken.
-  Slot StartHandshake();
+  // A new connection from `address` (an IP address), until it
+  // authenticates; empty when max_startups are taken, or
+  // max_startups_per_address by that address (then *per_address is set).
+  Slot StartHandshake(const std::string& address, bool* per_address = nullptr);
   // An authenticated session; empty when max_sessions are taken.
   Slot StartSession();
   // A push by `user`; empty when they have max_pushes_per_user running (never
@@ -54,6 +56,7 @@ class SessionLimits {
   const SshConfig& config_;
   std::mutex mutex_;
   int handshakes_ = 0;
+  std::map<std::string, int> handshakes_by_address_;  // only addresses with one
   int sessions_ = 0;
   std::map<std::string, int> pushes_;  // by user; only users with a push running
 };

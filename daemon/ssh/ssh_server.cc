@@ -14,6 +14,7 @@
 #include "ssh/ssh_session.h"
 #include "util/logging.h"
 #include "util/metrics.h"
+#include "util/ssh_algorithms.h"
 
 namespace hephy {
 namespace {
@@ -85,6 +86,27 @@ ListenAddress SshServer::Listen() {
   ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);  // no /etc/ssh config
   ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_BINDADDR, listen.host.c_str());
   ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_BINDPORT, &port);
+  // "SSH-2.0-hephyd": the library's version is nobody's business.
+  ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_BANNER, "hephyd");
+  const auto offer = [&](ssh_bind_options_e option, SshAlgorithmKind kind,
+                         const std::vector<std::string>& configured, const char* what) {
+    std::string list;
+    for (const auto& name : configured.empty() ? DefaultSshAlgorithms(kind) : configured) {
+      list += (list.empty() ? "" : ",") + name;
+    }
+    if (ssh_bind_options_set(bind_, option, list.c_str()) != SSH_OK) {
+      throw Error(std::string("ssh.") + what + ": " + ssh_get_error(bind_));
+    }
+  };
+  const auto& ssh = config_.ssh;
+  offer(SSH_BIND_OPTIONS_KEY_EXCHANGE, SshAlgorithmKind::kKex, ssh.kex, "kex");
+  offer(SSH_BIND_OPTIONS_CIPHERS_C_S, SshAlgorithmKind::kCipher, ssh.ciphers, "ciphers");
+  offer(SSH_BIND_OPTIONS_CIPHERS_S_C, SshAlgorithmKind::kCipher, ssh.ciphers, "ciphers");
+  offer(SSH_BIND_OPTIONS_HMAC_C_S, SshAlgorithmKind::kMac, ssh.macs, "macs");
+  offer(SSH_BIND_OPTIONS_HMAC_S_C, SshAlgorithmKind::kMac, ssh.macs, "macs");
+  // Never ssh-rsa: SHA-1 signatures.
+  ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+                       "ssh-ed25519,rsa-sha2-512,rsa-sha2-256");
   for (const auto& key : EnsureHostKeys(config_.HostKeysDir())) {
     if (ssh_bind_options_set(bind_, SSH_BIND_OPTIONS_HOSTKEY, key.c_str()) != SSH_OK) {
       throw Error(key.string() + ": cannot load host key: " + ssh_get_error(bind_));
@@ -123,10 +145,18 @@ void SshServer::Run() {
       Refuse(session);
       continue;
     }
-    SessionLimits::Slot handshake = limits_.StartHandshake();
+    bool per_address = false;
+    SessionLimits::Slot handshake = limits_.StartHandshake(HostOfAddress(remote), &per_address);
     if (!handshake) {
-      Log()->warn("remote={} refused: ssh.max_startups ({}) connections are authenticating", remote,
-                  config_.ssh.max_startups);
+      if (per_address) {
+        Log()->warn(
+            "remote={} refused: ssh.max_startups_per_address ({}) connections from it are "
+            "authenticating",
+            remote, config_.ssh.max_startups_per_address);
+      } else {
+        Log()->warn("remote={} refused: ssh.max_startups ({}) connections are authenticating",
+                    remote, config_.ssh.max_startups);
+      }
       Refuse(session);
       continue;
     }

@@ -158,8 +158,14 @@ bool SshSession::KeyExchange() {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Now()).count();
     if (rc == SSH_ERROR || left <= 0) {
-      Log()->info("remote={} key exchange failed: {}", remote_,
-                  rc == SSH_ERROR ? ssh_get_error(session_) : "timed out");
+      const std::string error = rc == SSH_ERROR ? ssh_get_error(session_) : "timed out";
+      // libssh2 before 1.11 (libgit2's ssh on Debian 12) is the client of
+      // note the default ssh.macs turns away.
+      const bool macs = error.find("mac algo") != std::string::npos;
+      Log()->info("remote={} key exchange failed: {}{}", remote_, error,
+                  macs ? " (a client with only encrypt-and-MAC MACs, such as libssh2 before "
+                         "1.11, connects with ssh.macs: +hmac-sha2-256,hmac-sha2-512)"
+                       : "");
       return false;
     }
     pollfd readable{fd, POLLIN, 0};

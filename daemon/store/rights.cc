@@ -47,6 +47,7 @@ AppAccess DeployKeyAccess(const DeployKey& key, const std::string& app) {
 void RequireAccess(AppAccess have, AppAccess needed, const std::string& who,
                    std::string_view action, const std::string& app) {
   if (have >= needed) return;
+  if (have == AppAccess::kNone) throw Error("no app '" + app + "'");
   throw Error(who + " may not " + std::string(action) + " app '" + app + "' (" +
               std::string(Describe(have)) + ")");
 }

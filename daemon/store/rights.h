@@ -30,7 +30,9 @@ AppAccess DeployKeyAccess(const DeployKey& key, const std::string& app);
 
 // Throws Error saying who, what and why, as users read it: "alice may not
 // push to app 'web' (read access)". `action` is what was asked: "push to",
-// "fetch from", "read the builds of", "manage".
+// "fetch from", "read the builds of", "manage". Who has no access at all is
+// told "no app 'web'", as for an app that does not exist: a refusal does
+// not tell whether an app one cannot read exists.
 void RequireAccess(AppAccess have, AppAccess needed, const std::string& who,
                    std::string_view action, const std::string& app);
 

@@ -33,12 +33,17 @@ struct SshConfig {
   // authentication, at most 60 s each), as OpenSSH's MaxStartups; a
   // connection beyond it is closed at once.
   int max_startups = 16;
+  // Of those, from one IP address at once: one address cannot hold them all.
+  int max_startups_per_address = 8;
   // A session that sends and receives nothing for this long is closed; 0:
   // never. git's keepalives during a silent build count as output.
   std::chrono::seconds idle_timeout{10 * 60};
   // Pushes (git-receive-pack) one user may run at once; 0: no limit.
   int max_pushes_per_user = 4;
   AuthFailuresConfig auth_failures;
+  // Algorithms offered, in order of preference (util/ssh_algorithms.h);
+  // empty: the defaults.
+  std::vector<std::string> kex, ciphers, macs;
 };
 
 // Who may read /healthz and /metrics without an API token.

@@ -142,7 +142,8 @@ TEST_F(AuditTest, PushDeniedBeforeGitStartsIsRecorded) {
   EXPECT_EQ(pushes[0]["actor"], "bob");
   EXPECT_EQ(pushes[0]["target"], "web");
   EXPECT_EQ(pushes[0]["detail"],
-            "key " + Fingerprint("bob") + "; denied: bob may not push to app 'web' (no access)");
+            "key " + Fingerprint("bob") +
+                "; denied: bob may not push to app 'web' (the name is taken; choose another)");
   ExpectLoopbackRemote(pushes[0]);
   // A fetch is not a push.
   EXPECT_EQ(daemon_.Ssh(bob_, "git-upload-pack 'web.git'").exit_code, 1);

@@ -24,7 +24,7 @@ class AuthTest : public ::testing::Test {
 TEST_F(AuthTest, RegisteredKeyGetsIn) {
   const RunResult r = Probe(alice_);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "hephyd: app 'nope' does not exist\n");
+  EXPECT_EQ(r.err, "hephyd: no app 'nope'\n");
 }
 
 TEST_F(AuthTest, UnknownKeyIsDenied) {

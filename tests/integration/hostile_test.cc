@@ -100,9 +100,14 @@ TEST_F(HostileTest, AppOfAnotherUserIsNotTheirs) {
 
   RunResult r = daemon_.Git(bob, {"push", daemon_.Url("web.git"), "main:other"}, src);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("bob may not push to app 'web' (no access)"), std::string::npos) << r.err;
+  // The name is taken (a first push would have created the app), so it says so.
+  EXPECT_NE(r.err.find("bob may not push to app 'web' (the name is taken; choose another)"),
+            std::string::npos)
+      << r.err;
+  // Fetching, bob learns no more than of an app that does not exist.
   r = daemon_.Ssh(bob, "git-upload-pack 'web.git'");
-  EXPECT_EQ(r.err, "hephyd: bob may not fetch from app 'web' (no access)\n");
+  EXPECT_EQ(r.err, "hephyd: no app 'web'\n");
+  EXPECT_EQ(daemon_.Ssh(bob, "git-upload-pack 'ghost.git'").err, "hephyd: no app 'ghost'\n");
   EXPECT_EQ(GitOk(daemon_.RepoPath("web"), {"branch", "--list"}), "* main\n");
 
   r = daemon_.Git(root, {"push", daemon_.Url("web.git"), "main:admin-branch"}, src);
@@ -113,7 +118,7 @@ TEST_F(HostileTest, FetchOfUnknownAppSaysSo) {
   const RunResult r =
       daemon_.Git(alice_, {"clone", daemon_.Url("ghost.git"), "ghost"}, daemon_.dir());
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("hephyd: app 'ghost' does not exist"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hephyd: no app 'ghost'"), std::string::npos) << r.err;
   EXPECT_TRUE(NothingCreated());
 }
 
@@ -126,8 +131,7 @@ TEST(HostileConfig, WithoutAutoCreateAFirstPushIsRefused) {
   CommitFile(src, "f", "x\n", "c");
   const RunResult r = daemon.Git(alice, {"push", daemon.Url("new.git"), "main"}, src);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("app 'new' does not exist; an admin can create it with 'hephyd apps "
-                       "create new'"),
+  EXPECT_NE(r.err.find("no app 'new' (apps are created by admins: 'hephyd apps create new')"),
             std::string::npos)
       << r.err;
   EXPECT_TRUE(std::filesystem::is_empty(daemon.data_dir() / "repos"));

@@ -138,7 +138,7 @@ TEST(Lifecycle, SessionsBeyondMaxSessionsAreToldToTryLater) {
   for (int attempt = 0; attempt < 20 && err == refused.err; ++attempt) {
     err = daemon.Ssh(alice, "git-upload-pack 'nope.git'").err;
   }
-  EXPECT_EQ(err, "hephyd: app 'nope' does not exist\n");
+  EXPECT_EQ(err, "hephyd: no app 'nope'\n");
 }
 
 TEST(Lifecycle, ManyConcurrentPushesAllLand) {

@@ -23,7 +23,7 @@ const std::vector<std::string> kFromOtherAddress = {"-o", "BindAddress=127.0.0.2
 
 // An exec that needs no repository: its refusal proves the client got in.
 constexpr const char* kProbe = "git-upload-pack 'nope.git'";
-constexpr const char* kInside = "hephyd: app 'nope' does not exist\n";
+constexpr const char* kInside = "hephyd: no app 'nope'\n";
 
 // Ends a receive-pack opened with OpenReceivePack the way a client with
 // nothing to push does; its exit status.

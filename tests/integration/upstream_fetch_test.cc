@@ -222,7 +222,9 @@ class SshUpstreamTest : public UpstreamFetchTest {
 
   std::string HostName() const { return "[127.0.0.1]:" + std::to_string(daemon_.port()); }
 
-  TestDaemon daemon_;
+  // libgit2 fetches over libssh2, which before 1.11 (Debian 12 has 1.10)
+  // has only the MACs ssh.macs leaves out by default.
+  TestDaemon daemon_{"  macs: +hmac-sha2-256,hmac-sha2-512\n"};
   TestKey alice_;
   std::string url_;
 };
@@ -238,6 +240,22 @@ TEST_F(SshUpstreamTest, FetchesWithTheKeyWhenTheHostKeyIsKnown) {
   ASSERT_EQ(std::ifstream(config_.known_hosts).get(), '|');
   UpstreamCache fresh(dir_.path() / "fresh", config_);
   EXPECT_EQ(fresh.Resolve(url_, "v1", {}).commit, tagged_);
+}
+
+// What libssh2 1.10 meets with the default ssh.macs, and what hephyd logs.
+TEST(SshUpstreamDefaults, LibSsh2BeforeEtmIsToldHowToConnect) {
+  TestDir dir;
+  TestDaemon daemon;
+  const TestKey alice = daemon.AddUser("alice");
+  daemon.Start();
+  UpstreamsConfig config{.credentials_file = dir.path() / "none",
+                         .ssh_key = alice.private_key,
+                         .allow_hosts = {"127.0.0.1"}};
+  UpstreamCache cache(dir.path() / "upstreams", config);
+  const std::string error = ErrorOf([&] { cache.Resolve(daemon.Url("up.git"), "main", {}); });
+  EXPECT_NE(error.find("Unable to exchange encryption keys"), std::string::npos) << error;
+  EXPECT_TRUE(daemon.WaitForLog("connects with ssh.macs: +hmac-sha2-256,hmac-sha2-512"))
+      << daemon.Log();
 }
 
 TEST_F(SshUpstreamTest, UnknownHostKeyIsRefused) {

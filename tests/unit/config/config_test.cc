@@ -309,7 +309,13 @@ TEST(Config, HttpOpenEndpointsIsLoopbackAnyOrNone) {
 TEST(Config, UnknownKeyNamesFileLineAndTheAllowedKeys) {
   EXPECT_EQ(ErrorOf("ssh:\n  listen: \"127.0.0.1:22\"\n  max_sesions: 3\n"),
             "hephy.yaml:3: ssh.max_sesions: unknown key (expected one of: auth_failures, "
-            "idle_timeout, listen, max_pushes_per_user, max_sessions, max_startups)");
+            "ciphers, idle_timeout, kex, listen, macs, max_pushes_per_user, max_sessions, "
+            "max_startups, max_startups_per_address)");
+  EXPECT_TRUE(ErrorOf("ssh:\n  macs: +hmac-md5\n")
+                  .starts_with("hephy.yaml:2: ssh.macs: unknown algorithm 'hmac-md5' (hephyd's "
+                               "SSH server knows "));
+  EXPECT_EQ(Parse("ssh: { kex: curve25519-sha256 }").ssh.kex,
+            std::vector<std::string>{"curve25519-sha256"});
   EXPECT_EQ(ErrorOf("colour: blue\n").substr(0, 34), "hephy.yaml:1: colour: unknown key ");
 }
 

@@ -18,19 +18,41 @@ TEST(SessionLimits, HandshakesAndSessionsAreCountedApart) {
   config.max_startups = 2;
   config.max_sessions = 1;
   SessionLimits limits(config);
-  auto a = limits.StartHandshake();
-  auto b = limits.StartHandshake();
+  auto a = limits.StartHandshake("192.0.2.1");
+  auto b = limits.StartHandshake("192.0.2.2");
   EXPECT_TRUE(a);
   EXPECT_TRUE(b);
-  EXPECT_FALSE(limits.StartHandshake());
+  EXPECT_FALSE(limits.StartHandshake("192.0.2.3"));
   // a authenticates: its handshake place goes to the next connection.
   auto session = limits.StartSession();
   EXPECT_TRUE(session);
   a = {};
-  EXPECT_TRUE(limits.StartHandshake());
+  EXPECT_TRUE(limits.StartHandshake("192.0.2.3"));
   EXPECT_FALSE(limits.StartSession());
   session = {};
   EXPECT_TRUE(limits.StartSession());
+}
+
+TEST(SessionLimits, OneAddressCannotHoldEveryHandshakePlace) {
+  SshConfig config;
+  config.max_startups = 4;
+  config.max_startups_per_address = 2;
+  SessionLimits limits(config);
+  bool per_address = false;
+  auto a = limits.StartHandshake("192.0.2.1", &per_address);
+  auto b = limits.StartHandshake("192.0.2.1", &per_address);
+  EXPECT_TRUE(a && b);
+  EXPECT_FALSE(per_address);
+  EXPECT_FALSE(limits.StartHandshake("192.0.2.1", &per_address));
+  EXPECT_TRUE(per_address);
+  // Others still get in, up to max_startups.
+  auto c = limits.StartHandshake("192.0.2.2", &per_address);
+  auto d = limits.StartHandshake("2001:db8::1", &per_address);
+  EXPECT_TRUE(c && d);
+  EXPECT_FALSE(limits.StartHandshake("192.0.2.3", &per_address));
+  EXPECT_FALSE(per_address);  // refused by max_startups, not by its address
+  a = {};
+  EXPECT_TRUE(limits.StartHandshake("192.0.2.1"));
 }
 
 TEST(SessionLimits, PushesAreCountedPerUser) {

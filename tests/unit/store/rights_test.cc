@@ -47,7 +47,7 @@ TEST_F(RightsTest, DenialSaysWhoWhatAndWhy) {
             "alice may not push to app 'web' (read access)");
   EXPECT_EQ(
       ErrorOf([] { RequireAccess(AppAccess::kNone, AppAccess::kRead, "bob", "fetch from", "x"); }),
-      "bob may not fetch from app 'x' (no access)");
+      "no app 'x'");  // as if it did not exist
   EXPECT_EQ(
       ErrorOf([] { RequireAccess(AppAccess::kWrite, AppAccess::kOwner, "bob", "manage", "web"); }),
       "bob may not manage app 'web' (write access)");
