@@ -157,10 +157,10 @@ class KanikoPodJob : public PlatformJob {
               [&](std::string_view line) {
                 const json event = json::parse(line, nullptr, false);
                 if (!event.is_object()) return true;
-                const std::string type = event.value("type", "");
+                const std::string type = PodText(event, "/type");
                 const json& object = event.contains("object") ? event["object"] : json();
                 if (type == "ERROR") {
-                  if (object.value("code", 0) == 410) {
+                  if (object.is_object() && object.contains("code") && object.at("code") == 410) {
                     expired = true;
                   } else {
                     failure = "watching pod " + name_ + " failed: " + PodText(object, "/message");
@@ -338,7 +338,8 @@ int KanikoKubernetesExecutor::StopOrphans() {
     } catch (const KubeError& error) {
       throw ExplainedApiError(error, "list", resource, namespace_);
     }
-    for (const auto& item : list.value("items", json::array())) {
+    const bool listed = list.is_object() && list.contains("items") && list.at("items").is_array();
+    for (const auto& item : listed ? list.at("items") : json::array()) {
       const std::string name = PodText(item, "/metadata/name");
       try {
         client_->Request("DELETE", collection + "/" + name, options);

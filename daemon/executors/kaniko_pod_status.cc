@@ -21,7 +21,7 @@ const json* ContainerStatus(const json& pod, const char* list, const std::string
   const json::json_pointer where(std::string("/status/") + list);
   if (!pod.contains(where) || !pod.at(where).is_array()) return nullptr;
   for (const auto& status : pod.at(where)) {
-    if (status.value("name", "") == name) return &status;
+    if (PodText(status, "/name") == name) return &status;
   }
   return nullptr;
 }
@@ -45,10 +45,14 @@ std::string TrimmedMessage(std::string message) {
 // The terminated state of the Kaniko container: its digest file is the
 // termination message.
 PlatformJobResult KanikoResult(const json& terminated) {
-  const int status = terminated.value("exitCode", -1);
-  const std::string message = TrimmedMessage(terminated.value("message", ""));
+  const json::json_pointer exit_code("/exitCode");
+  const int status = terminated.is_object() && terminated.contains(exit_code) &&
+                             terminated.at(exit_code).is_number_integer()
+                         ? terminated.at(exit_code).get<int>()
+                         : -1;
+  const std::string message = TrimmedMessage(PodText(terminated, "/message"));
   if (status != 0) {
-    const std::string reason = terminated.value("reason", "");
+    const std::string reason = PodText(terminated, "/reason");
     return FailedJob("kaniko exited with status " + std::to_string(status) +
                          (reason.empty() || reason == "Error" ? "" : " (" + reason + ")") +
                          (message.empty() ? "" : ": " + message),
@@ -96,12 +100,12 @@ PodDecision KanikoPodStatus::Start(const json& pod) const {
   if (phase == "Succeeded") return {PodDecision::kProceed, {}};
   if (pod.contains(json::json_pointer("/status/conditions"))) {
     for (const auto& condition : pod.at(json::json_pointer("/status/conditions"))) {
-      if (condition.value("type", "") == "PodScheduled" &&
-          condition.value("status", "") == "False" &&
-          condition.value("reason", "") == "Unschedulable") {
+      if (PodText(condition, "/type") == "PodScheduled" &&
+          PodText(condition, "/status") == "False" &&
+          PodText(condition, "/reason") == "Unschedulable") {
         return {PodDecision::kEnd,
                 FailedJob("pod " + pod_name +
-                          " cannot be scheduled: " + condition.value("message", "") +
+                          " cannot be scheduled: " + PodText(condition, "/message") +
                           " (is there a node with kubernetes.io/arch=" + arch + "?)")};
       }
     }

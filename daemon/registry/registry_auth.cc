@@ -146,6 +146,28 @@ std::vector<AuthChallenge> ParseAuthChallenges(const std::string& header) {
   return challenges;
 }
 
+std::optional<TokenAnswer> ParseTokenAnswer(const std::string& body,
+                                            std::chrono::seconds default_lifetime) {
+  const auto json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_object()) return std::nullopt;
+  TokenAnswer answer{"", default_lifetime};
+  for (const char* key : {"token", "access_token"}) {
+    const auto it = json.find(key);
+    if (it != json.end() && it->is_string() && !it->get<std::string>().empty()) {
+      answer.token = it->get<std::string>();
+      break;
+    }
+  }
+  if (answer.token.empty()) return std::nullopt;
+  // At most a year: a longer life would overflow the clock arithmetic.
+  const auto expires = json.find("expires_in");
+  if (expires != json.end() && expires->is_number_integer() && expires->get<long long>() > 0) {
+    answer.lifetime =
+        std::chrono::seconds(std::min<long long>(expires->get<long long>(), 365LL * 24 * 3600));
+  }
+  return answer;
+}
+
 std::string RepositoryScope(const std::string& repository, bool push) {
   return "repository:" + repository + (push ? ":pull,push" : ":pull");
 }
@@ -267,26 +289,13 @@ std::string RegistryAuth::FetchToken(const std::vector<std::string>& scopes) {
     }
     throw Error(where + ": " + why);
   }
-  const auto json = nlohmann::json::parse(response.body, nullptr, false);
-  std::string token;
-  if (json.is_object()) {
-    for (const char* key : {"token", "access_token"}) {
-      if (json.contains(key) && json[key].is_string() && !json[key].get<std::string>().empty()) {
-        token = json[key].get<std::string>();
-        break;
-      }
-    }
-  }
-  if (token.empty()) throw Error(where + ": the answer holds no token");
-  std::chrono::seconds lifetime = kDefaultTokenLifetime;
-  if (json.contains("expires_in") && json["expires_in"].is_number_integer() &&
-      json["expires_in"].get<long long>() > 0) {
-    lifetime = std::chrono::seconds(json["expires_in"].get<long long>());
-  }
+  const auto answer = ParseTokenAnswer(response.body, kDefaultTokenLifetime);
+  if (!answer) throw Error(where + ": the answer holds no token");
   // A tenth of its life early: a token must not expire on its way.
   tokens_[ScopeKey(scopes)] = {
-      token, std::chrono::steady_clock::now() + std::chrono::milliseconds(lifetime) * 9 / 10};
-  return token;
+      answer->token,
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(answer->lifetime) * 9 / 10};
+  return answer->token;
 }
 
 }  // namespace hephy

@@ -26,6 +26,16 @@ struct AuthChallenge {
 // parts are skipped.
 std::vector<AuthChallenge> ParseAuthChallenges(const std::string& header);
 
+// A token service's answer: its token ("token", else "access_token") and
+// how long it lasts ("expires_in", else `default_lifetime`); nullopt when
+// the body holds no token.
+struct TokenAnswer {
+  std::string token;
+  std::chrono::seconds lifetime;
+};
+std::optional<TokenAnswer> ParseTokenAnswer(const std::string& body,
+                                            std::chrono::seconds default_lifetime);
+
 // "repository:NAME:pull" or "repository:NAME:pull,push".
 std::string RepositoryScope(const std::string& repository, bool push);
 

@@ -11,6 +11,7 @@
 #include "hephy/error.h"
 #include "net/http_connection.h"
 #include "registry/registry_auth.h"
+#include "registry/registry_errors.h"
 #include "util/hex.h"
 #include "util/logging.h"
 #include "util/metrics.h"
@@ -45,26 +46,6 @@ std::string MediaTypeOf(const HttpResponse& response) {
   type = type.substr(0, type.find(';'));
   while (!type.empty() && type.back() == ' ') type.pop_back();
   return type;
-}
-
-// "CODE: message[: detail]; ..." from an OCI error body, or "" when the body
-// is not one.
-std::string RegistryErrors(const std::string& body) {
-  const auto json = nlohmann::json::parse(body, nullptr, false);
-  if (!json.is_object() || !json.contains("errors") || !json["errors"].is_array()) return "";
-  std::string out;
-  for (const auto& error : json["errors"]) {
-    if (!error.is_object()) continue;
-    std::string one = error.value("code", "");
-    const std::string message = error.value("message", "");
-    if (!message.empty()) one += (one.empty() ? "" : ": ") + message;
-    if (error.contains("detail") && error["detail"].is_string()) {
-      const std::string detail = error["detail"];
-      if (!detail.empty()) one += ": " + detail;
-    }
-    if (!one.empty()) out += (out.empty() ? "" : "; ") + one;
-  }
-  return out;
 }
 
 // The first line of a body that is not the OCI error JSON, for a proxy's or a

@@ -1,18 +1,12 @@
 // libFuzzer target: build-config.yaml text straight from the fuzzer. The
 // parser must never crash or throw, whatever it is given; every problem it
 // finds must name the file.
-#include <cstdint>
-#include <cstdlib>
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include "build/build_config.h"
+#include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
   std::vector<std::string> problems;
-  hephy::ParseBuildConfig(text, "unit/build-config.yaml", "unit", problems);
+  hephy::ParseBuildConfig(hephy::Text(data, size), "unit/build-config.yaml", "unit", problems);
   for (const auto& problem : problems) {
     if (!problem.starts_with("unit/build-config.yaml")) std::abort();
   }
