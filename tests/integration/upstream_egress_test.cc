@@ -90,6 +90,13 @@ TEST_F(UpstreamEgressTest, EverySpellingOfLoopbackIsRefusedBeforeConnecting) {
     EXPECT_NE(error.find("(loopback)" + std::string(kOnlyPublic)), std::string::npos)
         << c.url << ": " << error;
   }
+  // Trailing dots and zone ids: refused as loopback, or as names that do not
+  // resolve; never connected to.
+  for (const std::string& url :
+       {"http://127.0.0.1.:" + port + "/x.git", "http://localhost.:" + port + "/x.git",
+        "http://[fe80::1%25lo]:" + port + "/x.git", "http://[::1%25lo]:" + port + "/x.git"}) {
+    EXPECT_NE(Refusal(url), "") << url;
+  }
   EXPECT_FALSE(v4.Reached());
 
   const Listener v6("::1");
