@@ -131,7 +131,9 @@ TEST_F(RegistryAuthTest, BasicAuthOverTlsPushesAndThePasswordShowsNowhere) {
   EXPECT_EQ(json::parse(index.body)["manifests"].size(), 2u);
   EXPECT_EQ(client.HeadManifest("web", "web-latest"), index.digest);
   // Nor in the images: their configs hold the history and labels.
-  for (const auto& child : json::parse(index.body)["manifests"]) {
+  // Named: a range-for over a member of a temporary reads freed memory.
+  const json parsed = json::parse(index.body);
+  for (const auto& child : parsed["manifests"]) {
     const auto manifest = json::parse(client.GetManifest("web", child["digest"]).body);
     const std::string config = client.GetBlob("web", manifest["config"]["digest"]);
     EXPECT_EQ(config.find(kPassword), std::string::npos) << config;
