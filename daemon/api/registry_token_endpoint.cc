@@ -9,6 +9,7 @@
 #include "build/image_tags.h"
 #include "store/rights.h"
 #include "util/base64.h"
+#include "util/split.h"
 
 namespace hephy {
 namespace {
@@ -17,17 +18,6 @@ constexpr char kBasicChallenge[] = "Basic realm=\"hephyd\"";
 
 ApiError Unauthorized(const std::string& message) {
   return ApiError(401, message, {{"WWW-Authenticate", kBasicChallenge}});
-}
-
-std::vector<std::string> Split(std::string_view text, char separator) {
-  std::vector<std::string> parts;
-  while (!text.empty()) {
-    const auto end = text.find(separator);
-    if (end != 0) parts.emplace_back(text.substr(0, end));
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
-  }
-  return parts;
 }
 
 }  // namespace
@@ -119,7 +109,9 @@ RegistryTokenAnswer RegistryTokenEndpoint::Answer(const HttpServerRequest& http,
   const Caller caller = Authenticate(http, store);
   std::vector<RegistryGrant> access;
   for (auto [it, end] = params.equal_range("scope"); it != end; ++it) {
-    for (const std::string& scope : Split(it->second, ' ')) {
+    for (const std::string_view piece : SplitOn(it->second, ' ')) {
+      if (piece.empty()) continue;
+      const std::string scope(piece);
       const auto first = scope.find(':');
       const auto last = scope.rfind(':');
       if (first == std::string::npos || first == last) {
@@ -127,7 +119,9 @@ RegistryTokenAnswer RegistryTokenEndpoint::Answer(const HttpServerRequest& http,
       }
       RegistryGrant grant{scope.substr(0, first), scope.substr(first + 1, last - first - 1), {}};
       const auto allowed = Allowed(caller, grant.type, grant.name, store);
-      for (const std::string& action : Split(std::string_view(scope).substr(last + 1), ',')) {
+      for (const std::string_view piece : SplitOn(std::string_view(scope).substr(last + 1), ',')) {
+        const std::string action(piece);
+        if (action.empty()) continue;
         if (std::find(allowed.begin(), allowed.end(), action) != allowed.end() &&
             std::find(grant.actions.begin(), grant.actions.end(), action) == grant.actions.end()) {
           grant.actions.push_back(action);

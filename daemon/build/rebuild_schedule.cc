@@ -9,6 +9,7 @@
 #include "build/build_config.h"
 #include "hephy/error.h"
 #include "util/duration.h"
+#include "util/split.h"
 
 namespace hephy {
 namespace {
@@ -45,17 +46,6 @@ std::string Join(const std::vector<std::string_view>& words, std::string_view se
     out += word;
   }
   return out;
-}
-
-std::vector<std::string_view> Split(std::string_view text, char separator) {
-  std::vector<std::string_view> pieces;
-  size_t begin = 0;
-  while (true) {
-    const size_t end = text.find(separator, begin);
-    pieces.push_back(text.substr(begin, end == std::string_view::npos ? end : end - begin));
-    if (end == std::string_view::npos) return pieces;
-    begin = end + 1;
-  }
 }
 
 std::vector<std::string_view> Words(std::string_view text) {
@@ -96,7 +86,7 @@ int Value(std::string_view word, std::string_view item, const Field& field) {
 uint64_t ParseField(std::string_view text, const Field& field) {
   const std::string name(field.name);
   uint64_t mask = 0;
-  for (const auto item : Split(text, ',')) {
+  for (const auto item : SplitOn(text, ',')) {
     if (item.empty()) Invalid(name + " list '" + std::string(text) + "' has an empty item");
     const size_t slash = item.find('/');
     const auto range = item.substr(0, slash);
@@ -315,7 +305,7 @@ std::vector<ListedUnit> ParseRebuildList(std::string_view text, const std::strin
   std::vector<ListedUnit> units;
   std::map<std::string, int> seen;
   int number = 0;
-  for (auto line : Split(text, '\n')) {
+  for (auto line : SplitOn(text, '\n')) {
     ++number;
     line = line.substr(0, line.find('#'));
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {

@@ -99,12 +99,6 @@ SocketAddress Unmapped(const SocketAddress& address) {
   return v4;
 }
 
-std::string Normalized(std::string host) {
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  while (!host.empty() && host.back() == '.') host.pop_back();
-  return host;
-}
-
 bool IsHostName(const std::string& text) {
   return !text.empty() && text.size() <= 253 && std::all_of(text.begin(), text.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
@@ -141,6 +135,12 @@ SocketAddress SocketAddress::Parse(const std::string& address, uint16_t port) {
     throw Error("'" + address + "' is not an IP address");
   }
   return out;
+}
+
+std::string NormalizedHostName(std::string host) {
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!host.empty() && host.back() == '.') host.pop_back();
+  return host;
 }
 
 std::optional<std::string> NonPublicKind(const SocketAddress& address) {
@@ -183,7 +183,7 @@ EgressPolicy::EgressPolicy(const std::vector<std::string>& allow, Resolver resol
       if (slash != std::string::npos || !IsHostName(entry)) {
         throw Error("'" + entry + "' is neither a host name nor an IP address or CIDR");
       }
-      names_.push_back(Normalized(entry));
+      names_.push_back(NormalizedHostName(entry));
       continue;
     }
     const int bits = address->family() == AF_INET ? 32 : 128;
@@ -234,7 +234,7 @@ bool EgressPolicy::Allows(const SocketAddress& given) const {
 std::vector<SocketAddress> EgressPolicy::Resolve(const std::string& host,
                                                  const std::string& port) const {
   std::vector<SocketAddress> addresses = resolver_(host, port);
-  const std::string name = Normalized(host);
+  const std::string name = NormalizedHostName(host);
   if (std::find(names_.begin(), names_.end(), name) != names_.end()) return addresses;
   for (const auto& address : addresses) {
     if (Allows(address)) continue;

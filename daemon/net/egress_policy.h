@@ -36,6 +36,9 @@ struct SocketAddress {
 // ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16) are judged by it.
 std::optional<std::string> NonPublicKind(const SocketAddress& address);
 
+// A host name as policies compare them: lower case, without trailing dots.
+std::string NormalizedHostName(std::string host);
+
 class EgressPolicy {
  public:
   // A host's addresses for `port` (a number or a service name); throws Error

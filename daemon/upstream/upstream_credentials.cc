@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "hephy/error.h"
+#include "net/egress_policy.h"
 
 namespace hephy {
 namespace {
@@ -90,11 +91,8 @@ bool PathHasPrefix(const std::string& path, const std::string& prefix) {
 
 bool TokenGoesTo(const UpstreamsConfig& config, const UpstreamUrl& url) {
   if (url.kind != UpstreamUrl::Kind::kHttps || config.token_env.empty()) return false;
-  return std::any_of(config.token_hosts.begin(), config.token_hosts.end(), [&](std::string host) {
-    for (char& c : host) c = static_cast<char>(std::tolower(c));
-    while (!host.empty() && host.back() == '.') host.pop_back();
-    return host == url.host;
-  });
+  return std::any_of(config.token_hosts.begin(), config.token_hosts.end(),
+                     [&](const std::string& host) { return NormalizedHostName(host) == url.host; });
 }
 
 std::optional<HttpCredential> FindHttpCredential(const UpstreamsConfig& config,

@@ -5,19 +5,24 @@
 #include <algorithm>
 
 #include "hephy/error.h"
+#include "util/split.h"
 
 namespace hephy {
 namespace {
 
-std::vector<std::string> Split(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
+// The list of `kind`'s.
+const std::vector<std::string>& Of(SshAlgorithmKind kind, const std::vector<std::string>& kex,
+                                   const std::vector<std::string>& ciphers,
+                                   const std::vector<std::string>& macs) {
+  switch (kind) {
+    case SshAlgorithmKind::kKex:
+      return kex;
+    case SshAlgorithmKind::kCipher:
+      return ciphers;
+    case SshAlgorithmKind::kMac:
+      return macs;
   }
-  return out;
+  return kex;
 }
 
 bool Contains(const std::vector<std::string>& list, const std::string& name) {
@@ -37,15 +42,7 @@ const std::vector<std::string>& DefaultSshAlgorithms(SshAlgorithmKind kind) {
                                                     "aes128-ctr"};
   static const std::vector<std::string> kMacs = {"hmac-sha2-256-etm@openssh.com",
                                                  "hmac-sha2-512-etm@openssh.com"};
-  switch (kind) {
-    case SshAlgorithmKind::kKex:
-      return kKex;
-    case SshAlgorithmKind::kCipher:
-      return kCiphers;
-    case SshAlgorithmKind::kMac:
-      return kMacs;
-  }
-  return kKex;
+  return Of(kind, kKex, kCiphers, kMacs);
 }
 
 const std::vector<std::string>& SupportedSshAlgorithms(SshAlgorithmKind kind) {
@@ -78,15 +75,7 @@ const std::vector<std::string>& SupportedSshAlgorithms(SshAlgorithmKind kind) {
                                                  "hmac-sha2-256",
                                                  "hmac-sha2-512",
                                                  "hmac-sha1"};
-  switch (kind) {
-    case SshAlgorithmKind::kKex:
-      return kKex;
-    case SshAlgorithmKind::kCipher:
-      return kCiphers;
-    case SshAlgorithmKind::kMac:
-      return kMacs;
-  }
-  return kKex;
+  return Of(kind, kKex, kCiphers, kMacs);
 }
 
 std::vector<std::string> ParseSshAlgorithms(SshAlgorithmKind kind, const std::string& text) {
@@ -94,7 +83,10 @@ std::vector<std::string> ParseSshAlgorithms(SshAlgorithmKind kind, const std::st
   const auto& defaults = DefaultSshAlgorithms(kind);
   const char mode = text.empty() ? '\0' : text.front();
   const bool modified = mode == '+' || mode == '-' || mode == '^';
-  const std::vector<std::string> names = Split(modified ? text.substr(1) : text);
+  std::vector<std::string> names;
+  for (const auto name : SplitOn(modified ? std::string_view(text).substr(1) : text, ',')) {
+    names.emplace_back(name);
+  }
   for (const auto& name : names) {
     if (name.empty()) throw Error("'" + text + "': an empty algorithm name");
     const bool pattern = mode == '-' && name.find_first_of("*?") != std::string::npos;
