@@ -60,6 +60,17 @@ class UpstreamEgressTest : public ::testing::Test {
     return ErrorOf([&] { cache.Resolve(url, "main", {}); });
   }
 
+  // srv/up.git, a repository with one commit on main; the directory a
+  // GitDaemon serves.
+  std::filesystem::path ServedUpstream() {
+    MakeRepo(dir_.path() / "work");
+    CommitFile(dir_.path() / "work", "README", "v1\n", "first");
+    std::filesystem::create_directories(dir_.path() / "srv");
+    GitOk(dir_.path(), {"clone", "-q", "--bare", (dir_.path() / "work").string(),
+                        (dir_.path() / "srv" / "up.git").string()});
+    return dir_.path() / "srv";
+  }
+
   TestDir dir_;
   UpstreamsConfig config_{.credentials_file = dir_.path() / "upstream-credentials"};
 };
@@ -122,12 +133,7 @@ TEST_F(UpstreamEgressTest, OtherAddressesThatAreNotPublicAreRefusedToo) {
 }
 
 TEST_F(UpstreamEgressTest, AllowHostsLetsAnInternalServerThrough) {
-  MakeRepo(dir_.path() / "work");
-  CommitFile(dir_.path() / "work", "README", "v1\n", "first");
-  std::filesystem::create_directories(dir_.path() / "srv");
-  GitOk(dir_.path(), {"clone", "-q", "--bare", (dir_.path() / "work").string(),
-                      (dir_.path() / "srv" / "up.git").string()});
-  const GitDaemon daemon(dir_.path() / "srv");
+  const GitDaemon daemon(ServedUpstream());
   EXPECT_NE(Refusal(daemon.Url("up.git")).find("(loopback)"), std::string::npos);
 
   for (const std::vector<std::string>& allow :
@@ -143,12 +149,7 @@ TEST_F(UpstreamEgressTest, AllowHostsLetsAnInternalServerThrough) {
 // libgit2 would resolve itself: a name only the test's resolver knows
 // fetches, from the address it says.
 TEST_F(UpstreamEgressTest, TheFetchConnectsToTheAddressThatWasChecked) {
-  MakeRepo(dir_.path() / "work");
-  CommitFile(dir_.path() / "work", "README", "v1\n", "first");
-  std::filesystem::create_directories(dir_.path() / "srv");
-  GitOk(dir_.path(), {"clone", "-q", "--bare", (dir_.path() / "work").string(),
-                      (dir_.path() / "srv" / "up.git").string()});
-  const GitDaemon daemon(dir_.path() / "srv");
+  const GitDaemon daemon(ServedUpstream());
   config_.allow_hosts = {"git.hephy.test"};
   UpstreamCache cache(dir_.path() / "upstreams", config_,
                       [](const std::string& host, const std::string& port) {
