@@ -5,12 +5,14 @@
 
 #include "build/build_units.h"
 #include "build/change_detection.h"
+#include "build/dockerfile_fetches.h"
 #include "build/image_tags.h"
 #include "build/rebuild_schedule.h"
 #include "build/unit_order.h"
 #include "git/commit_reader.h"
 #include "git/quarantine_repo.h"
 #include "hephy/error.h"
+#include "net/egress_policy.h"
 
 namespace hephy {
 namespace {
@@ -51,6 +53,35 @@ std::vector<std::string> PlatformsOf(const BuildUnit& unit, const Config& config
 void AddDetected(UnitDependencies& entry, const std::vector<std::string>& from_units) {
   for (const auto& unit : from_units) {
     if (unit != entry.unit && !Contains(entry.depends_on, unit)) entry.depends_on.push_back(unit);
+  }
+}
+
+// buildah fetches from "localhost" and loopback addresses itself, never
+// through its job's egress proxy (net/egress_proxy.h): a Dockerfile may name
+// such a host only where the policy allows it, the registry aside. Names
+// other than localhost are the proxy's to check, when they are fetched.
+void CheckDirectFetches(const std::string& file, std::string_view dockerfile,
+                        const std::vector<std::string>& build_args, const EgressPolicy& policy,
+                        const std::string& registry, std::vector<std::string>& problems) {
+  for (const auto& fetch : DockerfileFetches(dockerfile, build_args)) {
+    const std::string where = file + ":" + std::to_string(fetch.line) + ": " + fetch.what + ": ";
+    if (fetch.host.empty()) {
+      problems.push_back(where + "the URL names no host");
+      continue;
+    }
+    if (NormalizedHostName(fetch.authority) == NormalizedHostName(registry)) continue;
+    bool address = true;
+    try {
+      SocketAddress::Parse(fetch.host);
+    } catch (const Error&) {
+      address = false;
+    }
+    if (!address && NormalizedHostName(fetch.host) != "localhost") continue;
+    try {
+      policy.Resolve(fetch.host, "80");
+    } catch (const Error& e) {
+      problems.push_back(where + e.what());
+    }
   }
 }
 
@@ -250,6 +281,20 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
     }
     building.push_back(name);
   }
+  // Checked before anything builds, naming every offending line at once.
+  const EgressPolicy egress(config_.upstreams.allow_hosts);
+  for (const auto& name : building) {
+    const BuildUnit& unit = unit_named(name);
+    if (config_.builder.executor != "buildah" ||
+        unit.config.network.value_or(config_.builder.network) == NetworkMode::kHost) {
+      continue;
+    }
+    const Source& source = sources.at(name);
+    CheckDirectFetches((source.url.empty() ? "" : source.url + ": ") + unit.DockerfilePath(),
+                       source.dockerfile_text, unit.config.build_args, egress, config_.registry.url,
+                       problems);
+  }
+  if (!problems.empty()) return plan;
   if (building.empty()) {
     say("hephy: no unit of " + where + " builds for " + Join(request.options.only_platforms) +
         "; nothing was built");

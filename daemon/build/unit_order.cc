@@ -5,185 +5,16 @@
 #include <queue>
 
 #include "build/build_config.h"
+#include "build/dockerfile_instructions.h"
 
 namespace hephy {
 namespace {
-
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimLeft(std::string_view s) {
-  while (!s.empty() && (IsBlank(s.front()) || s.front() == '\r')) s.remove_prefix(1);
-  return s;
-}
-
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() && (IsBlank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-// A physical line: where it starts in the Dockerfile, and its text without
-// "\n" and a trailing "\r".
-struct Line {
-  size_t begin;
-  std::string_view text;
-};
-
-std::vector<Line> SplitLines(std::string_view text) {
-  std::vector<Line> lines;
-  size_t begin = 0;
-  while (begin < text.size()) {
-    size_t end = text.find('\n', begin);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(begin, end - begin);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back({begin, line});
-    begin = end + 1;
-  }
-  return lines;
-}
-
-// A parser directive "# key=value", as BuildKit reads it; nullopt for any
-// other line, which ends the directives.
-std::optional<std::pair<std::string, std::string>> Directive(std::string_view line) {
-  if (line.empty() || line.front() != '#') return std::nullopt;
-  line = TrimLeft(line.substr(1));
-  size_t key_end = 0;
-  while (key_end < line.size() && std::isalnum(static_cast<unsigned char>(line[key_end]))) {
-    ++key_end;
-  }
-  if (key_end == 0 || !std::isalpha(static_cast<unsigned char>(line.front()))) return std::nullopt;
-  std::string key(line.substr(0, key_end));
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (key != "syntax" && key != "escape" && key != "check") return std::nullopt;
-  const auto rest = TrimLeft(line.substr(key_end));
-  if (rest.empty() || rest.front() != '=') return std::nullopt;
-  const auto value = TrimRight(TrimLeft(rest.substr(1)));
-  if (value.empty()) return std::nullopt;
-  return std::make_pair(key, std::string(value));
-}
-
-// One instruction with its continuation lines joined: the escape character
-// that ends a line is dropped and nothing is put in its place, as Docker does.
-struct Instruction {
-  size_t line;                  // 1-based, of its first line
-  std::string text;             // the joined text
-  std::vector<size_t> offsets;  // offsets[i]: where text[i] is in the Dockerfile
-};
-
-// Appends `line` to `instruction`; whether it ends in the escape character.
-bool Append(Instruction& instruction, const Line& line, char escape) {
-  std::string_view text = line.text;
-  const auto trimmed = TrimRight(text);
-  const bool continued = !trimmed.empty() && trimmed.back() == escape;
-  if (continued) text = trimmed.substr(0, trimmed.size() - 1);
-  for (size_t i = 0; i < text.size(); ++i) {
-    instruction.text.push_back(text[i]);
-    instruction.offsets.push_back(line.begin + i);
-  }
-  return continued;
-}
-
-// The [begin, end) of each blank-separated word of `text`.
-std::vector<std::pair<size_t, size_t>> Words(std::string_view text) {
-  std::vector<std::pair<size_t, size_t>> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (IsBlank(text[i]) || text[i] == '\r')) ++i;
-    const size_t begin = i;
-    while (i < text.size() && !IsBlank(text[i]) && text[i] != '\r') ++i;
-    if (i > begin) words.emplace_back(begin, i);
-  }
-  return words;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-// The heredocs ("<<EOF", "<<-'EOF'", "2<<EOF") an instruction opens: each
-// terminator, and whether leading tabs are stripped before comparing to it.
-std::vector<std::pair<std::string, bool>> Heredocs(const std::string& text) {
-  std::vector<std::pair<std::string, bool>> heredocs;
-  const auto words = Words(text);
-  if (words.empty()) return heredocs;
-  const std::string keyword =
-      Lower(std::string_view(text).substr(words[0].first, words[0].second - words[0].first));
-  if (keyword != "run" && keyword != "copy" && keyword != "add") return heredocs;
-  for (const auto& [begin, end] : words) {
-    std::string_view word = std::string_view(text).substr(begin, end - begin);
-    while (!word.empty() && std::isdigit(static_cast<unsigned char>(word.front()))) {
-      word.remove_prefix(1);
-    }
-    if (!word.starts_with("<<")) continue;
-    word.remove_prefix(2);
-    const bool strip_tabs = word.starts_with("-");
-    if (strip_tabs) word.remove_prefix(1);
-    if (word.size() >= 2 && (word.front() == '"' || word.front() == '\'') &&
-        word.back() == word.front()) {
-      word = word.substr(1, word.size() - 2);
-    }
-    if (!word.empty() && word.find('<') == std::string_view::npos) {
-      heredocs.emplace_back(std::string(word), strip_tabs);
-    }
-  }
-  return heredocs;
-}
-
-std::vector<Instruction> Instructions(std::string_view dockerfile) {
-  const std::vector<Line> lines = SplitLines(dockerfile);
-  std::vector<Instruction> instructions;
-  char escape = '\\';
-  bool directives = true;
-  size_t i = 0;
-  const auto skippable = [&](size_t at) {
-    const auto text = TrimLeft(lines[at].text);
-    return text.empty() || text.front() == '#';
-  };
-  while (i < lines.size()) {
-    if (directives) {
-      if (const auto directive = Directive(lines[i].text)) {
-        if (directive->first == "escape" &&
-            (directive->second == "\\" || directive->second == "`")) {
-          escape = directive->second.front();
-        }
-        ++i;
-        continue;
-      }
-      directives = false;
-    }
-    if (skippable(i)) {
-      ++i;
-      continue;
-    }
-    Instruction instruction{.line = i + 1};
-    bool continued = Append(instruction, lines[i++], escape);
-    for (; continued && i < lines.size(); ++i) {
-      if (!skippable(i)) continued = Append(instruction, lines[i], escape);
-    }
-    for (const auto& [terminator, strip_tabs] : Heredocs(instruction.text)) {
-      for (; i < lines.size(); ++i) {
-        std::string_view text = lines[i].text;
-        while (strip_tabs && !text.empty() && text.front() == '\t') text.remove_prefix(1);
-        if (text == terminator) {
-          ++i;
-          break;
-        }
-      }
-    }
-    instructions.push_back(std::move(instruction));
-  }
-  return instructions;
 }
 
 // A FROM instruction, and where its image is in the Dockerfile: [begin, end).
@@ -193,9 +24,9 @@ struct From {
   size_t image_end;
 };
 
-std::optional<From> AsFrom(const Instruction& instruction) {
+std::optional<From> AsFrom(const DockerfileInstruction& instruction) {
   const std::string_view text = instruction.text;
-  const auto words = Words(text);
+  const auto words = DockerfileWords(text);
   const auto word = [&](size_t i) {
     return text.substr(words[i].first, words[i].second - words[i].first);
   };
@@ -214,7 +45,7 @@ std::optional<From> AsFrom(const Instruction& instruction) {
 
 std::vector<From> Froms(std::string_view dockerfile) {
   std::vector<From> froms;
-  for (const auto& instruction : Instructions(dockerfile)) {
+  for (const auto& instruction : DockerfileInstructions(dockerfile)) {
     if (auto from = AsFrom(instruction)) froms.push_back(std::move(*from));
   }
   return froms;

@@ -10,6 +10,7 @@
 #include "executors/job_cgroup.h"
 #include "executors/job_process.h"
 #include "hephy/error.h"
+#include "net/egress_proxy.h"
 #include "registry/docker_config.h"
 #include "util/private_file.h"
 
@@ -95,11 +96,12 @@ class BuildahJob : public PlatformJob {
  public:
   BuildahJob(const BuildahConfig& config, PlatformJobSpec spec,
              std::filesystem::path containers_conf, const BuildLimits& limits,
-             PushLocks& push_locks)
+             const BuildahEgress& egress, PushLocks& push_locks)
       : config_(config),
         spec_(std::move(spec)),
         containers_conf_(std::move(containers_conf)),
         limits_(limits),
+        egress_(egress),
         push_locks_(push_locks) {}
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
@@ -112,6 +114,13 @@ class BuildahJob : public PlatformJob {
         std::filesystem::remove(AuthFile(spec), ec);
       }
     } remove_auth_file{spec_};
+    std::optional<EgressProxy> proxy;
+    try {
+      if (spec_.network != NetworkMode::kHost) proxy.emplace(egress_.policy);
+    } catch (const Error& e) {
+      return {.outcome = PlatformJobResult::Outcome::kFailed, .error = e.what()};
+    }
+    proxy_url_ = proxy ? proxy->url() : "";
     const auto deadline = std::chrono::steady_clock::now() + spec_.timeout;
     bool exec_format_error = false;
     bool access_denied = false;
@@ -139,6 +148,9 @@ class BuildahJob : public PlatformJob {
         result.error = "buildah build exited with status " + std::to_string(*result.exit_code);
         const std::string hit = cgroup ? cgroup->LimitHit() : "";
         if (!hit.empty()) result.error += ": " + hit;
+        for (const auto& refusal : proxy ? proxy->Refusals() : std::vector<std::string>{}) {
+          result.error += "; hephyd did not let the build fetch " + refusal;
+        }
       }
     }
     if (result.outcome == PlatformJobResult::Outcome::kFailed) {
@@ -197,6 +209,16 @@ class BuildahJob : public PlatformJob {
         "GOMAXPROCS=" + std::to_string(std::max(1, cores / std::max(1, spec_.concurrent_jobs))),
     };
     if (!containers_conf_.empty()) env.push_back("CONTAINERS_CONF=" + containers_conf_.string());
+    if (!proxy_url_.empty()) {
+      std::string direct;
+      for (const auto& host : egress_.direct_hosts) direct += (direct.empty() ? "" : ",") + host;
+      // Go programs read either spelling.
+      for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+        env.push_back(std::string(name) + "=" + proxy_url_);
+      }
+      env.push_back("NO_PROXY=" + direct);
+      env.push_back("no_proxy=" + direct);
+    }
     return RunJobProcess({.argv = std::move(argv), .env = std::move(env), .cwd = spec_.work_dir},
                          deadline, cancel_, on_line);
   }
@@ -205,6 +227,8 @@ class BuildahJob : public PlatformJob {
   PlatformJobSpec spec_;
   std::filesystem::path containers_conf_;
   BuildLimits limits_;
+  const BuildahEgress& egress_;
+  std::string proxy_url_;  // the job's EgressProxy while it runs; empty: none
   PushLocks& push_locks_;
   JobCancel cancel_;
 };
@@ -220,8 +244,10 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const Pla
   // runc, not crun: crun refuses hosts with cgroups v1 and v2 mounted side by
   // side ("cgroups in hybrid mode not supported").
   if (config.isolation != "chroot") Append(argv, {"--runtime", "runc"});
+  // --http-proxy=false: the job's egress proxy is buildah's, not its RUN
+  // steps' (on a network of their own, where it is not even reachable).
   Append(argv, {"--network", NetworkArgument(spec.network), "--platform", spec.platform,
-                "--layers=false"});
+                "--layers=false", "--http-proxy=false"});
   if (cgroup_parent) Append(argv, {"--cgroup-parent", *cgroup_parent});
   AppendTls(argv, spec);
   AppendAuth(argv, spec);
@@ -280,7 +306,8 @@ std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spe
         "network isolated: hephyd's build network is set up only with builder.network isolated");
   }
   if (spec.registry_credentials) WriteAuthFile(spec);
-  return std::make_unique<BuildahJob>(config_, spec, containers_conf_, limits_, push_locks_);
+  return std::make_unique<BuildahJob>(config_, spec, containers_conf_, limits_, egress_,
+                                      push_locks_);
 }
 
 std::timed_mutex& PushLocks::For(const std::string& repository) {

@@ -10,6 +10,7 @@
 
 #include "hephy/config.h"
 #include "hephy/executor.h"
+#include "net/egress_policy.h"
 
 namespace hephy {
 
@@ -29,6 +30,16 @@ class PushLocks {
   std::map<std::string, std::timed_mutex> locks_;
 };
 
+// Where a job's buildah fetches (a Dockerfile's FROM images, its ADD URLs):
+// through an EgressProxy of the job's with `policy`, but for `direct_hosts`
+// (NO_PROXY: the registry, hephyd's token service). A job whose RUN steps
+// have the host's network fetches directly: its Dockerfile reaches every
+// address anyway.
+struct BuildahEgress {
+  EgressPolicy policy = EgressPolicy();
+  std::vector<std::string> direct_hosts;
+};
+
 class BuildahExecutor : public Executor {
  public:
   // Jobs' work directories are all under `builds_dir`. Jobs with network
@@ -36,11 +47,13 @@ class BuildahExecutor : public Executor {
   // empty: there is none, and such jobs fail.
   // Each job's RUN steps share one cgroup with `limits` (JobCgroup).
   BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir,
-                  std::filesystem::path containers_conf = {}, const BuildLimits& limits = {})
+                  std::filesystem::path containers_conf = {}, const BuildLimits& limits = {},
+                  BuildahEgress egress = {})
       : config_(config),
         builds_dir_(std::move(builds_dir)),
         containers_conf_(std::move(containers_conf)),
-        limits_(limits) {}
+        limits_(limits),
+        egress_(std::move(egress)) {}
   std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) override;
   // Kills the process group of every process whose arguments name a path
   // under builds_dir: buildah, and what its RUN steps started.
@@ -51,6 +64,7 @@ class BuildahExecutor : public Executor {
   std::filesystem::path builds_dir_;
   std::filesystem::path containers_conf_;
   BuildLimits limits_;
+  BuildahEgress egress_;
   PushLocks push_locks_;
 };
 

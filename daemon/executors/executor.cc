@@ -9,8 +9,23 @@
 #include "executors/kaniko_kubernetes_executor.h"
 #include "executors/kaniko_local_executor.h"
 #include "hephy/error.h"
+#include "net/http_connection.h"
 
 namespace hephy {
+namespace {
+
+// The rule for buildah's fetches is the upstreams' (upstreams.allow_hosts).
+// The registry and hephyd's token service (the HTTP listener) are the
+// admin's and reached directly.
+BuildahEgress BuildahEgressOf(const Config& config) {
+  BuildahEgress egress{.policy = EgressPolicy(config.upstreams.allow_hosts)};
+  egress.direct_hosts.push_back(ParseHostPort(config.registry.url, 80).host);
+  const std::string& http = config.http.listen.host;
+  if (!http.empty() && http != "0.0.0.0" && http != "::") egress.direct_hosts.push_back(http);
+  return egress;
+}
+
+}  // namespace
 
 std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* contexts) {
   const std::string& name = config.builder.executor;
@@ -24,7 +39,8 @@ std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* cont
                    problem);
     }
     return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir(),
-                                             containers_conf, config.builder.limits);
+                                             containers_conf, config.builder.limits,
+                                             BuildahEgressOf(config));
   }
   if (name == "kaniko-kubernetes") {
     if (contexts == nullptr) {

@@ -1,25 +1,21 @@
 #include "upstream/pinned_stream.h"
 
-#include <fcntl.h>
 #include <git2.h>
 #include <git2/sys/stream.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
 
 #include "hephy/error.h"
+#include "net/pinned_connect.h"
 
 namespace hephy {
 namespace {
-
-constexpr std::chrono::seconds kConnectTimeout{30};
 
 thread_local const EgressPolicy* t_policy = nullptr;
 
@@ -43,55 +39,14 @@ int Fail(const std::string& message) {
   return -1;
 }
 
-// Connects to `address` within kConnectTimeout; the socket, or -1 with errno.
-int ConnectTo(const SocketAddress& address) {
-  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
-    if (errno != EINPROGRESS) {
-      const int error = errno;
-      close(fd);
-      errno = error;
-      return -1;
-    }
-    pollfd ready{fd, POLLOUT, 0};
-    int polled;
-    do {
-      polled = poll(&ready, 1, static_cast<int>(kConnectTimeout.count() * 1000));
-    } while (polled < 0 && errno == EINTR);
-    int error = polled == 0 ? ETIMEDOUT : 0;
-    socklen_t length = sizeof error;
-    if (polled > 0) getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
-    if (polled < 0) error = errno;
-    if (error != 0) {
-      close(fd);
-      errno = error;
-      return -1;
-    }
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // libgit2 reads and writes blocking
-  return fd;
-}
-
 int Connect(git_stream* stream) {
   auto* self = reinterpret_cast<PinnedStream*>(stream);
-  std::vector<SocketAddress> addresses;
   try {
-    addresses = PolicyOfThisThread().Resolve(self->host, self->port);
+    self->socket = ConnectPinned(PolicyOfThisThread(), self->host, self->port).Release();
   } catch (const Error& e) {
     return Fail(e.what());
   }
-  std::string failures;
-  for (const auto& address : addresses) {
-    const int fd = ConnectTo(address);
-    if (fd >= 0) {
-      self->socket = fd;
-      return 0;
-    }
-    failures += (failures.empty() ? "" : "; ") + address.ToString() + ": " + std::strerror(errno);
-  }
-  return Fail(std::string("cannot connect to ") + self->host + " port " + self->port + " (" +
-              failures + ")");
+  return 0;
 }
 
 ssize_t Read(git_stream* stream, void* data, size_t length) {

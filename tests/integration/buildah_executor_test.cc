@@ -149,6 +149,7 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
                                              "--platform",
                                              "linux/arm64",
                                              "--layers=false",
+                                             "--http-proxy=false",
                                              "--tls-verify=true",
                                              "--file",
                                              "/ctx/Dockerfile",
