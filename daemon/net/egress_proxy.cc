@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "hephy/error.h"
+#include "net/http_head.h"
 #include "net/pinned_connect.h"
 
 namespace hephy {
@@ -28,13 +29,6 @@ constexpr int kHeadTimeoutMs = 30'000;
 constexpr int kIdleTimeoutMs = 300'000;
 // buildah opens a few connections at a time; this bounds what a job can hold.
 constexpr int kMaxConnections = 64;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 void SendAll(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -77,115 +71,6 @@ std::optional<size_t> ReadHead(int fd, int stop, std::string& buffer) {
     if (n <= 0) return std::nullopt;
     buffer.append(chunk, static_cast<size_t>(n));
   }
-}
-
-struct Authority {
-  std::string host;  // without brackets
-  std::string port;
-};
-
-// "host", "host:port", "[v6]", "[v6]:port"; nullopt for anything else,
-// user information ("user@host") included.
-std::optional<Authority> ParseAuthority(std::string_view text, std::string_view default_port) {
-  Authority authority;
-  std::string_view rest;
-  if (text.starts_with("[")) {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    authority.host = text.substr(1, close - 1);
-    rest = text.substr(close + 1);
-  } else {
-    const auto colon = text.find(':');
-    authority.host = text.substr(0, colon);
-    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
-  }
-  if (rest.empty()) {
-    authority.port = default_port;
-  } else {
-    if (rest.front() != ':') return std::nullopt;
-    authority.port = rest.substr(1);
-  }
-  const bool port_ok = !authority.port.empty() && authority.port.size() <= 5 &&
-                       std::all_of(authority.port.begin(), authority.port.end(), ::isdigit) &&
-                       std::stoi(authority.port) > 0 && std::stoi(authority.port) < 65536;
-  const bool host_ok = !authority.host.empty() &&
-                       std::none_of(authority.host.begin(), authority.host.end(), [](char c) {
-                         return c == '@' || c == '/' || c <= ' ' || c > '~';
-                       });
-  if (!port_ok || !host_ok) return std::nullopt;
-  return authority;
-}
-
-// An absolute URL's scheme and authority: "http://host:port/path" gives
-// ("http", {host, port}, "/path"); nullopt for a URL that is not http(s)
-// or whose authority does not parse.
-struct Url {
-  std::string scheme;
-  Authority authority;
-  std::string path;
-};
-std::optional<Url> ParseUrl(std::string_view text) {
-  const auto colon = text.find("://");
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string scheme(text.substr(0, colon));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (scheme != "http" && scheme != "https") return std::nullopt;
-  text.remove_prefix(colon + 3);
-  const auto end = text.find_first_of("/?#");
-  auto authority = ParseAuthority(text.substr(0, end), scheme == "https" ? "443" : "80");
-  if (!authority) return std::nullopt;
-  std::string path(end == std::string_view::npos ? "/" : text.substr(end));
-  if (path.front() != '/') path.insert(0, "/");
-  return Url{std::move(scheme), std::move(*authority), std::move(path)};
-}
-
-struct Head {
-  std::string start_line;
-  std::vector<std::pair<std::string, std::string>> fields;
-};
-
-Head ParseHead(std::string_view text) {
-  Head head;
-  size_t at = text.find("\r\n");
-  head.start_line = text.substr(0, at);
-  while (at != std::string_view::npos) {
-    const size_t begin = at + 2;
-    at = text.find("\r\n", begin);
-    const std::string_view line =
-        text.substr(begin, at == std::string_view::npos ? at : at - begin);
-    const auto colon = line.find(':');
-    if (line.empty() || colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    head.fields.emplace_back(line.substr(0, colon), value);
-  }
-  return head;
-}
-
-// The head again, with the fields that belong to this hop (and the proxy)
-// dropped and "Connection: close" in their place: one request per
-// connection keeps the proxy a plain pipe after the heads.
-std::string ForwardedHead(const std::string& start_line, const Head& head) {
-  std::string out = start_line + "\r\n";
-  for (const auto& [name, value] : head.fields) {
-    if (EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Keep-Alive") ||
-        EqualsIgnoreCase(name, "Proxy-Connection") ||
-        EqualsIgnoreCase(name, "Proxy-Authorization")) {
-      continue;
-    }
-    out += name + ": " + value + "\r\n";
-  }
-  return out + "Connection: close\r\n\r\n";
-}
-
-std::optional<std::string> Field(const Head& head, std::string_view name) {
-  for (const auto& [field, value] : head.fields) {
-    if (EqualsIgnoreCase(field, name)) return value;
-  }
-  return std::nullopt;
 }
 
 // Copies bytes both ways between `client` and `server` until each side has
@@ -341,7 +226,7 @@ void EgressProxy::Serve(UniqueFd client) {
   std::string buffer;
   const auto head_end = ReadHead(client.get(), stop_read_.get(), buffer);
   if (!head_end) return;
-  const Head head = ParseHead(std::string_view(buffer).substr(0, *head_end));
+  const HttpHead head = ParseHttpHead(std::string_view(buffer).substr(0, *head_end));
   const std::string rest = buffer.substr(*head_end);
   // "METHOD TARGET HTTP/1.x"
   const auto first = head.start_line.find(' ');
@@ -374,7 +259,7 @@ void EgressProxy::Serve(UniqueFd client) {
     return;
   }
 
-  const auto url = ParseUrl(target);
+  const auto url = ParseAbsoluteUrl(target);
   if (!url || url->scheme != "http") {
     SendAll(client.get(),
             Response(400, "a proxy request takes an absolute http:// URL, not '" + target + "'"));
@@ -389,20 +274,20 @@ void EgressProxy::Serve(UniqueFd client) {
     return;
   }
   std::string request =
-      ForwardedHead(method + " " + url->path + " " + head.start_line.substr(last + 1), head);
-  if (!Field(head, "Host"))
+      head.ForwardedWith(method + " " + url->path + " " + head.start_line.substr(last + 1));
+  if (!head.Field("Host"))
     request.insert(request.find("\r\n") + 2, "Host: " + what.substr(7) + "\r\n");
   SendAll(server.get(), request + rest);
   // A redirect is followed by the client, and Go programs follow one to a
   // loopback address without the proxy: such a Location is refused here.
   const HeadFilter check_redirect = [&](const std::string& text, bool& end) {
-    const Head response = ParseHead(text);
+    const HttpHead response = ParseHttpHead(text);
     const auto space = response.start_line.find(' ');
     const std::string code =
         space == std::string::npos ? "" : response.start_line.substr(space + 1, 3);
-    const auto location = Field(response, "Location");
+    const auto location = response.Field("Location");
     if (code.size() == 3 && code.front() == '3' && location) {
-      if (const auto next = ParseUrl(*location)) {
+      if (const auto next = ParseAbsoluteUrl(*location)) {
         try {
           policy_.Resolve(next->authority.host, next->authority.port);
         } catch (const Error& e) {
@@ -413,7 +298,7 @@ void EgressProxy::Serve(UniqueFd client) {
         }
       }
     }
-    return ForwardedHead(response.start_line, response);
+    return response.ForwardedWith(response.start_line);
   };
   Relay(client.get(), server.get(), stop_read_.get(), check_redirect);
 }
