@@ -9,6 +9,7 @@
 
 #include "api/api_caller.h"
 #include "build/build_log_reader.h"
+#include "executors/host_platforms.h"
 #include "executors/job_cgroup.h"
 #include "executors/tar_stream.h"
 #include "hephy/registry_client.h"
@@ -195,6 +196,14 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
           const std::string limits = BuildLimitsProblem(config_);
           body["build_limits"] = limits.empty() ? "ok" : limits;
         }
+        if (RunsOnThisHost(config_)) {
+          const HostPlatforms host = HostPlatforms::Detect();
+          json platforms = json::object();
+          for (const auto& platform : config_.builder.platforms) {
+            platforms[platform] = PlatformRunName(host.RunOf(platform));
+          }
+          body["platforms"] = platforms;
+        }
         if (database.empty() && registry.empty()) return respond(Json(200, body));
         std::string error;
         if (!database.empty()) {
@@ -228,6 +237,22 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
           builds.samples.push_back({"", {{"status", final_status}}, static_cast<double>(count)});
         }
         families.push_back(std::move(builds));
+        if (RunsOnThisHost(config_)) {
+          MetricFamilySnapshot runs{
+              "hephy_platform_run",
+              "How this host runs RUN steps of each of builder.platforms: 1 for its mode "
+              "(native, emulated through qemu, or unavailable).",
+              "gauge",
+              {}};
+          const HostPlatforms host = HostPlatforms::Detect();
+          for (const auto& platform : config_.builder.platforms) {
+            runs.samples.push_back({"",
+                                    {{"platform", platform},
+                                     {"mode", std::string(PlatformRunName(host.RunOf(platform)))}},
+                                    1});
+          }
+          families.push_back(std::move(runs));
+        }
         return respond({200, kMetricsContentType, {}, RenderMetrics(families)});
       }
       case Kind::kApps: {

@@ -6,9 +6,11 @@
 #include "build/build_units.h"
 #include "build/change_detection.h"
 #include "build/dockerfile_fetches.h"
+#include "build/dockerfile_platforms.h"
 #include "build/image_tags.h"
 #include "build/rebuild_schedule.h"
 #include "build/unit_order.h"
+#include "executors/host_platforms.h"
 #include "git/commit_reader.h"
 #include "git/quarantine_repo.h"
 #include "hephy/error.h"
@@ -282,6 +284,27 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
     building.push_back(name);
   }
   // Checked before anything builds, naming every offending line at once.
+  const bool local = RunsOnThisHost(config_);
+  const HostPlatforms host = local ? HostPlatforms::Detect() : HostPlatforms{};
+  std::map<std::string, std::set<std::string>> emulated;
+  for (const auto& name : building) {
+    const BuildUnit& unit = unit_named(name);
+    const Source& source = sources.at(name);
+    const std::string file = (source.url.empty() ? "" : source.url + ": ") + unit.DockerfilePath();
+    for (const auto& platform : platforms.at(name)) {
+      for (const auto& [runs, line] :
+           RunPlatforms(source.dockerfile_text, BuildPlatformFor(config_, platform), platform,
+                        unit.config.target)) {
+        const PlatformRun run = local ? host.RunOf(runs) : PlatformRun::kNative;
+        if (run == PlatformRun::kEmulated) emulated[name].insert(platform);
+        if (run != PlatformRun::kUnavailable) continue;
+        const std::string problem = file + ":" + std::to_string(line) + ": RUN steps for " + runs +
+                                    ", which this " + host.native_arch + " host cannot run (" +
+                                    host.WhyNot(runs) + "): " + WaysToRun(runs);
+        if (!Contains(problems, problem)) problems.push_back(problem);
+      }
+    }
+  }
   const EgressPolicy egress(config_.upstreams.allow_hosts);
   for (const auto& name : building) {
     const BuildUnit& unit = unit_named(name);
@@ -318,6 +341,8 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
     build.target = unit.config.target;
     build.network = unit.config.network.value_or(config_.builder.network);
     build.build_args = unit.config.build_args;
+    build.emulated = emulated[name];
+    build.declared_args = DeclaredArgs(source.dockerfile_text);
     // Tools that honour SOURCE_DATE_EPOCH date what they make by the commit,
     // so that the same commit builds the same image.
     if (std::none_of(build.build_args.begin(), build.build_args.end(),

@@ -11,6 +11,7 @@
 
 #include "build/image_tags.h"
 #include "build/unit_order.h"
+#include "executors/host_platforms.h"
 #include "git/context_export.h"
 #include "git/quarantine_repo.h"
 #include "hephy/error.h"
@@ -38,6 +39,35 @@ std::shared_ptr<spdlog::logger> Log() {
 std::string Seconds(std::chrono::steady_clock::duration elapsed) {
   const auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "s";
+}
+
+// `args` and, of the platform arguments `declared` names and `args` does
+// not set, each with this job's value: BUILDPLATFORM, BUILDOS, BUILDARCH,
+// TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT.
+std::vector<std::string> WithPlatformArgs(std::vector<std::string> args,
+                                          const std::set<std::string>& declared,
+                                          const std::string& build, const std::string& target) {
+  const auto part = [](const std::string& platform, int index) {
+    size_t begin = 0;
+    for (int i = 0; i < index && begin != std::string::npos; ++i) {
+      begin = platform.find('/', begin);
+      if (begin != std::string::npos) ++begin;
+    }
+    if (begin == std::string::npos) return std::string();
+    const auto end = platform.find('/', begin);
+    return platform.substr(begin, end == std::string::npos ? end : end - begin);
+  };
+  const std::pair<std::string, std::string> values[] = {
+      {"BUILDPLATFORM", build},          {"BUILDOS", part(build, 0)},
+      {"BUILDARCH", part(build, 1)},     {"TARGETPLATFORM", target},
+      {"TARGETOS", part(target, 0)},     {"TARGETARCH", part(target, 1)},
+      {"TARGETVARIANT", part(target, 2)}};
+  for (const auto& [name, value] : values) {
+    const bool set = std::any_of(args.begin(), args.end(),
+                                 [&](const auto& arg) { return arg.starts_with(name + "="); });
+    if (declared.contains(name) && !set) args.push_back(name + "=" + value);
+  }
+  return args;
 }
 
 std::string Join(const std::vector<std::string>& items, const std::string& separator) {
@@ -272,9 +302,13 @@ class BuildExecution {
       network = plan_.network == NetworkMode::kNone ? " (RUN steps without network)"
                                                     : " (RUN steps on the host's network)";
     }
+    std::vector<std::string> platforms;
+    for (const auto& platform : plan_.build.platforms) {
+      platforms.push_back(platform + (plan_.emulated.contains(platform) ? " (emulated)" : ""));
+    }
     say_("hephy: building " + build_.unit + " (build " + std::to_string(build_.id) + ", " +
          (upstream ? build_.source_url + " " : BranchOf(build_.ref) + " ") + commit.substr(0, 7) +
-         ") for " + Join(plan_.build.platforms, ", ") + network);
+         ") for " + Join(platforms, ", ") + network);
 
     std::filesystem::remove_all(work_dir_);
     std::filesystem::create_directories(work_dir_);
@@ -308,7 +342,9 @@ class BuildExecution {
       spec.context_dir = context;
       spec.dockerfile = plan_.dockerfile;
       spec.target = plan_.target;
-      spec.build_args = plan_.build_args;
+      spec.build_args =
+          WithPlatformArgs(plan_.build_args, plan_.declared_args,
+                           BuildPlatformFor(config_, record.platform), record.platform);
       spec.network = plan_.network;
       spec.destination = config_.registry.url + "/" + repository + ":" + run.arch_tag;
       spec.insecure_registry = config_.registry.insecure;
@@ -398,7 +434,8 @@ class BuildExecution {
     };
     try {
       Store store(config_.DatabasePath());
-      const auto slot = scheduler_.AcquireJobSlot(abort_.get_token());
+      const auto slot =
+          scheduler_.AcquireJobSlot(abort_.get_token(), plan_.emulated.contains(platform));
       if (!slot) {
         run.result.outcome = PlatformJobResult::Outcome::kCancelled;
         store.FinishJob(run.record.id, "cancelled", std::nullopt, "");

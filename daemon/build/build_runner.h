@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -44,6 +45,12 @@ struct BuildPlan {
   std::vector<std::string> build_args;  // "KEY=value", SOURCE_DATE_EPOCH included
   std::vector<std::string> additional_tags;
   NetworkMode network = NetworkMode::kIsolated;  // of its RUN steps
+  // Platforms whose RUN steps this host runs through qemu: the build's
+  // header says so, and their jobs take the emulated share of job slots.
+  std::set<std::string> emulated;
+  // The ARGs its Dockerfile declares: of BUILDPLATFORM, BUILDOS, BUILDARCH
+  // and the TARGET ones, each job is passed those (with its values).
+  std::set<std::string> declared_args;
   // Units of the same run that must be built first, each with the images
   // of this unit's Dockerfile FROM lines that name it: those are pinned to
   // the digest just built, so the build never pulls a stale image.

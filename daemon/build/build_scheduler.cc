@@ -16,6 +16,7 @@ BuildScheduler::JobSlot::~JobSlot() {
   {
     std::lock_guard lock(scheduler_->mutex_);
     ++scheduler_->free_slots_;
+    if (emulated_) ++scheduler_->free_emulated_slots_;
   }
   scheduler_->changed_.notify_all();
 }
@@ -33,11 +34,16 @@ std::optional<BuildScheduler::AppLease> BuildScheduler::AcquireApp(
   return AppLease(this, app);
 }
 
-std::optional<BuildScheduler::JobSlot> BuildScheduler::AcquireJobSlot(std::stop_token stop) {
+std::optional<BuildScheduler::JobSlot> BuildScheduler::AcquireJobSlot(std::stop_token stop,
+                                                                      bool emulated) {
   std::unique_lock lock(mutex_);
-  if (!changed_.wait(lock, stop, [&] { return free_slots_ > 0; })) return std::nullopt;
+  if (!changed_.wait(lock, stop,
+                     [&] { return free_slots_ > 0 && (!emulated || free_emulated_slots_ > 0); })) {
+    return std::nullopt;
+  }
   --free_slots_;
-  return JobSlot(this);
+  if (emulated) --free_emulated_slots_;
+  return JobSlot(this, emulated);
 }
 
 }  // namespace hephy

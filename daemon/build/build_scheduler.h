@@ -1,9 +1,12 @@
 // What may build at once: one build per app (a second push to an app waits
 // for the first), and at most builder.max_jobs platform jobs across all
-// builds. Waits end early when the waiter's stop token fires (the pusher
+// builds, of which emulated ones (RUN steps through qemu, several times
+// slower) take at most half, at least one: they never hold every slot while
+// native jobs wait. Waits end early when the waiter's stop token fires (the pusher
 // went away).
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -17,7 +20,8 @@ namespace hephy {
 
 class BuildScheduler {
  public:
-  explicit BuildScheduler(int max_jobs) : free_slots_(max_jobs) {}
+  explicit BuildScheduler(int max_jobs)
+      : free_slots_(max_jobs), free_emulated_slots_(std::max(1, max_jobs / 2)) {}
   BuildScheduler(const BuildScheduler&) = delete;
   BuildScheduler& operator=(const BuildScheduler&) = delete;
 
@@ -41,28 +45,33 @@ class BuildScheduler {
   // Held while one platform job runs.
   class JobSlot {
    public:
-    JobSlot(JobSlot&& other) noexcept : scheduler_(std::exchange(other.scheduler_, nullptr)) {}
+    JobSlot(JobSlot&& other) noexcept
+        : scheduler_(std::exchange(other.scheduler_, nullptr)), emulated_(other.emulated_) {}
     JobSlot& operator=(JobSlot&&) = delete;
     ~JobSlot();
 
    private:
     friend class BuildScheduler;
-    explicit JobSlot(BuildScheduler* scheduler) : scheduler_(scheduler) {}
+    JobSlot(BuildScheduler* scheduler, bool emulated)
+        : scheduler_(scheduler), emulated_(emulated) {}
     BuildScheduler* scheduler_;
+    bool emulated_;
   };
 
   // Blocks until no other build of `app` runs; `on_wait` is called once,
   // before blocking, if it has to. Empty when `stop` fired first.
   std::optional<AppLease> AcquireApp(const std::string& app, std::stop_token stop,
                                      const std::function<void()>& on_wait);
-  // Blocks until a job slot is free. Empty when `stop` fired first.
-  std::optional<JobSlot> AcquireJobSlot(std::stop_token stop);
+  // Blocks until a job slot is free (for an `emulated` job, one of their
+  // share). Empty when `stop` fired first.
+  std::optional<JobSlot> AcquireJobSlot(std::stop_token stop, bool emulated = false);
 
  private:
   std::mutex mutex_;
   std::condition_variable_any changed_;
   std::set<std::string> building_;
   int free_slots_;
+  int free_emulated_slots_;
 };
 
 }  // namespace hephy

@@ -13,57 +13,6 @@ namespace {
 
 using Values = std::map<std::string, std::string>;
 
-bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
-// `text` with its variables replaced by their values.
-std::string Expand(std::string_view text, const Values& values) {
-  const auto value_of = [&](const std::string& name) -> std::optional<std::string> {
-    const auto found = values.find(name);
-    if (found == values.end()) return std::nullopt;
-    return found->second;
-  };
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '$') {
-      out += '$';
-      ++i;
-      continue;
-    }
-    if (text[i] != '$' || i + 1 == text.size()) {
-      out += text[i];
-      continue;
-    }
-    if (text[i + 1] == '{') {
-      const auto close = text.find('}', i + 2);
-      if (close == std::string_view::npos) {
-        out += text.substr(i);
-        break;
-      }
-      const std::string_view inner = text.substr(i + 2, close - i - 2);
-      const auto colon = inner.find(':');
-      const auto value = value_of(std::string(inner.substr(0, colon)));
-      if (colon == std::string_view::npos) {
-        out += value.value_or("");
-      } else if (inner.substr(colon).starts_with(":-")) {
-        out += value && !value->empty() ? *value : Expand(inner.substr(colon + 2), values);
-      } else if (inner.substr(colon).starts_with(":+")) {
-        out += value && !value->empty() ? Expand(inner.substr(colon + 2), values) : "";
-      }
-      i = close;
-      continue;
-    }
-    size_t end = i + 1;
-    while (end < text.size() && IsNameChar(text[end])) ++end;
-    if (end == i + 1) {
-      out += '$';
-      continue;
-    }
-    out += value_of(std::string(text.substr(i + 1, end - i - 1))).value_or("");
-    i = end - 1;
-  }
-  return out;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -141,7 +90,7 @@ void Assign(const std::vector<std::string>& arguments, bool is_env, Values& valu
   if (is_env && arguments.size() >= 2 && arguments[0].find('=') == std::string::npos) {
     std::string value;
     for (size_t i = 1; i < arguments.size(); ++i) value += (i > 1 ? " " : "") + arguments[i];
-    values[arguments[0]] = Expand(value, values);
+    values[arguments[0]] = ExpandVariables(value, values);
     return;
   }
   for (const auto& argument : arguments) {
@@ -152,7 +101,7 @@ void Assign(const std::vector<std::string>& arguments, bool is_env, Values& valu
       continue;
     }
     if (equals == std::string::npos) continue;
-    std::string value = Expand(argument.substr(equals + 1), values);
+    std::string value = ExpandVariables(argument.substr(equals + 1), values);
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
@@ -185,7 +134,7 @@ std::vector<DockerfileFetch> DockerfileFetches(std::string_view dockerfile,
     }
     size_t first = 0;
     for (; first < arguments.size() && arguments[first].starts_with("--"); ++first) {
-      const std::string flag = Expand(arguments[first], values);
+      const std::string flag = ExpandVariables(arguments[first], values);
       if ((keyword == "copy" || keyword == "add") && flag.starts_with("--from=")) {
         AddImage(fetches, instruction.line, keyword == "copy" ? "COPY --from" : "ADD --from",
                  flag.substr(7));
@@ -203,12 +152,12 @@ std::vector<DockerfileFetch> DockerfileFetches(std::string_view dockerfile,
       }
     }
     if (keyword == "from" && first < arguments.size()) {
-      AddImage(fetches, instruction.line, "FROM", Expand(arguments[first], values));
+      AddImage(fetches, instruction.line, "FROM", ExpandVariables(arguments[first], values));
     }
     // Every source of ADD; the last argument is the destination.
     if (keyword == "add") {
       for (size_t i = first; i + 1 < arguments.size(); ++i) {
-        AddUrl(fetches, instruction.line, Expand(arguments[i], values));
+        AddUrl(fetches, instruction.line, ExpandVariables(arguments[i], values));
       }
     }
   }

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <optional>
 
 namespace hephy {
 namespace {
+
+bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -168,6 +171,55 @@ std::vector<DockerfileInstruction> DockerfileInstructions(std::string_view docke
     instructions.push_back(std::move(instruction));
   }
   return instructions;
+}
+
+std::string ExpandVariables(std::string_view text,
+                            const std::map<std::string, std::string>& values) {
+  const auto value_of = [&](const std::string& name) -> std::optional<std::string> {
+    const auto found = values.find(name);
+    if (found == values.end()) return std::nullopt;
+    return found->second;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (text[i] != '$' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    if (text[i + 1] == '{') {
+      const auto close = text.find('}', i + 2);
+      if (close == std::string_view::npos) {
+        out += text.substr(i);
+        break;
+      }
+      const std::string_view inner = text.substr(i + 2, close - i - 2);
+      const auto colon = inner.find(':');
+      const auto value = value_of(std::string(inner.substr(0, colon)));
+      if (colon == std::string_view::npos) {
+        out += value.value_or("");
+      } else if (inner.substr(colon).starts_with(":-")) {
+        out += value && !value->empty() ? *value : ExpandVariables(inner.substr(colon + 2), values);
+      } else if (inner.substr(colon).starts_with(":+")) {
+        out += value && !value->empty() ? ExpandVariables(inner.substr(colon + 2), values) : "";
+      }
+      i = close;
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < text.size() && IsNameChar(text[end])) ++end;
+    if (end == i + 1) {
+      out += '$';
+      continue;
+    }
+    out += value_of(std::string(text.substr(i + 1, end - i - 1))).value_or("");
+    i = end - 1;
+  }
+  return out;
 }
 
 }  // namespace hephy

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,5 +25,11 @@ std::vector<DockerfileInstruction> DockerfileInstructions(std::string_view docke
 
 // The [begin, end) of each blank-separated word of `text`.
 std::vector<std::pair<size_t, size_t>> DockerfileWords(std::string_view text);
+
+// `text` with its variables replaced as Docker does: $NAME, ${NAME},
+// ${NAME:-word}, ${NAME:+word}; a name without a value is empty, "\$" is a
+// literal '$'.
+std::string ExpandVariables(std::string_view text,
+                            const std::map<std::string, std::string>& values);
 
 }  // namespace hephy

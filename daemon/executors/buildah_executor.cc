@@ -1,12 +1,12 @@
 #include "executors/buildah_executor.h"
 
-#include <sys/utsname.h>
 
 #include <algorithm>
 #include <fstream>
 #include <thread>
 
 #include "executors/build_network.h"
+#include "executors/host_platforms.h"
 #include "executors/job_cgroup.h"
 #include "executors/job_process.h"
 #include "hephy/error.h"
@@ -157,9 +157,7 @@ class BuildahJob : public PlatformJob {
       const std::string arch = ArchitectureOf(spec_.platform);
       if (exec_format_error && arch != HostArchitecture()) {
         result.error += "; a RUN step runs " + arch + " programs, which this " +
-                        HostArchitecture() +
-                        " host cannot without a qemu binfmt handler (install qemu-user-static "
-                        "and binfmt-support, or build only for the host's platform)";
+                        HostArchitecture() + " host cannot: " + WaysToRun(spec_.platform);
       }
       if (access_denied) {
         result.error +=
@@ -274,17 +272,6 @@ std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const Plat
   Append(argv, {"--digestfile", (spec.work_dir / "digest").string(), spec.destination,
                 "docker://" + spec.destination});
   return argv;
-}
-
-std::string HostArchitecture() {
-  utsname name{};
-  uname(&name);
-  const std::string machine = name.machine;
-  if (machine == "x86_64") return "amd64";
-  if (machine == "aarch64") return "arm64";
-  if (machine == "armv7l") return "arm";
-  if (machine == "i686" || machine == "i386") return "386";
-  return machine;  // ppc64le, s390x, riscv64 are spelt alike
 }
 
 int BuildahExecutor::StopOrphans() { return KillGroupsWithArgumentUnder(builds_dir_); }

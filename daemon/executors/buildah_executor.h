@@ -74,7 +74,4 @@ std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const Pla
                                           const std::optional<std::string>& cgroup_parent = {});
 std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec);
 
-// The architecture this machine runs natively, in OCI terms ("amd64", "arm64").
-std::string HostArchitecture();
-
 }  // namespace hephy

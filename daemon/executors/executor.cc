@@ -5,6 +5,7 @@
 #include "executors/build_contexts.h"
 #include "executors/build_network.h"
 #include "executors/buildah_executor.h"
+#include "executors/host_platforms.h"
 #include "executors/job_cgroup.h"
 #include "executors/kaniko_kubernetes_executor.h"
 #include "executors/kaniko_local_executor.h"
@@ -25,10 +26,30 @@ BuildahEgress BuildahEgressOf(const Config& config) {
   return egress;
 }
 
+// What RUN steps of each platform run with here, said once at start: a
+// platform that cannot run is the reason of every refusal to come.
+void LogPlatforms(const Config& config) {
+  const HostPlatforms host = HostPlatforms::Detect();
+  std::string runs;
+  for (const auto& platform : config.builder.platforms) {
+    const PlatformRun run = host.RunOf(platform);
+    if (run == PlatformRun::kUnavailable) {
+      spdlog::warn(
+          "RUN steps for {} cannot run on this {} host ({}): Dockerfiles with RUN steps "
+          "for it are refused; {}",
+          platform, host.native_arch, host.WhyNot(platform), WaysToRun(platform));
+      continue;
+    }
+    runs += (runs.empty() ? "" : ", ") + platform + " " + std::string(PlatformRunName(run));
+  }
+  if (!runs.empty()) spdlog::info("RUN steps run here for {}", runs);
+}
+
 }  // namespace
 
 std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* contexts) {
   const std::string& name = config.builder.executor;
+  if (RunsOnThisHost(config)) LogPlatforms(config);
   if (name == "buildah") {
     std::filesystem::path containers_conf;
     if (config.builder.network == NetworkMode::kIsolated) {

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "executors/host_platforms.h"
 #include "executors/job_cgroup.h"
 #include "loopback_http_server.h"
 #include "net/http_connection.h"
@@ -248,6 +249,11 @@ class HttpApiTest : public ::testing::Test {
 TEST_F(HttpApiTest, HealthzIsOkUntilTheRegistryStops) {
   Start();
   json health = GetJson("/healthz", "");
+  // How this host runs each platform's RUN steps (emulation_test.cc).
+  const HostPlatforms host = HostPlatforms::Detect();
+  EXPECT_EQ(health["platforms"],
+            json({{"linux/amd64", PlatformRunName(host.RunOf("linux/amd64"))}}));
+  health.erase("platforms");
   EXPECT_EQ(health, json({{"status", "ok"},
                           {"database", "ok"},
                           {"registry", "ok"},
@@ -273,6 +279,9 @@ TEST_F(HttpApiTest, MetricsCountPushesAndObserveJobDurations) {
   EXPECT_EQ(before.Type("hephy_pushes_total"), "counter");
   EXPECT_EQ(before.Type("hephy_build_job_duration_seconds"), "histogram");
   EXPECT_EQ(before.Type("hephy_ssh_sessions_active"), "gauge");
+  EXPECT_EQ(before.Type("hephy_platform_run"), "gauge");
+  EXPECT_EQ(before.Value("hephy_platform_run", {{"platform", "linux/amd64"}, {"mode", "native"}}),
+            1);
   EXPECT_EQ(before.Type("hephy_builds_total"), "counter");
   EXPECT_EQ(before.Type("hephy_registry_request_errors_total"), "counter");
   EXPECT_EQ(before.Value("hephy_pushes_total", {{"result", "accepted"}}), 0);

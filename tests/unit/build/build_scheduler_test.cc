@@ -55,5 +55,29 @@ TEST(BuildScheduler, JobSlotsAreBoundedAndReturned) {
   EXPECT_TRUE(third.get());
 }
 
+TEST(BuildScheduler, EmulatedJobsNeverHoldTheSlotsNativeJobsNeed) {
+  BuildScheduler scheduler(4);
+  std::stop_source never;
+  auto a = scheduler.AcquireJobSlot(never.get_token(), true);
+  auto b = scheduler.AcquireJobSlot(never.get_token(), true);
+  ASSERT_TRUE(a && b);
+  // Half the slots are the emulated jobs' share: a third waits...
+  auto third = std::async(std::launch::async, [&] {
+    return scheduler.AcquireJobSlot(never.get_token(), true).has_value();
+  });
+  EXPECT_EQ(third.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  // ...while native jobs take the rest at once.
+  auto native = scheduler.AcquireJobSlot(never.get_token());
+  EXPECT_TRUE(native);
+  a.reset();
+  EXPECT_TRUE(third.get());
+}
+
+TEST(BuildScheduler, OneSlotServesEmulatedJobsToo) {
+  BuildScheduler scheduler(1);
+  std::stop_source never;
+  EXPECT_TRUE(scheduler.AcquireJobSlot(never.get_token(), true));
+}
+
 }  // namespace
 }  // namespace hephy
