@@ -1,8 +1,7 @@
 #include "api/api_caller.h"
 
-#include <cctype>
-
 #include "api/api_tokens.h"
+#include "api/authorization.h"
 
 namespace hephy {
 namespace {
@@ -29,15 +28,11 @@ Store& ApiCaller::store() {
 const std::optional<User>& ApiCaller::Authenticate() {
   const std::string header = http_.Header("authorization");
   if (header.empty()) return user_;
-  const auto space = header.find(' ');
-  std::string scheme = header.substr(0, space);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer" || space == std::string::npos) {
+  const auto authorization = ParseAuthorization(header);
+  if (!authorization || authorization->scheme != "bearer") {
     throw Unauthorized("malformed Authorization header (expected Bearer TOKEN)", true);
   }
-  std::string token = header.substr(space + 1);
-  while (!token.empty() && token.front() == ' ') token.erase(0, 1);
-  while (!token.empty() && token.back() == ' ') token.pop_back();
+  const std::string& token = authorization->credentials;
   if (LooksLikeApiToken(token)) user_ = store().FindUserByApiToken(HashApiToken(token));
   if (!user_) throw Unauthorized("invalid API token", true);
   return user_;

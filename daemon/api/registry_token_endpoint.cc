@@ -1,14 +1,13 @@
 #include "api/registry_token_endpoint.h"
 
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "api/api_request.h"
 #include "api/api_tokens.h"
+#include "api/authorization.h"
 #include "build/image_tags.h"
 #include "store/rights.h"
-#include "util/base64.h"
 #include "util/split.h"
 
 namespace hephy {
@@ -33,20 +32,15 @@ RegistryTokenEndpoint::Caller RegistryTokenEndpoint::Authenticate(const HttpServ
   Caller caller;
   const std::string header = http.Header("authorization");
   if (header.empty()) return caller;
-  const auto space = header.find(' ');
-  std::string scheme = header.substr(0, space);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const auto decoded = scheme == "basic" && space != std::string::npos
-                           ? Base64Decode(header.substr(space + 1))
-                           : std::nullopt;
-  const auto colon = decoded ? decoded->find(':') : std::string::npos;
-  if (colon == std::string::npos) {
+  const auto authorization = ParseAuthorization(header);
+  const auto basic = authorization ? BasicCredentialsOf(*authorization) : std::nullopt;
+  if (!basic) {
     throw Unauthorized(
         "the registry's tokens need HTTP Basic credentials: your user name and an API token "
         "(`hephyd tokens create USER`), as `docker login` and `podman login` send them");
   }
-  const std::string username = decoded->substr(0, colon);
-  const std::string password = decoded->substr(colon + 1);
+  const std::string& username = basic->user;
+  const std::string& password = basic->password;
   if (username.starts_with('@')) {
     caller.principal = authority_.Authenticate(username, password);
   } else if (LooksLikeApiToken(password)) {

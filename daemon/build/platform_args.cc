@@ -24,8 +24,10 @@ std::vector<std::string> WithPlatformArgs(std::vector<std::string> args,
       {"TARGETOS", part(target, 0)},     {"TARGETARCH", part(target, 1)},
       {"TARGETVARIANT", part(target, 2)}};
   for (const auto& [name, value] : values) {
+    // Not `name` in the lambda: clang before 16 cannot capture a structured binding.
+    const std::string prefix = name + "=";
     const bool set = std::any_of(args.begin(), args.end(),
-                                 [&](const auto& arg) { return arg.starts_with(name + "="); });
+                                 [&](const auto& arg) { return arg.starts_with(prefix); });
     if (declared.contains(name) && !set) args.push_back(name + "=" + value);
   }
   return args;
