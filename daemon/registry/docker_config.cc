@@ -172,6 +172,9 @@ DockerConfig DockerConfig::Load(const std::filesystem::path& file) {
   } catch (const json::parse_error& e) {
     // Not e.what(): it quotes the text last read, which may be a secret.
     throw Error(file.string() + ":" + std::to_string(LineOf(*text, e.byte)) + ": not valid JSON");
+  } catch (const json::out_of_range&) {
+    // The parser's one other error, a number beyond a double; it has no position.
+    throw Error(file.string() + ": not valid JSON: a number is out of range");
   }
   const Fields fields{file.string()};
   if (!root.is_object()) throw Error(file.string() + ": expected a JSON object");
@@ -236,7 +239,7 @@ std::optional<RegistryCredentials> DockerConfig::FromHelper(
   json answer;
   try {
     answer = json::parse(result.out);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // not JSON, or a number out of range
   }
   const json* username = answer.is_object() ? Field(answer, "Username") : nullptr;
   const json* secret = answer.is_object() ? Field(answer, "Secret") : nullptr;

@@ -135,6 +135,8 @@ std::vector<AuthChallenge> ParseAuthChallenges(const std::string& header) {
           if (header[i] == '\\' && i + 1 < header.size()) ++i;
           value += header[i];
         }
+        // A quoted string the header ends inside is malformed: skipped.
+        if (i == header.size()) break;
         ++i;  // the closing quote
       } else {
         value = token();

@@ -47,17 +47,28 @@ bool HashedPatternMatches(std::string_view pattern, const std::string& name) {
 }
 
 // OpenSSH's host patterns: '*' any run of characters, '?' any one; nothing
-// else is special ("[host]:port" is literal).
+// else is special ("[host]:port" is literal). Without recursion, and going
+// back only to the last '*' seen: a file's pattern may be long and have many
+// '*', and trying every split for each '*' takes exponential time.
 bool Glob(std::string_view pattern, std::string_view name) {
-  if (pattern.empty()) return name.empty();
-  if (pattern.front() == '*') {
-    for (size_t skip = 0; skip <= name.size(); ++skip) {
-      if (Glob(pattern.substr(1), name.substr(skip))) return true;
+  size_t p = 0, n = 0;
+  size_t star = std::string_view::npos, star_n = 0;  // the last '*' and where its run ends
+  while (n < name.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_n = n;
+    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;  // the last '*' takes one more character
+      n = ++star_n;
+    } else {
+      return false;
     }
-    return false;
   }
-  return !name.empty() && (pattern.front() == '?' || pattern.front() == name.front()) &&
-         Glob(pattern.substr(1), name.substr(1));
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 // Whether a line's comma-separated patterns select `name`: one matches and

@@ -273,6 +273,29 @@ TEST_F(DockerConfigTest, MalformedJsonNamesTheFileAndLineButNotTheText) {
   EXPECT_EQ(ErrorOf([&] { DockerConfig::Load(file_); }), file_.string() + ":2: not valid JSON");
 }
 
+TEST_F(DockerConfigTest, NumberOutOfRangeIsAnErrorNamingTheFile) {
+  // docker_config_fuzzer's input: a number beyond a double, which the JSON
+  // parser reports as out_of_range rather than parse_error.
+  WriteText(
+      std::string("44444444444444e44444444444444$444444444799``\xa0"
+                  "\0\n\x89"
+                  "8er\x0b.",
+                  53));
+  EXPECT_EQ(ErrorOf([&] { DockerConfig::Load(file_); }),
+            file_.string() + ": not valid JSON: a number is out of range");
+  WriteText(R"({"auths": {"r.example.com": {"auth": 1e999}}})");
+  EXPECT_EQ(ErrorOf([&] { DockerConfig::Load(file_); }),
+            file_.string() + ": not valid JSON: a number is out of range");
+}
+
+TEST_F(DockerConfigTest, HelperAnswerWithANumberOutOfRangeIsMalformed) {
+  WriteHelper("test", "echo '{\"Username\": 1e999, \"Secret\": \"s3cret-out\"}'\n");
+  WriteText(R"({"credsStore": "test"})");
+  const std::string error = ErrorOf([&] { For("registry.example.com"); });
+  EXPECT_NE(error.find("answered with something other than"), std::string::npos) << error;
+  EXPECT_EQ(error.find("s3cret-out"), std::string::npos) << error;
+}
+
 TEST_F(DockerConfigTest, WrongTypesNameTheFieldButNotTheValue) {
   const auto error = [&](const std::string& text) {
     WriteText(text);

@@ -51,6 +51,18 @@ TEST(AuthChallenges, EmptyAndGarbageGiveNothingUsable) {
   }
 }
 
+TEST(AuthChallenges, UnterminatedQuotedValueIsSkipped) {
+  // www_authenticate_fuzzer's input: the header ends inside a quoted value.
+  const auto challenges = ParseAuthChallenges(
+      std::string("Bearer realm=\"https://auth.\0\0ample/tokenBearer \",service=\"registryr", 67));
+  ASSERT_EQ(challenges.size(), 1u);
+  EXPECT_EQ(challenges[0].scheme, "bearer");
+  EXPECT_EQ(challenges[0].params.at("realm"),
+            std::string("https://auth.\0\0ample/tokenBearer ", 33));
+  EXPECT_EQ(challenges[0].params.count("service"), 0u);
+  EXPECT_EQ(ParseAuthChallenges(R"(Basic realm="r\)").at(0).params.count("realm"), 0u);
+}
+
 TEST(RegistryAuth, BasicChallengeIsAnsweredWithTheCredentials) {
   const std::string expected = "Basic " + Base64Encode("alice:s3cret");
   FakeServer registry(FakeServer::kHeads, [&](const std::string& head, const std::string&) {
@@ -94,7 +106,7 @@ TEST(RegistryAuth, WrongBasicCredentialsFailNamingWhereTheyCameFrom) {
 class BearerRegistry {
  public:
   BearerRegistry(const std::string& issuer, std::string token)
-      : server_(FakeServer::kHeads, [this, issuer, token = std::move(token)](
+      : server_(FakeServer::kHeads, [issuer, token = std::move(token)](
                                         const std::string& head, const std::string&) {
           if (Header(head, "Authorization") != "Bearer " + token) {
             return FakeServer::Response(
