@@ -1,6 +1,5 @@
 #include "executors/buildah_executor.h"
 
-
 #include <algorithm>
 #include <fstream>
 #include <thread>

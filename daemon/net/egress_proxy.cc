@@ -7,8 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -214,12 +212,24 @@ void EgressProxy::Accept() {
   }
 }
 
-void EgressProxy::Refuse(int client, const std::string& what, const std::string& reason) {
-  {
-    const std::lock_guard lock(mutex_);
-    refusals_.push_back(what + ": " + reason);
+UniqueFd EgressProxy::Connect(int client, const std::string& what, const Authority& authority) {
+  std::vector<SocketAddress> addresses;
+  try {
+    addresses = policy_.Resolve(authority.host, authority.port);
+  } catch (const Error& e) {
+    {
+      const std::lock_guard lock(mutex_);
+      refusals_.push_back(what + ": " + e.what());
+    }
+    SendAll(client, Response(403, e.what()));
+    return UniqueFd();
   }
-  SendAll(client, Response(403, reason));
+  try {
+    return ConnectToAny(addresses, authority.host, authority.port);
+  } catch (const Error& e) {
+    SendAll(client, Response(502, e.what()));
+    return UniqueFd();
+  }
 }
 
 void EgressProxy::Serve(UniqueFd client) {
@@ -245,14 +255,8 @@ void EgressProxy::Serve(UniqueFd client) {
       SendAll(client.get(), Response(400, "CONNECT takes HOST:PORT, not '" + target + "'"));
       return;
     }
-    const std::string what = "https://" + target;
-    UniqueFd server;
-    try {
-      server = ConnectPinned(policy_, authority->host, authority->port);
-    } catch (const Error& e) {
-      Refuse(client.get(), what, e.what());
-      return;
-    }
+    const UniqueFd server = Connect(client.get(), "https://" + target, *authority);
+    if (!server) return;
     SendAll(client.get(), "HTTP/1.1 200 Connection established\r\n\r\n");
     SendAll(server.get(), rest);
     Relay(client.get(), server.get(), stop_read_.get(), nullptr);
@@ -266,17 +270,13 @@ void EgressProxy::Serve(UniqueFd client) {
     return;
   }
   const std::string what = "http://" + url->authority.host + ":" + url->authority.port;
-  UniqueFd server;
-  try {
-    server = ConnectPinned(policy_, url->authority.host, url->authority.port);
-  } catch (const Error& e) {
-    Refuse(client.get(), what, e.what());
-    return;
-  }
+  const UniqueFd server = Connect(client.get(), what, url->authority);
+  if (!server) return;
   std::string request =
       head.ForwardedWith(method + " " + url->path + " " + head.start_line.substr(last + 1));
-  if (!head.Field("Host"))
+  if (!head.Field("Host")) {
     request.insert(request.find("\r\n") + 2, "Host: " + what.substr(7) + "\r\n");
+  }
   SendAll(server.get(), request + rest);
   // A redirect is followed by the client, and Go programs follow one to a
   // loopback address without the proxy: such a Location is refused here.

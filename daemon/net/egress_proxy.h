@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "net/egress_policy.h"
+#include "net/http_head.h"
 #include "util/process.h"
 #include "util/thread_group.h"
 
@@ -41,8 +42,10 @@ class EgressProxy {
  private:
   void Accept();
   void Serve(UniqueFd client);
-  // Answers 403 with `reason` and keeps "`what`: `reason`".
-  void Refuse(int client, const std::string& what, const std::string& reason);
+  // A connection to `authority`'s addresses the policy allows; an empty one
+  // when the policy refuses (answered 403, kept as "`what`: REASON") or none
+  // accepts (answered 502).
+  UniqueFd Connect(int client, const std::string& what, const Authority& authority);
 
   EgressPolicy policy_;
   UniqueFd listener_;

@@ -40,14 +40,19 @@ UniqueFd ConnectTo(const SocketAddress& address, std::chrono::milliseconds timeo
 
 }  // namespace
 
-UniqueFd ConnectPinned(const EgressPolicy& policy, const std::string& host, const std::string& port,
-                       std::chrono::milliseconds timeout) {
+UniqueFd ConnectToAny(const std::vector<SocketAddress>& addresses, const std::string& host,
+                      const std::string& port, std::chrono::milliseconds timeout) {
   std::string failures;
-  for (const auto& address : policy.Resolve(host, port)) {
+  for (const auto& address : addresses) {
     if (UniqueFd fd = ConnectTo(address, timeout)) return fd;
     failures += (failures.empty() ? "" : "; ") + address.ToString() + ": " + std::strerror(errno);
   }
   throw Error("cannot connect to " + host + " port " + port + " (" + failures + ")");
+}
+
+UniqueFd ConnectPinned(const EgressPolicy& policy, const std::string& host, const std::string& port,
+                       std::chrono::milliseconds timeout) {
+  return ConnectToAny(policy.Resolve(host, port), host, port, timeout);
 }
 
 }  // namespace hephy

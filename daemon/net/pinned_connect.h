@@ -5,15 +5,22 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "net/egress_policy.h"
 #include "util/process.h"
 
 namespace hephy {
 
-// The first of `host`'s allowed addresses for `port` that accepts within
-// `timeout`, as a blocking socket. Throws Error with the policy's refusal, or
-// "cannot connect to HOST port PORT (ADDRESS: REASON; ...)".
+// The first of `addresses` (`host`'s, for `port`) that accepts within
+// `timeout`, as a blocking socket. Throws Error "cannot connect to HOST port
+// PORT (ADDRESS: REASON; ...)".
+UniqueFd ConnectToAny(const std::vector<SocketAddress>& addresses, const std::string& host,
+                      const std::string& port,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// ConnectToAny of the addresses `policy` allows for `host`; throws Error
+// with the policy's refusal too.
 UniqueFd ConnectPinned(const EgressPolicy& policy, const std::string& host, const std::string& port,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

@@ -109,6 +109,20 @@ TEST(EgressProxy, RefusesEverySpellingOfThisMachineBeforeConnecting) {
   EXPECT_TRUE(refusals[3].starts_with("http://127.1:" + port + ": ")) << refusals[3];
 }
 
+TEST(EgressProxy, AnAllowedHostThatDoesNotAnswerIsABadGatewayNotARefusal) {
+  std::string port;
+  {
+    auto gone = Origin();  // a port that was just free, closed again
+    port = std::to_string(gone.port());
+  }
+  const EgressProxy proxy{EgressPolicy(kLoopbackToo)};
+  const std::string status =
+      StatusLine(Exchange(proxy, "CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(status, "HTTP/1.1 502 cannot connect to 127.0.0.1 port " + port +
+                        " (127.0.0.1: Connection refused)");
+  EXPECT_TRUE(proxy.Refusals().empty());
+}
+
 TEST(EgressProxy, ConnectsToTheAddressItChecked) {
   auto origin = Origin();
   // The only answer for a name no DNS knows: reaching the origin at all

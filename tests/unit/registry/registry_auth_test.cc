@@ -106,8 +106,8 @@ TEST(RegistryAuth, WrongBasicCredentialsFailNamingWhereTheyCameFrom) {
 class BearerRegistry {
  public:
   BearerRegistry(const std::string& issuer, std::string token)
-      : server_(FakeServer::kHeads, [issuer, token = std::move(token)](
-                                        const std::string& head, const std::string&) {
+      : server_(FakeServer::kHeads, [issuer, token = std::move(token)](const std::string& head,
+                                                                       const std::string&) {
           if (Header(head, "Authorization") != "Bearer " + token) {
             return FakeServer::Response(
                 "401 Unauthorized",
