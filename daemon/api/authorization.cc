@@ -1,7 +1,6 @@
 #include "api/authorization.h"
 
-#include <cctype>
-
+#include "util/ascii.h"
 #include "util/base64.h"
 
 namespace hephy {
@@ -9,10 +8,7 @@ namespace hephy {
 std::optional<Authorization> ParseAuthorization(std::string_view header) {
   const auto space = header.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
-  Authorization authorization{std::string(header.substr(0, space)), ""};
-  for (char& c : authorization.scheme) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
+  Authorization authorization{AsciiLower(header.substr(0, space)), ""};
   std::string_view rest = header.substr(space + 1);
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);

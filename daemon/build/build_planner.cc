@@ -283,9 +283,12 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
     }
     building.push_back(name);
   }
-  // Checked before anything builds, naming every offending line at once.
+  // Checked before anything builds, naming every offending line at once:
+  // RUN steps this host cannot run, and hosts buildah would fetch from
+  // without its egress proxy.
   const bool local = RunsOnThisHost(config_);
   const HostPlatforms host = local ? HostPlatforms::Detect() : HostPlatforms{};
+  const EgressPolicy egress(config_.upstreams.allow_hosts);
   std::map<std::string, std::set<std::string>> emulated;
   for (const auto& name : building) {
     const BuildUnit& unit = unit_named(name);
@@ -304,18 +307,11 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
         if (!Contains(problems, problem)) problems.push_back(problem);
       }
     }
-  }
-  const EgressPolicy egress(config_.upstreams.allow_hosts);
-  for (const auto& name : building) {
-    const BuildUnit& unit = unit_named(name);
-    if (config_.builder.executor != "buildah" ||
-        unit.config.network.value_or(config_.builder.network) == NetworkMode::kHost) {
-      continue;
+    if (config_.builder.executor == "buildah" &&
+        unit.config.network.value_or(config_.builder.network) != NetworkMode::kHost) {
+      CheckDirectFetches(file, source.dockerfile_text, unit.config.build_args, egress,
+                         config_.registry.url, problems);
     }
-    const Source& source = sources.at(name);
-    CheckDirectFetches((source.url.empty() ? "" : source.url + ": ") + unit.DockerfilePath(),
-                       source.dockerfile_text, unit.config.build_args, egress, config_.registry.url,
-                       problems);
   }
   if (!problems.empty()) return plan;
   if (building.empty()) {

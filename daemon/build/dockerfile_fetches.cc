@@ -7,18 +7,12 @@
 #include <optional>
 
 #include "build/dockerfile_instructions.h"
+#include "util/ascii.h"
 
 namespace hephy {
 namespace {
 
 using Values = std::map<std::string, std::string>;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // The host of "host", "host:port", "[v6]:port".
 std::string HostOf(std::string_view authority) {
@@ -50,7 +44,7 @@ void AddImage(std::vector<DockerfileFetch>& fetches, size_t line, const std::str
 }
 
 void AddUrl(std::vector<DockerfileFetch>& fetches, size_t line, const std::string& url) {
-  const std::string lower = Lower(url);
+  const std::string lower = AsciiLower(url);
   const size_t scheme = lower.starts_with("http://") ? 7 : lower.starts_with("https://") ? 8 : 0;
   if (scheme == 0) return;
   std::string_view rest = std::string_view(url).substr(scheme);
@@ -125,8 +119,8 @@ std::vector<DockerfileFetch> DockerfileFetches(std::string_view dockerfile,
     const auto words = DockerfileWords(instruction.text);
     if (words.empty()) continue;
     const std::string keyword =
-        Lower(std::string_view(instruction.text)
-                  .substr(words[0].first, words[0].second - words[0].first));
+        AsciiLower(std::string_view(instruction.text)
+                       .substr(words[0].first, words[0].second - words[0].first));
     const std::vector<std::string> arguments = Arguments(instruction);
     if (keyword == "arg" || keyword == "env") {
       Assign(arguments, keyword == "env", values, given);
@@ -135,20 +129,11 @@ std::vector<DockerfileFetch> DockerfileFetches(std::string_view dockerfile,
     size_t first = 0;
     for (; first < arguments.size() && arguments[first].starts_with("--"); ++first) {
       const std::string flag = ExpandVariables(arguments[first], values);
-      if ((keyword == "copy" || keyword == "add") && flag.starts_with("--from=")) {
-        AddImage(fetches, instruction.line, keyword == "copy" ? "COPY --from" : "ADD --from",
-                 flag.substr(7));
-      }
-      if (keyword == "run" && flag.starts_with("--mount=")) {
-        for (size_t at = 8; at < flag.size();) {
-          const auto comma = flag.find(',', at);
-          const std::string option =
-              flag.substr(at, comma == std::string::npos ? comma : comma - at);
-          if (option.starts_with("from=")) {
-            AddImage(fetches, instruction.line, "RUN --mount from", option.substr(5));
-          }
-          at = comma == std::string::npos ? flag.size() : comma + 1;
-        }
+      const std::string label = keyword == "run"    ? "RUN --mount from"
+                                : keyword == "copy" ? "COPY --from"
+                                                    : "ADD --from";
+      for (const auto& source : FlagSources(keyword, flag)) {
+        AddImage(fetches, instruction.line, label, source);
       }
     }
     if (keyword == "from" && first < arguments.size()) {

@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include "util/ascii.h"
+
 namespace hephy {
 namespace {
 
@@ -53,9 +55,7 @@ std::optional<std::pair<std::string, std::string>> Directive(std::string_view li
     ++key_end;
   }
   if (key_end == 0 || !std::isalpha(static_cast<unsigned char>(line.front()))) return std::nullopt;
-  std::string key(line.substr(0, key_end));
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  const std::string key = AsciiLower(line.substr(0, key_end));
   if (key != "syntax" && key != "escape" && key != "check") return std::nullopt;
   const auto rest = TrimLeft(line.substr(key_end));
   if (rest.empty() || rest.front() != '=') return std::nullopt;
@@ -77,13 +77,6 @@ bool Append(DockerfileInstruction& instruction, const Line& line, char escape) {
   return continued;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 // The heredocs ("<<EOF", "<<-'EOF'", "2<<EOF") an instruction opens: each
 // terminator, and whether leading tabs are stripped before comparing to it.
 std::vector<std::pair<std::string, bool>> Heredocs(const std::string& text) {
@@ -91,7 +84,7 @@ std::vector<std::pair<std::string, bool>> Heredocs(const std::string& text) {
   const auto words = DockerfileWords(text);
   if (words.empty()) return heredocs;
   const std::string keyword =
-      Lower(std::string_view(text).substr(words[0].first, words[0].second - words[0].first));
+      AsciiLower(std::string_view(text).substr(words[0].first, words[0].second - words[0].first));
   if (keyword != "run" && keyword != "copy" && keyword != "add") return heredocs;
   for (const auto& [begin, end] : words) {
     std::string_view word = std::string_view(text).substr(begin, end - begin);
@@ -220,6 +213,23 @@ std::string ExpandVariables(std::string_view text,
     i = end - 1;
   }
   return out;
+}
+
+std::vector<std::string> FlagSources(std::string_view keyword, std::string_view flag) {
+  std::vector<std::string> sources;
+  if ((keyword == "copy" || keyword == "add") && flag.starts_with("--from=")) {
+    sources.emplace_back(flag.substr(7));
+  }
+  if (keyword == "run" && flag.starts_with("--mount=")) {
+    for (size_t at = 8; at < flag.size();) {
+      const auto comma = flag.find(',', at);
+      const std::string_view option =
+          flag.substr(at, comma == std::string_view::npos ? comma : comma - at);
+      if (option.starts_with("from=")) sources.emplace_back(option.substr(5));
+      at = comma == std::string_view::npos ? flag.size() : comma + 1;
+    }
+  }
+  return sources;
 }
 
 }  // namespace hephy

@@ -26,6 +26,11 @@ std::vector<DockerfileInstruction> DockerfileInstructions(std::string_view docke
 // The [begin, end) of each blank-separated word of `text`.
 std::vector<std::pair<size_t, size_t>> DockerfileWords(std::string_view text);
 
+// Where a flag of an instruction (`keyword` in lower case) takes content
+// from: the X of COPY/ADD --from=X and of RUN --mount=...,from=X,...; none
+// for any other flag. Flag and option names are matched as given.
+std::vector<std::string> FlagSources(std::string_view keyword, std::string_view flag);
+
 // `text` with its variables replaced as Docker does: $NAME, ${NAME},
 // ${NAME:-word}, ${NAME:+word}; a name without a value is empty, "\$" is a
 // literal '$'.

@@ -7,16 +7,11 @@
 #include <vector>
 
 #include "build/dockerfile_instructions.h"
+#include "build/platform_args.h"
+#include "util/ascii.h"
 
 namespace hephy {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::vector<std::string> WordsOf(const DockerfileInstruction& instruction) {
   std::vector<std::string> words;
@@ -39,34 +34,24 @@ std::vector<Stage> StagesOf(std::string_view dockerfile) {
   for (const auto& instruction : DockerfileInstructions(dockerfile)) {
     const auto words = WordsOf(instruction);
     if (words.empty()) continue;
-    const std::string keyword = Lower(words[0]);
+    const std::string keyword = AsciiLower(words[0]);
     if (keyword == "from") {
       Stage stage;
       size_t i = 1;
       for (; i < words.size() && words[i].starts_with("--"); ++i) {
-        if (Lower(words[i]).starts_with("--platform=")) stage.platform = words[i].substr(11);
+        if (AsciiLower(words[i]).starts_with("--platform=")) stage.platform = words[i].substr(11);
       }
-      if (i < words.size()) stage.base = Lower(words[i]);
-      if (i + 2 < words.size() && Lower(words[i + 1]) == "as") stage.alias = Lower(words[i + 2]);
+      if (i < words.size()) stage.base = AsciiLower(words[i]);
+      if (i + 2 < words.size() && AsciiLower(words[i + 1]) == "as")
+        stage.alias = AsciiLower(words[i + 2]);
       stages.push_back(std::move(stage));
       continue;
     }
     if (stages.empty()) continue;
     Stage& stage = stages.back();
     for (size_t i = 1; i < words.size() && words[i].starts_with("--"); ++i) {
-      const std::string flag = Lower(words[i]);
-      if ((keyword == "copy" || keyword == "add") && flag.starts_with("--from=")) {
-        stage.uses.push_back(flag.substr(7));
-      }
-      if (keyword == "run" && flag.starts_with("--mount=")) {
-        for (size_t at = 8; at < flag.size();) {
-          const auto comma = flag.find(',', at);
-          const std::string option =
-              flag.substr(at, comma == std::string::npos ? comma : comma - at);
-          if (option.starts_with("from=")) stage.uses.push_back(option.substr(5));
-          at = comma == std::string::npos ? flag.size() : comma + 1;
-        }
-      }
+      const std::string flag = AsciiLower(words[i]);
+      for (auto& source : FlagSources(keyword, flag)) stage.uses.push_back(std::move(source));
     }
     if (keyword == "run" && !stage.first_run) stage.first_run = instruction.line;
   }
@@ -88,24 +73,6 @@ std::optional<size_t> StageNamed(const std::vector<Stage>& stages, const std::st
   return std::nullopt;
 }
 
-std::map<std::string, std::string> PlatformValues(const std::string& build,
-                                                  const std::string& target) {
-  const auto parts = [](const std::string& platform) {
-    const auto slash = platform.find('/');
-    const auto second = platform.find('/', slash + 1);
-    return std::make_pair(
-        platform.substr(0, slash),
-        slash == std::string::npos
-            ? ""
-            : platform.substr(slash + 1,
-                              second == std::string::npos ? second : second - slash - 1));
-  };
-  const auto [build_os, build_arch] = parts(build);
-  const auto [target_os, target_arch] = parts(target);
-  return {{"BUILDPLATFORM", build},   {"BUILDOS", build_os},   {"BUILDARCH", build_arch},
-          {"TARGETPLATFORM", target}, {"TARGETOS", target_os}, {"TARGETARCH", target_arch}};
-}
-
 }  // namespace
 
 std::map<std::string, size_t> RunPlatforms(std::string_view dockerfile, const std::string& build,
@@ -116,9 +83,11 @@ std::map<std::string, size_t> RunPlatforms(std::string_view dockerfile, const st
   if (stages.empty()) return platforms;
   size_t last = stages.size() - 1;
   if (!target_stage.empty()) {
-    if (const auto named = StageNamed(stages, Lower(target_stage), stages.size())) last = *named;
+    if (const auto named = StageNamed(stages, AsciiLower(target_stage), stages.size()))
+      last = *named;
   }
-  const auto values = PlatformValues(build, target);
+  std::map<std::string, std::string> values;
+  for (auto& [name, value] : PlatformArgValues(build, target)) values[name] = std::move(value);
   std::vector<std::optional<std::string>> platform_of(stages.size());
   const std::function<std::string(size_t)> platform = [&](size_t i) -> std::string {
     if (platform_of[i]) return *platform_of[i];
@@ -159,7 +128,7 @@ std::set<std::string> DeclaredArgs(std::string_view dockerfile) {
   for (const auto& instruction : DockerfileInstructions(dockerfile)) {
     const auto words = WordsOf(instruction);
     if (words.empty()) continue;
-    const std::string keyword = Lower(words[0]);
+    const std::string keyword = AsciiLower(words[0]);
     if (keyword == "arg") {
       for (size_t i = 1; i < words.size(); ++i) {
         names.insert(words[i].substr(0, words[i].find('=')));

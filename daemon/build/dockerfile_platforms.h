@@ -17,9 +17,9 @@ namespace hephy {
 // machine of `build` ("linux/amd64"), up to stage `target_stage` (empty: the
 // last). Only the stages that stage needs count (FROM, COPY --from and
 // RUN --mount from= of an earlier stage, by name or index), as buildah skips
-// the others. A stage's platform is its FROM --platform with
-// $BUILDPLATFORM, $TARGETPLATFORM and their OS and ARCH parts expanded, else
-// its base stage's, else `target`.
+// the others. A stage's platform is its FROM --platform with the platform
+// arguments (PlatformArgValues) expanded, else its base stage's, else
+// `target`.
 std::map<std::string, size_t> RunPlatforms(std::string_view dockerfile, const std::string& build,
                                            const std::string& target,
                                            const std::string& target_stage = "");

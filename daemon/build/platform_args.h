@@ -6,9 +6,16 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hephy {
+
+// Each platform argument with its value for a job built on `build` for
+// `target`, in the order BUILDPLATFORM, BUILDOS, BUILDARCH, TARGETPLATFORM,
+// TARGETOS, TARGETARCH, TARGETVARIANT; a part a platform lacks is empty.
+std::vector<std::pair<std::string, std::string>> PlatformArgValues(const std::string& build,
+                                                                   const std::string& target);
 
 // `args` and, of the platform arguments `declared` names and `args` does not
 // set, each with this job's value: `build` and `target` are platforms

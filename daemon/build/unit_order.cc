@@ -6,16 +6,10 @@
 
 #include "build/build_config.h"
 #include "build/dockerfile_instructions.h"
+#include "util/ascii.h"
 
 namespace hephy {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // A FROM instruction, and where its image is in the Dockerfile: [begin, end).
 struct From {

@@ -16,13 +16,6 @@
 namespace hephy {
 namespace {
 
-// The arch part of "os/arch[/variant]".
-std::string ArchitectureOf(const std::string& platform) {
-  const auto first = platform.find('/');
-  const auto second = platform.find('/', first + 1);
-  return platform.substr(first + 1, second == std::string::npos ? second : second - first - 1);
-}
-
 // Global options first: every buildah invocation of a job sees only its own
 // storage, never the machine's (or another job's).
 std::vector<std::string> BuildahArgv(const BuildahConfig& config, const PlatformJobSpec& spec) {

@@ -8,14 +8,6 @@
 namespace hephy {
 namespace {
 
-// The architecture part of "os/arch[/variant]".
-std::string ArchitectureOf(const std::string& platform) {
-  const auto first = platform.find('/');
-  if (first == std::string::npos) return platform;
-  const auto second = platform.find('/', first + 1);
-  return platform.substr(first + 1, second == std::string::npos ? second : second - first - 1);
-}
-
 // qemu's name of an architecture (qemu-NAME handlers) -> OCI's.
 const std::map<std::string, std::string>& OciArchitectures() {
   static const std::map<std::string, std::string> names = {
@@ -27,6 +19,13 @@ const std::map<std::string, std::string>& OciArchitectures() {
 }
 
 }  // namespace
+
+std::string ArchitectureOf(const std::string& platform) {
+  const auto first = platform.find('/');
+  if (first == std::string::npos) return platform;
+  const auto second = platform.find('/', first + 1);
+  return platform.substr(first + 1, second == std::string::npos ? second : second - first - 1);
+}
 
 std::string_view PlatformRunName(PlatformRun run) {
   switch (run) {

@@ -20,6 +20,9 @@ enum class PlatformRun { kNative, kEmulated, kUnavailable };
 // "native", "emulated", "unavailable".
 std::string_view PlatformRunName(PlatformRun run);
 
+// The architecture part of "os/arch[/variant]" ("arm64" of "linux/arm64/v8").
+std::string ArchitectureOf(const std::string& platform);
+
 // The architecture this machine runs natively, in OCI terms ("amd64", "arm64").
 std::string HostArchitecture();
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "hephy/error.h"
+#include "util/ascii.h"
 
 namespace hephy {
 namespace {
@@ -138,7 +139,7 @@ SocketAddress SocketAddress::Parse(const std::string& address, uint16_t port) {
 }
 
 std::string NormalizedHostName(std::string host) {
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  host = AsciiLower(host);
   while (!host.empty() && host.back() == '.') host.pop_back();
   return host;
 }

@@ -10,22 +10,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cctype>
 #include <optional>
 
 #include "hephy/error.h"
 #include "net/beast.h"
 #include "net/tls_failure.h"
+#include "util/ascii.h"
 
 namespace hephy {
 namespace {
 
 using tcp = net::ip::tcp;
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 std::string Size(size_t bytes) {
   if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
@@ -89,7 +84,7 @@ HostPort ParseHostPort(const std::string& text, uint16_t default_port) {
 }
 
 bool IsLoopbackHost(const std::string& host) {
-  std::string lower = Lower(host);
+  std::string lower = AsciiLower(host);
   if (lower.ends_with('.')) lower.pop_back();
   if (lower == "localhost" || lower.ends_with(".localhost")) return true;
   beast::error_code ec;
@@ -284,7 +279,7 @@ HttpResponse HttpConnection::Send(const HttpRequest& request) {
     out.reason = std::string(response.reason());
     if (out.reason.empty()) out.reason = std::string(http::obsolete_reason(response.result()));
     for (const auto& field : response) {
-      std::string& value = out.headers[Lower(std::string(field.name_string()))];
+      std::string& value = out.headers[AsciiLower(std::string(field.name_string()))];
       value += (value.empty() ? "" : ", ") + std::string(field.value());
     }
     out.body = std::move(response.body());
@@ -307,7 +302,7 @@ HttpLocation ResolveLocation(const HostPort& self, bool self_tls, const std::str
                              const std::string& location) {
   const auto scheme_end = location.find("://");
   if (scheme_end != std::string::npos) {
-    const std::string scheme = Lower(location.substr(0, scheme_end));
+    const std::string scheme = AsciiLower(location.substr(0, scheme_end));
     if (scheme != "http" && scheme != "https") {
       throw Error("location '" + location + "': only http and https are supported");
     }
@@ -320,8 +315,8 @@ HttpLocation ResolveLocation(const HostPort& self, bool self_tls, const std::str
     const HostPort other = ParseHostPort(rest.substr(0, path), tls ? 443 : 80);
     std::string target = path == std::string::npos ? "/" : rest.substr(path);
     if (target.front() == '?') target.insert(0, "/");
-    const bool same =
-        tls == self_tls && Lower(other.host) == Lower(self.host) && other.port == self.port;
+    const bool same = tls == self_tls && AsciiLower(other.host) == AsciiLower(self.host) &&
+                      other.port == self.port;
     return {same ? "" : other.Authority(), target, tls};
   }
   if (location.starts_with("//")) {

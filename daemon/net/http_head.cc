@@ -3,17 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/ascii.h"
+
 namespace hephy {
-namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<Authority> ParseAuthority(std::string_view text, std::string_view default_port) {
   Authority authority;
@@ -48,9 +41,7 @@ std::optional<Authority> ParseAuthority(std::string_view text, std::string_view 
 std::optional<AbsoluteUrl> ParseAbsoluteUrl(std::string_view text) {
   const auto colon = text.find("://");
   if (colon == std::string_view::npos) return std::nullopt;
-  std::string scheme(text.substr(0, colon));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  std::string scheme = AsciiLower(text.substr(0, colon));
   if (scheme != "http" && scheme != "https") return std::nullopt;
   text.remove_prefix(colon + 3);
   const auto end = text.find_first_of("/?#");

@@ -8,6 +8,7 @@
 #include "hephy/error.h"
 #include "hephy/retry_policy.h"
 #include "net/http_connection.h"
+#include "util/ascii.h"
 #include "util/base64.h"
 
 namespace hephy {
@@ -15,12 +16,6 @@ namespace {
 
 constexpr size_t kMaxTokenResponse = 1024 * 1024;
 constexpr std::chrono::seconds kDefaultTokenLifetime{60};  // the protocol's default
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 bool IsTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -114,7 +109,7 @@ std::vector<AuthChallenge> ParseAuthChallenges(const std::string& header) {
       ++i;  // not a token character: skip it
       continue;
     }
-    AuthChallenge challenge{Lower(scheme), {}};
+    AuthChallenge challenge{AsciiLower(scheme), {}};
     // auth-params: name=value or name="quoted", separated by commas; a token
     // not followed by '=' starts the next challenge.
     while (true) {
@@ -141,7 +136,7 @@ std::vector<AuthChallenge> ParseAuthChallenges(const std::string& header) {
       } else {
         value = token();
       }
-      challenge.params[Lower(name)] = value;
+      challenge.params[AsciiLower(name)] = value;
     }
     challenges.push_back(std::move(challenge));
   }

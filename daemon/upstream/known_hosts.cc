@@ -3,11 +3,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "util/ascii.h"
 #include "util/base64.h"
 
 namespace hephy {
@@ -20,12 +20,6 @@ std::string KeyType(std::string_view blob) {
                           (uint32_t(uint8_t(blob[2])) << 8) | uint32_t(uint8_t(blob[3]));
   if (length > blob.size() - 4 || length > 64) return "unknown";
   return std::string(blob.substr(4, length));
-}
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
 }
 
 // "|1|BASE64(SALT)|BASE64(HMAC-SHA1(SALT, NAME))".
@@ -80,7 +74,7 @@ bool PatternsMatch(const std::string& patterns, const std::string& name) {
     const bool negated = pattern.starts_with('!');
     if (negated) pattern.erase(0, 1);
     const bool match = pattern.starts_with("|1|") ? HashedPatternMatches(pattern, name)
-                                                  : Glob(Lower(pattern), name);
+                                                  : Glob(AsciiLower(pattern), name);
     if (match && negated) return false;
     matched = matched || match;
   }
@@ -102,7 +96,7 @@ std::optional<std::string> KnownHostProblem(const std::filesystem::path& known_h
                                             const std::string& host, uint16_t port,
                                             std::string_view key_blob) {
   const std::string name =
-      Lower(port == 0 || port == 22 ? host : "[" + host + "]:" + std::to_string(port));
+      AsciiLower(port == 0 || port == 22 ? host : "[" + host + "]:" + std::to_string(port));
   bool listed = false, accepted = false, revoked = false;
   std::ifstream in(known_hosts);
   for (std::string line; std::getline(in, line);) {

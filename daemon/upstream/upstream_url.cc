@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "hephy/error.h"
+#include "util/ascii.h"
 
 namespace hephy {
 namespace {
@@ -13,13 +14,6 @@ constexpr char kForms[] =
     "path";
 constexpr char kUseCredentialsFile[] =
     "; put credentials in the file named by upstreams.credentials_file instead";
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool IsHostName(std::string_view host) {
   return !host.empty() && host.front() != '-' && host.front() != '.' &&
@@ -58,7 +52,7 @@ std::string ParseHostPort(std::string_view text, UpstreamUrl* out) {
     if (host.empty()) return "has no host";
     if (!IsHostName(host)) return "invalid host name '" + std::string(host) + "'";
   }
-  out->host = Lower(host);
+  out->host = AsciiLower(host);
   if (port) {
     if (port->empty() || port->size() > 5 ||
         !std::all_of(port->begin(), port->end(), [](unsigned char c) { return std::isdigit(c); }) ||
@@ -71,7 +65,7 @@ std::string ParseHostPort(std::string_view text, UpstreamUrl* out) {
 }
 
 std::string ParseSchemeUrl(std::string_view url, size_t separator, UpstreamUrl* out) {
-  out->scheme = Lower(url.substr(0, separator));
+  out->scheme = AsciiLower(url.substr(0, separator));
   const std::string_view rest = url.substr(separator + 3);
   if (out->scheme == "file") {
     out->kind = UpstreamUrl::Kind::kLocal;
@@ -139,7 +133,7 @@ std::string ParseScpUrl(std::string_view url, UpstreamUrl* out) {
   }
   if (host.empty()) return "has no host";
   if (!IsHostName(host)) return "invalid host name '" + std::string(host) + "'";
-  out->host = Lower(host);
+  out->host = AsciiLower(host);
   if (path.empty()) return "has no repository path";
   out->path = std::string(path);
   return "";

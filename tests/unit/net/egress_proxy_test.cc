@@ -31,8 +31,8 @@ LoopbackHttpServer Origin() {
   });
 }
 
-// Sends `request` to the proxy and reads until it closes the connection.
-std::string Exchange(const EgressProxy& proxy, const std::string& request) {
+// A connection to the proxy's port.
+int ConnectTo(const EgressProxy& proxy) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -42,6 +42,12 @@ std::string Exchange(const EgressProxy& proxy, const std::string& request) {
     close(fd);
     throw std::runtime_error("cannot connect to the proxy");
   }
+  return fd;
+}
+
+// Sends `request` to the proxy and reads until it closes the connection.
+std::string Exchange(const EgressProxy& proxy, const std::string& request) {
+  const int fd = ConnectTo(proxy);
   send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string answer;
   char chunk[4096];
@@ -177,12 +183,7 @@ TEST(EgressProxy, AnswersWhatIsNotAProxyRequestWithBadRequest) {
 TEST(EgressProxy, EndsOpenTunnelsWhenItIsDestroyed) {
   auto origin = Origin();
   auto proxy = std::make_unique<EgressProxy>(EgressPolicy(kLoopbackToo));
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(std::stoi(proxy->url().substr(17))));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const int fd = ConnectTo(*proxy);
   const std::string connect_request =
       "CONNECT 127.0.0.1:" + std::to_string(origin.port()) + " HTTP/1.1\r\n\r\n";
   send(fd, connect_request.data(), connect_request.size(), MSG_NOSIGNAL);
