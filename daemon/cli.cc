@@ -37,7 +37,7 @@ Commands:
   builds show ID [--json]                show a build and its platform jobs
   logs BUILD_ID [--platform P] [--follow]
                                          print a build's logs, or follow them
-  rebuild APP [UNIT...]                  build units again without a push
+  rebuild [--no-cache] APP [UNIT...]     build units again without a push
   build [DIR] [--app NAME] [--unit UNIT...] [--platforms LIST]
                                          build a local checkout once (CI), no serve needed
   tokens create USER [--name NAME]       make an API token for the HTTP API (shown once)
@@ -46,6 +46,8 @@ Commands:
   whoami [--json]                        who you are to hephyd
   audit [--since WHEN] [--limit N] [--json]
                                          print the audit log
+  cache list [--json] [APP]              list the layer cache and its size
+  cache prune [APP]                      empty the layer cache
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -69,7 +71,8 @@ Commands:
   keys add|list|remove ...               `keys add` reads the keys from stdin
   builds list|show ...
   logs BUILD_ID [--platform P] [--follow]
-  rebuild APP [UNIT...]
+  rebuild [--no-cache] APP [UNIT...]
+  cache list|prune [APP]                 an app's layer cache
   users add|list|remove ...              admins only
   audit [--since WHEN] [--limit N] [--json]
                                          admins only
@@ -93,9 +96,10 @@ bool OverSsh() {
 
 std::vector<const Command*> Group(std::string_view name) {
   std::vector<const Command*> commands;
-  for (const auto* group : {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(),
-                            &LogsCommands(), &RebuildCommands(), &TokensCommands(),
-                            &WhoamiCommands(), &AuditCommands(), &OneShotBuildCommands()}) {
+  for (const auto* group :
+       {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands(),
+        &RebuildCommands(), &TokensCommands(), &WhoamiCommands(), &AuditCommands(),
+        &CacheCommands(), &OneShotBuildCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

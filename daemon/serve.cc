@@ -110,13 +110,16 @@ int Serve(const Config& config) {
   PushLedger pushes;
   HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
     if (request.trigger == "manual") {
-      return rebuilder.Rebuild({.app = request.app,
-                                .select = request.units.empty() ? PlanRequest::Select::kAll
-                                                                : PlanRequest::Select::kNamed,
-                                .units = request.units,
-                                .triggered_by = "manual",
-                                .requested_by = request.user},
-                               say, hangup);
+      return rebuilder.Rebuild(
+          {.app = request.app,
+           .select =
+               request.units.empty() ? PlanRequest::Select::kAll : PlanRequest::Select::kNamed,
+           .units = request.units,
+           .triggered_by = "manual",
+           .requested_by = request.user,
+           .no_cache = std::find(request.options.begin(), request.options.end(), "no-cache") !=
+                       request.options.end()},
+          say, hangup);
     }
     const PushVerdict verdict = receiver.Receive(request, say, hangup);
     pushes.Decide(request.push_id, verdict);  // for the session's audit record

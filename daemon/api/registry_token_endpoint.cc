@@ -79,6 +79,9 @@ std::vector<std::string> RegistryTokenEndpoint::Allowed(const Caller& caller,
   };
   if (caller.principal) {  // a build
     if (shared || app_name == caller.principal->app) return {"pull", "push"};
+    // Its app's layer cache (Kaniko); no other build, nor any user, reads
+    // or writes it.
+    if (name == CacheRepositoryFor(pattern, caller.principal->app)) return {"pull", "push"};
     const auto user =
         caller.principal->user ? store.FindUser(*caller.principal->user) : std::nullopt;
     return readable_by(user) ? std::vector<std::string>{"pull"} : std::vector<std::string>{};

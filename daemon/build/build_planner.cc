@@ -336,12 +336,15 @@ Plan BuildPlanner::Make(const PlanRequest& request, const Say& say, std::stop_to
     build.dockerfile = NormalTreePath(unit.config.dockerfile_path);
     build.target = unit.config.target;
     build.network = unit.config.network.value_or(config_.builder.network);
+    build.no_cache = request.options.no_cache;
     build.build_args = unit.config.build_args;
     build.emulated = emulated[name];
     build.declared_args = DeclaredArgs(source.dockerfile_text);
     // Tools that honour SOURCE_DATE_EPOCH date what they make by the commit,
-    // so that the same commit builds the same image.
-    if (std::none_of(build.build_args.begin(), build.build_args.end(),
+    // so that the same commit builds the same image. Only a Dockerfile that
+    // declares it gets it: buildah warns of a build arg nothing consumes.
+    if (build.declared_args.contains("SOURCE_DATE_EPOCH") &&
+        std::none_of(build.build_args.begin(), build.build_args.end(),
                      [](const auto& arg) { return arg.starts_with("SOURCE_DATE_EPOCH="); })) {
       build.build_args.push_back("SOURCE_DATE_EPOCH=" +
                                  std::to_string(std::chrono::system_clock::to_time_t(source.time)));

@@ -278,9 +278,11 @@ class BuildExecution {
     for (const auto& platform : plan_.build.platforms) {
       platforms.push_back(platform + (plan_.emulated.contains(platform) ? " (emulated)" : ""));
     }
+    const std::string cache =
+        config_.builder.cache.enabled && plan_.no_cache ? " without the layer cache" : "";
     say_("hephy: building " + build_.unit + " (build " + std::to_string(build_.id) + ", " +
          (upstream ? build_.source_url + " " : BranchOf(build_.ref) + " ") + commit.substr(0, 7) +
-         ") for " + Join(platforms, ", ") + network);
+         ") for " + Join(platforms, ", ") + network + cache);
 
     std::filesystem::remove_all(work_dir_);
     std::filesystem::create_directories(work_dir_);
@@ -326,6 +328,15 @@ class BuildExecution {
       spec.timeout = config_.builder.timeout;
       spec.concurrent_jobs = static_cast<int>(
           std::min<size_t>(build_.jobs.size(), static_cast<size_t>(config_.builder.max_jobs)));
+      if (config_.builder.cache.enabled) {
+        spec.cache =
+            LayerCacheUse{.app = build_.app,
+                          .unit = build_.unit,
+                          .repository = config_.registry.url + "/" +
+                                        CacheRepositoryFor(config_.registry.repository, build_.app),
+                          .refresh = plan_.no_cache,
+                          .ttl = config_.builder.cache.ttl};
+      }
       std::filesystem::create_directories(spec.work_dir);
       run.job = executor_.Prepare(spec);
     }

@@ -42,9 +42,13 @@ struct BuildPlan {
   ContextSource context;
   std::string dockerfile = "Dockerfile";  // relative to the context
   std::string target;
-  std::vector<std::string> build_args;  // "KEY=value", SOURCE_DATE_EPOCH included
+  // "KEY=value", SOURCE_DATE_EPOCH included when the Dockerfile declares it.
+  std::vector<std::string> build_args;
   std::vector<std::string> additional_tags;
   NetworkMode network = NetworkMode::kIsolated;  // of its RUN steps
+  // Reuse no layer of earlier builds (-o no-cache, `rebuild --no-cache`,
+  // scheduled rebuilds); what it builds is still kept for later ones.
+  bool no_cache = false;
   // Platforms whose RUN steps this host runs through qemu: the build's
   // header says so, and their jobs take the emulated share of job slots.
   std::set<std::string> emulated;

@@ -45,6 +45,11 @@ std::string RepositoryFor(const std::string& pattern, const std::string& app) {
   return out;
 }
 
+std::string CacheRepositoryFor(const std::string& pattern, const std::string& app) {
+  if (pattern.find("{app}") == std::string::npos) return pattern + "/cache/" + app;
+  return RepositoryFor(pattern, app) + "/cache";
+}
+
 std::optional<std::string> AppOfRepository(const std::string& pattern,
                                            const std::string& repository) {
   const auto placeholder = pattern.find("{app}");

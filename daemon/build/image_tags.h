@@ -29,6 +29,11 @@ std::string ArchTag(const std::string& default_tag, const std::string& platform)
 // registry.repository with "{app}" replaced by the app's name.
 std::string RepositoryFor(const std::string& pattern, const std::string& app);
 
+// Where executors that keep the layer cache in the registry (Kaniko) keep
+// `app`'s: beside its images, never another app's ("web/cache" for "{app}";
+// "images/cache/web" for a pattern without "{app}", which all apps share).
+std::string CacheRepositoryFor(const std::string& pattern, const std::string& app);
+
 // The app whose repository `repository` is under `pattern`, which names
 // "{app}": a valid app name, not necessarily one that exists. nullopt for
 // any other repository, and whenever `pattern` names no "{app}".

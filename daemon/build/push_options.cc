@@ -41,6 +41,9 @@ PushOptions ParsePushOptions(const std::vector<std::string>& options,
           problem("'" + unit + "' is not a unit name");
         }
       }
+    } else if (key == "no-cache") {
+      if (equals != std::string::npos) problem("no-cache takes no value");
+      parsed.no_cache = true;
     } else if (key == "platforms") {
       const auto platforms = SplitList(value);
       if (platforms.empty()) problem("expected platforms=OS/ARCH[/VARIANT][,...]");

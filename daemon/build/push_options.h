@@ -1,5 +1,6 @@
 // What a pusher may ask for with `git push -o`: which units to rebuild
-// although they did not change, and which platforms to build this time.
+// although they did not change, which platforms to build this time, and a
+// build without the layer cache.
 #pragma once
 
 #include <string>
@@ -11,6 +12,7 @@ struct PushOptions {
   bool rebuild_all = false;                 // -o rebuild=all
   std::vector<std::string> rebuild_units;   // -o rebuild=web,worker
   std::vector<std::string> only_platforms;  // -o platforms=linux/amd64; empty: every platform
+  bool no_cache = false;                    // -o no-cache: every step built anew
   std::vector<std::string> ignored;         // options for other tools (GitLab's ci.skip, ...)
 };
 

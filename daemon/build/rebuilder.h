@@ -19,6 +19,7 @@ struct RebuildRequest {
   std::vector<std::string> units;                          // for kNamed
   std::string triggered_by = "manual";                     // manual|schedule
   std::string requested_by;                                // recorded as the build's pusher
+  bool no_cache = false;  // reuse no layer of earlier builds (scheduled: always)
 };
 
 class Rebuilder {

@@ -74,7 +74,9 @@ int ScheduledRebuilds::RunOnce(std::stop_token stop) const {
                                  .select = PlanRequest::Select::kListed,
                                  .units = {},
                                  .triggered_by = "schedule",
-                                 .requested_by = "hephyd"};
+                                 .requested_by = "hephyd",
+                                 // Weekly rebuilds are there to pick up fresh packages.
+                                 .no_cache = true};
     if (rebuilder_.Rebuild(request, say, stop) != 0) ++failed;
   }
   return failed;

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "commands/cli_commands.h"
+#include "executors/layer_cache.h"
 #include "git/repo_store.h"
 #include "hephy/error.h"
 #include "store/build_logs.h"
@@ -81,6 +82,13 @@ int Delete(CliArgs& args, CommandContext& ctx) {
     std::filesystem::rename(path, doomed, ec);
     if (!ec) std::filesystem::remove_all(doomed, ec);
     if (ec) throw Error("app '" + name + "' deleted, but not its repository: " + ec.message());
+  }
+  // An app made later under the same name, maybe by someone else, starts
+  // with no layer of this one's.
+  const auto cache = LayerCache(ctx.config.LayerCacheDir(), 0).Prune(name);
+  for (const auto& entry : cache.busy) {
+    ctx.io.err << "warning: the layer cache of " << entry.key.Name()
+               << " is in use and was kept; `hephyd cache prune " << name << "` removes it later\n";
   }
   ctx.store.Audit({ctx.actor, "apps.delete", name, "", Remote(ctx)});
   ctx.io.out << "deleted app " << name

@@ -92,6 +92,7 @@ const std::vector<Command>& RebuildCommands();
 const std::vector<Command>& TokensCommands();
 const std::vector<Command>& WhoamiCommands();
 const std::vector<Command>& AuditCommands();
+const std::vector<Command>& CacheCommands();
 // `hephyd build`, the one-shot build for CI (not `builds`, which lists them).
 const std::vector<Command>& OneShotBuildCommands();
 

@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <cctype>
+#include <cstdint>
 #include <regex>
 
 #include "build/rebuild_schedule.h"
@@ -62,6 +63,43 @@ uint64_t MemorySize(const ConfigReader& r, Node node, Key key) {
     r.Fail(node, key, "'" + text + "' is less than 64m, which no build runs in");
   }
   return bytes;
+}
+
+// A percentage of the disk ("10%") or a size as MemorySize reads it.
+void ReadCacheSize(const ConfigReader& r, Node node, Key key, BuildCacheConfig& cache) {
+  const std::string text = r.Scalar(node, key);
+  static const std::regex kPercent("([0-9]{1,2})%");
+  std::smatch match;
+  if (std::regex_match(text, match, kPercent)) {
+    const int percent = std::stoi(match[1].str());
+    if (percent < 1) r.Fail(node, key, "expected a share of the disk from 1% to 99%");
+    cache.max_size_percent = percent;
+    cache.max_size_bytes = 0;
+    return;
+  }
+  static const std::regex kSize("([0-9]{1,9})([kKmMgGtT]?)");
+  if (!std::regex_match(text, match, kSize)) {
+    r.Fail(node, key,
+           "expected a share of the disk such as 10% or a size such as 20g, got '" + text + "'");
+  }
+  const std::string unit = match[2].str();
+  const int shift = unit.empty()
+                        ? 0
+                        : 10 * (1 + static_cast<int>(std::string("kmgt").find(static_cast<char>(
+                                        std::tolower(static_cast<unsigned char>(unit[0]))))));
+  const uint64_t number = std::stoull(match[1].str());
+  if (number > (UINT64_MAX >> shift)) r.Fail(node, key, "'" + text + "' is too large");
+  cache.max_size_bytes = number << shift;
+  if (cache.max_size_bytes == 0) {
+    r.Fail(node, key, "expected a size above 0 (builder.cache.enabled: false turns it off)");
+  }
+}
+
+void ReadCacheSection(const ConfigReader& r, Node node, Key key, BuildCacheConfig& cache) {
+  r.Map(node, key,
+        {{"enabled", [&](Node v, Key vk) { cache.enabled = r.Bool(v, vk); }},
+         {"max_size", [&](Node v, Key vk) { ReadCacheSize(r, v, vk, cache); }},
+         {"ttl", [&](Node v, Key vk) { cache.ttl = r.Duration(v, vk, "no limit"); }}});
 }
 
 void ReadLimitsSection(const ConfigReader& r, Node node, Key key, BuildLimits& limits) {
@@ -149,6 +187,7 @@ void ReadBuilderSection(const ConfigReader& r, Node node, Key key, BuilderConfig
             b.max_jobs = value;
           }},
          {"limits", [&](Node v, Key vk) { ReadLimitsSection(r, v, vk, b.limits); }},
+         {"cache", [&](Node v, Key vk) { ReadCacheSection(r, v, vk, b.cache); }},
          {"kaniko", [&](Node v, Key vk) { ReadKanikoSection(r, v, vk, b.kaniko); }},
          {"kubernetes", [&](Node v, Key vk) { ReadKubernetesSection(r, v, vk, b.kubernetes); }},
          {"buildah", [&](Node v, Key vk) { ReadBuildahSection(r, v, vk, b.buildah); }}});

@@ -1,6 +1,8 @@
 // The embedded executor: `buildah build` then `buildah push`, daemonless, on
-// this machine. Each job has its own image storage under its work directory,
-// so jobs share no state and leave nothing behind.
+// this machine. A job with a layer cache (PlatformJobSpec::cache) builds in
+// its app's, unit's and platform's storage of the LayerCache, one job at a
+// time; any other job in a storage of its own under its work directory,
+// which it leaves nothing in.
 #pragma once
 
 #include <map>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "executors/layer_cache.h"
 #include "hephy/config.h"
 #include "hephy/executor.h"
 #include "net/egress_policy.h"
@@ -40,6 +43,25 @@ struct BuildahEgress {
   std::vector<std::string> direct_hosts;
 };
 
+// The layer cache of jobs that ask for one: where (empty: none, such jobs
+// build without), and how big it may grow.
+struct BuildahCacheOptions {
+  std::filesystem::path dir;
+  uint64_t max_bytes = 0;
+};
+
+// Where a job's buildah keeps its images, and whether it reuses them.
+struct BuildahStorage {
+  std::filesystem::path root;     // --root
+  std::filesystem::path runroot;  // --runroot
+  bool layers = false;            // a layer cache: --layers, else --layers=false
+  bool refresh = false;           // with layers: reuse no step (--no-cache)
+  std::chrono::seconds ttl{0};    // with layers: --cache-ttl; 0: none
+};
+
+// A job's own storage under its work directory, without a cache.
+BuildahStorage ScratchStorage(const PlatformJobSpec& spec);
+
 class BuildahExecutor : public Executor {
  public:
   // Jobs' work directories are all under `builds_dir`. Jobs with network
@@ -48,12 +70,7 @@ class BuildahExecutor : public Executor {
   // Each job's RUN steps share one cgroup with `limits` (JobCgroup).
   BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir,
                   std::filesystem::path containers_conf = {}, const BuildLimits& limits = {},
-                  BuildahEgress egress = {})
-      : config_(config),
-        builds_dir_(std::move(builds_dir)),
-        containers_conf_(std::move(containers_conf)),
-        limits_(limits),
-        egress_(std::move(egress)) {}
+                  BuildahEgress egress = {}, const BuildahCacheOptions& cache = {});
   std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) override;
   // Kills the process group of every process whose arguments name a path
   // under builds_dir: buildah, and what its RUN steps started.
@@ -66,12 +83,18 @@ class BuildahExecutor : public Executor {
   BuildLimits limits_;
   BuildahEgress egress_;
   PushLocks push_locks_;
+  std::unique_ptr<LayerCache> cache_;  // null: none
 };
 
-// The argv of each step of a buildah job (exposed for tests); RUN steps go
-// under `cgroup_parent` when given.
+// The argv of each step of a buildah job (exposed for tests): the build
+// writes its image's ID to the work directory's "image-id", and the push
+// pushes that image (`image_id`). RUN steps go under `cgroup_parent` when
+// given.
 std::vector<std::string> BuildahBuildArgv(const BuildahConfig& config, const PlatformJobSpec& spec,
+                                          const BuildahStorage& storage,
                                           const std::optional<std::string>& cgroup_parent = {});
-std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec);
+std::vector<std::string> BuildahPushArgv(const BuildahConfig& config, const PlatformJobSpec& spec,
+                                         const BuildahStorage& storage,
+                                         const std::string& image_id);
 
 }  // namespace hephy

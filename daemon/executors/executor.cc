@@ -59,9 +59,14 @@ std::unique_ptr<Executor> MakeExecutor(const Config& config, BuildContexts* cont
       spdlog::warn("builder.limits: {}; builds run without memory, process and CPU limits",
                    problem);
     }
+    BuildahCacheOptions cache;
+    if (config.builder.cache.enabled) {
+      cache = {.dir = config.LayerCacheDir(),
+               .max_bytes = LayerCacheMaxBytes(config.builder.cache, config.data_dir)};
+    }
     return std::make_unique<BuildahExecutor>(config.builder.buildah, config.BuildsDir(),
                                              containers_conf, config.builder.limits,
-                                             BuildahEgressOf(config));
+                                             BuildahEgressOf(config), cache);
   }
   if (name == "kaniko-kubernetes") {
     if (contexts == nullptr) {

@@ -27,10 +27,20 @@ std::vector<std::string> KanikoArgs(const PlatformJobSpec& spec, const KanikoLoc
     args.push_back("--build-arg");
     args.push_back(arg);
   }
-  // As the seed's pipeline: every build from scratch, the RUN implementation
-  // that snapshots only what changed, and a clean root for the next build.
-  args.insert(args.end(), {"--cache=false", "--use-new-run", "--cleanup",
-                           "--digest-file=" + where.digest_file});
+  // The layer cache is the app's own repository in the registry, which
+  // every pod reaches; a refresh reads nothing from it (Kaniko has no way to
+  // build anew and still write). The RUN implementation that snapshots only
+  // what changed, and a clean root for the next build.
+  if (spec.cache && !spec.cache->refresh) {
+    args.push_back("--cache=true");
+    args.push_back("--cache-repo=" + spec.cache->repository);
+    if (spec.cache->ttl.count() > 0) {
+      args.push_back("--cache-ttl=" + std::to_string(spec.cache->ttl.count()) + "s");
+    }
+  } else {
+    args.push_back("--cache=false");
+  }
+  args.insert(args.end(), {"--use-new-run", "--cleanup", "--digest-file=" + where.digest_file});
   if (spec.insecure_registry) {
     args.push_back("--insecure-registry=" + RegistryOf(spec.destination));
   }

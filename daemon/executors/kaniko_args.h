@@ -1,7 +1,8 @@
 // The arguments both Kaniko executors give /kaniko/executor for one platform
 // job, as the seed's pipeline did: the context and Dockerfile, the arch tag
-// as destination, --customPlatform, the target and build args, no cache, the
-// new RUN implementation, --cleanup, and the digest written to a file.
+// as destination, --customPlatform, the target and build args, the layer
+// cache in the registry, the new RUN implementation, --cleanup, and the
+// digest written to a file.
 #pragma once
 
 #include <string>

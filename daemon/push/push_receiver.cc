@@ -25,7 +25,7 @@ PushVerdict PushReceiver::Receive(const PushRequest& request, const Say& say,
     const PushOptions options = ParsePushOptions(request.options, problems);
     for (const auto& option : options.ignored) {
       say("hephy: ignoring push option '" + option +
-          "' (hephyd knows rebuild=all|UNIT,... and platforms=OS/ARCH,...)");
+          "' (hephyd knows rebuild=all|UNIT,..., platforms=OS/ARCH,... and no-cache)");
     }
     const auto& branches = config_.builder.branches;
     std::vector<Plan> plans;

@@ -157,11 +157,14 @@ HephyMetrics::HephyMetrics() {
   pushes.With({"rejected"});
   ssh_sessions.With({});
   registry_errors.With({});
+  layer_cache_steps.With({"hit"});
+  layer_cache_steps.With({"miss"});
+  layer_cache_bytes.With({});
 }
 
 std::vector<MetricFamilySnapshot> HephyMetrics::Collect() const {
-  return {pushes.Collect(), job_duration.Collect(), ssh_sessions.Collect(),
-          registry_errors.Collect()};
+  return {pushes.Collect(),          job_duration.Collect(),      ssh_sessions.Collect(),
+          registry_errors.Collect(), layer_cache_steps.Collect(), layer_cache_bytes.Collect()};
 }
 
 HephyMetrics& Metrics() {

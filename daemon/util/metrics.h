@@ -55,6 +55,7 @@ class Counter {
 class Gauge {
  public:
   void Add(int64_t delta) { value_.fetch_add(delta, std::memory_order_relaxed); }
+  void Set(int64_t value) { value_.store(value, std::memory_order_relaxed); }
   int64_t value() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -175,6 +176,13 @@ struct HephyMetrics {
       "Time a platform job ran (build and push), observed when it ends, whatever its outcome.",
       {"platform"},
       {1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600}};
+  // result: hit (reused from the layer cache) | miss (built).
+  CounterFamily layer_cache_steps{
+      "hephy_layer_cache_steps_total",
+      "Dockerfile steps of buildah jobs with a layer cache, by whether the cache had them.",
+      {"result"}};
+  GaugeFamily layer_cache_bytes{
+      "hephy_layer_cache_bytes", "Disk space the buildah layer cache holds, as last measured.", {}};
   GaugeFamily ssh_sessions{"hephy_ssh_sessions_active", "SSH connections being served.", {}};
   CounterFamily registry_errors{
       "hephy_registry_request_errors_total",

@@ -164,6 +164,22 @@ struct BuildLimits {
   int cpu_shares = 0;
 };
 
+// builder.cache: the layer cache that lets a build reuse the base images and
+// unchanged steps of the same app's earlier builds (docs/hephyd.md).
+struct BuildCacheConfig {
+  // Pushes and `hephyd rebuild` use it; `-o no-cache`, `rebuild --no-cache`
+  // and scheduled rebuilds build every step anew (and keep the result).
+  bool enabled = true;
+  // The most the buildah executor's cache keeps on disk, the least recently
+  // used entries removed first: max_size_bytes, or when that is 0,
+  // max_size_percent of the filesystem holding data_dir.
+  uint64_t max_size_bytes = 0;
+  int max_size_percent = 10;
+  // Layers older than this are built again (buildah and Kaniko
+  // --cache-ttl); 0: no limit.
+  std::chrono::seconds ttl{7 * 24 * 60 * 60};
+};
+
 struct BuilderConfig {
   std::string executor = "buildah";
   std::vector<std::string> platforms{"linux/amd64", "linux/arm64"};
@@ -173,6 +189,7 @@ struct BuilderConfig {
   // host itself; none has none; host trusts every pusher with the host's.
   NetworkMode network = NetworkMode::kIsolated;
   BuildLimits limits;
+  BuildCacheConfig cache;
   // Platform jobs running at once across all pushes; 0 in the file means
   // one per CPU core, which is what the parsed config holds.
   int max_jobs = 0;
@@ -241,6 +258,8 @@ struct Config {
   std::filesystem::path RegistryDir() const { return data_dir / "registry"; }
   // One bare mirror per upstream_repo URL (daemon/upstream/upstream_cache.h).
   std::filesystem::path UpstreamsDir() const { return data_dir / "upstreams"; }
+  // The buildah executor's layer cache (daemon/executors/layer_cache.h).
+  std::filesystem::path LayerCacheDir() const { return data_dir / "cache" / "buildah"; }
 };
 
 // Parses YAML text. `source` names the text in errors ("hephy.yaml"). Relative

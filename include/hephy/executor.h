@@ -18,6 +18,21 @@
 
 namespace hephy {
 
+// Which earlier builds' layers a job may reuse: only those of the same app
+// and unit (never another app's: no cache poisoning across tenants), on
+// the job's platform.
+struct LayerCacheUse {
+  std::string app;
+  std::string unit;
+  // "host[:port]/repository" where executors that keep layers in the
+  // registry (Kaniko) push and pull them: the app's own.
+  std::string repository;
+  // Reuse no step and pull every base image again (-o no-cache, scheduled
+  // rebuilds); what is built still goes into the cache for later builds.
+  bool refresh = false;
+  std::chrono::seconds ttl{0};  // layers older than this are built again; 0: any age
+};
+
 struct PlatformJobSpec {
   int64_t build_id = 0;                   // the build's record; names the job's pods
   std::string platform;                   // "linux/arm64"
@@ -43,6 +58,8 @@ struct PlatformJobSpec {
   // Jobs of the same build that run at once, this one included: executors
   // that run on this machine size their threads to their share of it.
   int concurrent_jobs = 1;
+  // nullopt: no cache; the job starts from nothing and keeps nothing.
+  std::optional<LayerCacheUse> cache;
 };
 
 struct PlatformJobResult {

@@ -131,7 +131,7 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
   spec.build_args = {"VERSION=1 2; rm -rf /"};
   spec.destination = "127.0.0.1:5000/web:t";
   spec.work_dir = "/w";
-  const auto argv = BuildahBuildArgv(BuildahConfig{}, spec);
+  const auto argv = BuildahBuildArgv(BuildahConfig{}, spec, ScratchStorage(spec));
   const std::vector<std::string> expected = {"buildah",
                                              "--root",
                                              "/w/storage",
@@ -149,12 +149,13 @@ TEST(BuildahArgv, TargetAndBuildArgsArePassedAsSeparateArguments) {
                                              "--platform",
                                              "linux/arm64",
                                              "--layers=false",
+                                             "--pull=always",
                                              "--http-proxy=false",
                                              "--tls-verify=true",
                                              "--file",
                                              "/ctx/Dockerfile",
-                                             "--tag",
-                                             "127.0.0.1:5000/web:t",
+                                             "--iidfile",
+                                             "/w/image-id",
                                              "--target",
                                              "runtime",
                                              "--build-arg",
@@ -173,14 +174,14 @@ TEST(BuildahArgv, EachNetworkModeIsItsBuildahNetworkAndChrootHasNoRuntime) {
     return at == argv.end() || at + 1 == argv.end() ? std::string("(absent)") : *(at + 1);
   };
   spec.network = NetworkMode::kNone;
-  auto argv = BuildahBuildArgv(BuildahConfig{}, spec);
+  auto argv = BuildahBuildArgv(BuildahConfig{}, spec, ScratchStorage(spec));
   EXPECT_EQ(after(argv, "--network"), "none");
   EXPECT_EQ(after(argv, "--runtime"), "runc");
 
   BuildahConfig chroot;
   chroot.isolation = "chroot";
   spec.network = NetworkMode::kHost;
-  argv = BuildahBuildArgv(chroot, spec);
+  argv = BuildahBuildArgv(chroot, spec, ScratchStorage(spec));
   EXPECT_EQ(after(argv, "--isolation"), "chroot");
   EXPECT_EQ(after(argv, "--network"), "host");
   EXPECT_EQ(after(argv, "--runtime"), "(absent)");
@@ -225,8 +226,8 @@ TEST(BuildahArgv, CredentialsGoInTheAuthFileNeverInArgv) {
   spec.destination = "registry.example/web:t";
   spec.work_dir = "/w";
   spec.registry_credentials = RegistryCredentials{"alice", "s3cret-pw"};
-  for (const auto& argv :
-       {BuildahBuildArgv(BuildahConfig{}, spec), BuildahPushArgv(BuildahConfig{}, spec)}) {
+  for (const auto& argv : {BuildahBuildArgv(BuildahConfig{}, spec, ScratchStorage(spec)),
+                           BuildahPushArgv(BuildahConfig{}, spec, ScratchStorage(spec), "abc")}) {
     const auto authfile = std::find(argv.begin(), argv.end(), "--authfile");
     ASSERT_NE(authfile, argv.end());
     ASSERT_LT(authfile + 1, argv.end());
@@ -237,7 +238,7 @@ TEST(BuildahArgv, CredentialsGoInTheAuthFileNeverInArgv) {
     }
   }
   spec.registry_credentials.reset();
-  const auto anonymous = BuildahPushArgv(BuildahConfig{}, spec);
+  const auto anonymous = BuildahPushArgv(BuildahConfig{}, spec, ScratchStorage(spec), "abc");
   EXPECT_EQ(std::find(anonymous.begin(), anonymous.end(), "--authfile"), anonymous.end());
 }
 
@@ -248,8 +249,8 @@ TEST(BuildahArgv, PrivateCaIsACertDirOfTheJobForBuildAndPush) {
   spec.destination = "registry.example/web:t";
   spec.work_dir = "/w";
   spec.registry_ca_file = "/etc/hephy/ca.pem";
-  for (const auto& argv :
-       {BuildahBuildArgv(BuildahConfig{}, spec), BuildahPushArgv(BuildahConfig{}, spec)}) {
+  for (const auto& argv : {BuildahBuildArgv(BuildahConfig{}, spec, ScratchStorage(spec)),
+                           BuildahPushArgv(BuildahConfig{}, spec, ScratchStorage(spec), "abc")}) {
     const auto verify = std::find(argv.begin(), argv.end(), "--tls-verify=true");
     ASSERT_NE(verify, argv.end());
     ASSERT_LT(verify + 2, argv.end());
@@ -257,7 +258,7 @@ TEST(BuildahArgv, PrivateCaIsACertDirOfTheJobForBuildAndPush) {
     EXPECT_EQ(*(verify + 2), "/w/certs");
   }
   spec.insecure_registry = true;
-  const auto plain = BuildahPushArgv(BuildahConfig{}, spec);
+  const auto plain = BuildahPushArgv(BuildahConfig{}, spec, ScratchStorage(spec), "abc");
   EXPECT_NE(std::find(plain.begin(), plain.end(), "--tls-verify=false"), plain.end());
   EXPECT_EQ(std::find(plain.begin(), plain.end(), "--cert-dir"), plain.end());
 }

@@ -238,7 +238,12 @@ TEST_F(CliBuildTest, KanikoLocalBuildsAShallowDetachedCiCheckout) {
   EXPECT_TRUE(argv[0].starts_with("--context=dir://" + (data_dir() / "builds").string() + "/"))
       << argv[0];
   EXPECT_NE(std::find(argv.begin(), argv.end(), "--customPlatform=linux/amd64"), argv.end());
-  EXPECT_NE(std::find(argv.begin(), argv.end(), "--cache=false"), argv.end());
+  // The app's layer cache beside its images, a week's layers at most.
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--cache=true"), argv.end());
+  EXPECT_NE(
+      std::find(argv.begin(), argv.end(), "--cache-repo=" + registry_.url() + "/catalog/cache"),
+      argv.end());
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--cache-ttl=604800s"), argv.end());
 
   // base, and app built FROM it.
   const auto builds = Records();

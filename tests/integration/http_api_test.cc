@@ -287,6 +287,9 @@ TEST_F(HttpApiTest, MetricsCountPushesAndObserveJobDurations) {
   EXPECT_EQ(before.Value("hephy_pushes_total", {{"result", "accepted"}}), 0);
   EXPECT_EQ(before.Value("hephy_builds_total", {{"status", "succeeded"}}), 0);
   EXPECT_EQ(before.Value("hephy_ssh_sessions_active", {}), 0);
+  EXPECT_EQ(before.Type("hephy_layer_cache_steps_total"), "counter");
+  EXPECT_EQ(before.Value("hephy_layer_cache_steps_total", {{"result", "miss"}}), 0);
+  EXPECT_EQ(before.Value("hephy_layer_cache_bytes", {}), 0);
 
   CommitCopyOnlyApp("hello");
   const RunResult accepted = Push(alice_, "web");
@@ -310,6 +313,10 @@ TEST_F(HttpApiTest, MetricsCountPushesAndObserveJobDurations) {
                         {{"platform", "linux/amd64"}, {"le", "+Inf"}}),
             1);
   EXPECT_GT(after.Value("hephy_build_job_duration_seconds_sum", {{"platform", "linux/amd64"}}), 0);
+  // One COPY step, built: the layer cache had nothing yet, and now holds it.
+  EXPECT_EQ(after.Value("hephy_layer_cache_steps_total", {{"result", "miss"}}), 1) << r.body;
+  EXPECT_EQ(after.Value("hephy_layer_cache_steps_total", {{"result", "hit"}}), 0) << r.body;
+  EXPECT_GT(after.Value("hephy_layer_cache_bytes", {}), 0) << r.body;
 }
 
 TEST_F(HttpApiTest, TokensDecideWhatAUserSees) {

@@ -176,6 +176,34 @@ TEST_F(KanikoLocalExecutorTest, GivesKanikoTheSeedsFlagsAsSeparateArguments) {
   EXPECT_EQ(result.exit_code, 0);
 }
 
+TEST_F(KanikoLocalExecutorTest, UsesTheAppsCacheRepositoryUnlessTheBuildRefreshesIt) {
+  auto& executor = StandIn(std::string(kWriteDigest));
+  PlatformJobSpec spec = Spec("linux/amd64", "web-amd64");
+  spec.cache = LayerCacheUse{.app = "web",
+                             .unit = "api",
+                             .repository = registry_.url() + "/web/cache",
+                             .ttl = std::chrono::hours(168)};
+  ASSERT_EQ(executor.Prepare(spec)->Run([](std::string_view) {}).outcome,
+            PlatformJobResult::Outcome::kSucceeded);
+  auto argv = ReadLines(record() / "argv");
+  const auto cache = std::find(argv.begin(), argv.end(), "--cache=true");
+  ASSERT_NE(cache, argv.end());
+  ASSERT_LT(cache + 2, argv.end());
+  EXPECT_EQ(*(cache + 1), "--cache-repo=" + registry_.url() + "/web/cache");
+  EXPECT_EQ(*(cache + 2), "--cache-ttl=604800s");
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--cache=false"), argv.end());
+
+  // -o no-cache, scheduled rebuilds: Kaniko reads nothing from the cache.
+  spec.cache->refresh = true;
+  spec.work_dir = builds() / "refresh";
+  std::filesystem::create_directories(spec.work_dir);
+  ASSERT_EQ(executor.Prepare(spec)->Run([](std::string_view) {}).outcome,
+            PlatformJobResult::Outcome::kSucceeded);
+  argv = ReadLines(record() / "argv");
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--cache=false"), argv.end());
+  for (const auto& arg : argv) EXPECT_FALSE(arg.starts_with("--cache-repo")) << arg;
+}
+
 TEST_F(KanikoLocalExecutorTest, BuildsAndPushesARealImageAndReportsItsDigest) {
   // What Kaniko would do, done by buildah in the job's work directory.
   auto& executor = StandIn(R"sh(

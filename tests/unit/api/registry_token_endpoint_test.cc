@@ -167,6 +167,16 @@ TEST_F(RegistryTokenEndpointTest, ABuildPushesItsOwnAppAndPullsWhatItsUserMayRea
   }
 }
 
+TEST_F(RegistryTokenEndpointTest, AnAppsLayerCacheIsItsOwnBuildsAlone) {
+  const std::string query = "scope=repository:web/cache:pull,push&scope=repository:api/cache:pull";
+  const auto pass = authority_.AdmitBuild("web", "bob");
+  // bob may read api, but not through its cache: a cache is a build's.
+  EXPECT_EQ(Access(pass.credentials().username, pass.credentials().password, query),
+            json::array({Grant("web/cache", {"pull", "push"})}));
+  EXPECT_EQ(UserAccess("carol", query), json::array());
+  EXPECT_EQ(UserAccess("bob", query), json::array());
+}
+
 TEST_F(RegistryTokenEndpointTest, TheCatalogIsForAdmins) {
   EXPECT_EQ(UserAccess("root", "scope=registry:catalog:*"),
             json::array({{{"type", "registry"}, {"name", "catalog"}, {"actions", {"*"}}}}));

@@ -51,7 +51,8 @@ class BuildPlannerTest : public ::testing::Test {
 };
 
 TEST_F(BuildPlannerTest, EachBuildGetsItsContextDockerfileArgsAndTags) {
-  Unit("api", "target: runtime\nbuild_args: [MODE=prod]\nadditional_tags: [edge]\n");
+  Unit("api", "target: runtime\nbuild_args: [MODE=prod]\nadditional_tags: [edge]\n",
+       "FROM scratch AS runtime\nARG SOURCE_DATE_EPOCH\nCOPY . /\n");
   tree_.Write("common/Dockerfile.web", "FROM scratch\n");
   tree_.Write("web/build-config.yaml",
               "context_path: ../common\ndockerfile_path: Dockerfile.web\n"
@@ -67,7 +68,7 @@ TEST_F(BuildPlannerTest, EachBuildGetsItsContextDockerfileArgsAndTags) {
   EXPECT_EQ(api.context.dir, "api");
   EXPECT_EQ(api.dockerfile, "Dockerfile");
   EXPECT_EQ(api.target, "runtime");
-  // SOURCE_DATE_EPOCH is the pushed commit's time.
+  // SOURCE_DATE_EPOCH, which it declares, is the pushed commit's time.
   EXPECT_EQ(api.build_args,
             (std::vector<std::string>{"MODE=prod", "SOURCE_DATE_EPOCH=1795594200"}));
   EXPECT_EQ(api.additional_tags, std::vector<std::string>{"edge"});
@@ -79,6 +80,8 @@ TEST_F(BuildPlannerTest, EachBuildGetsItsContextDockerfileArgsAndTags) {
   EXPECT_EQ(web.context.dir, "common");
   EXPECT_EQ(web.dockerfile, "Dockerfile.web");
   EXPECT_EQ(web.build.platforms, std::vector<std::string>{"linux/arm64"});
+  // Its Dockerfile declares no SOURCE_DATE_EPOCH: buildah would warn of it.
+  EXPECT_TRUE(web.build_args.empty());
 }
 
 TEST_F(BuildPlannerTest, AGivenSourceDateEpochIsKept) {

@@ -47,6 +47,15 @@ TEST(ImageTags, RepositoryReplacesEveryAppPlaceholder) {
   EXPECT_EQ(RepositoryFor("team/{app}/{app}", "web"), "team/web/web");
 }
 
+TEST(ImageTags, EachAppHasACacheRepositoryOfItsOwn) {
+  EXPECT_EQ(CacheRepositoryFor("{app}", "web"), "web/cache");
+  EXPECT_EQ(CacheRepositoryFor("apps/{app}", "web"), "apps/web/cache");
+  EXPECT_EQ(CacheRepositoryFor("tools", "web"), "tools/cache/web");
+  EXPECT_EQ(CacheRepositoryFor("tools", "api"), "tools/cache/api");
+  // Never an app's image repository.
+  EXPECT_EQ(AppOfRepository("{app}", CacheRepositoryFor("{app}", "web")), std::nullopt);
+}
+
 TEST(ImageTags, AppOfRepositoryUndoesRepositoryFor) {
   EXPECT_EQ(AppOfRepository("{app}", "web"), "web");
   EXPECT_EQ(AppOfRepository("team/{app}/{app}", "team/web-2/web-2"), "web-2");

@@ -21,6 +21,16 @@ TEST(PushOptions, PlatformsNarrowTheBuild) {
   EXPECT_TRUE(problems.empty());
 }
 
+TEST(PushOptions, NoCacheBuildsEveryStepAnew) {
+  std::vector<std::string> problems;
+  EXPECT_FALSE(ParsePushOptions({"rebuild=all"}, problems).no_cache);
+  EXPECT_TRUE(ParsePushOptions({"no-cache"}, problems).no_cache);
+  EXPECT_TRUE(problems.empty());
+  ParsePushOptions({"no-cache=yes"}, problems);
+  EXPECT_EQ(problems,
+            std::vector<std::string>{"push option 'no-cache=yes': no-cache takes no value"});
+}
+
 TEST(PushOptions, BadValuesAreProblemsNamingTheOption) {
   std::vector<std::string> problems;
   ParsePushOptions({"rebuild=", "rebuild=a b", "platforms=x86", "platforms"}, problems);

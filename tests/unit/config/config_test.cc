@@ -170,6 +170,38 @@ TEST(Config, BuildLimitsTakeSizesAndCounts) {
             "262144");
 }
 
+TEST(Config, BuildCacheIsOnAndBoundedByDefault) {
+  const Config defaults = Parse("");
+  EXPECT_TRUE(defaults.builder.cache.enabled);
+  EXPECT_EQ(defaults.builder.cache.max_size_bytes, 0u);
+  EXPECT_EQ(defaults.builder.cache.max_size_percent, 10);
+  EXPECT_EQ(defaults.builder.cache.ttl, std::chrono::hours(168));
+  EXPECT_EQ(defaults.LayerCacheDir(), defaults.data_dir / "cache" / "buildah");
+
+  const Config c = Parse("builder:\n  cache: { enabled: false, max_size: 20g, ttl: 0 }\n");
+  EXPECT_FALSE(c.builder.cache.enabled);
+  EXPECT_EQ(c.builder.cache.max_size_bytes, 20ull << 30);
+  EXPECT_EQ(c.builder.cache.ttl, std::chrono::seconds(0));
+  EXPECT_EQ(Parse("builder: { cache: { max_size: 2T } }").builder.cache.max_size_bytes, 2ull << 40);
+  const Config share = Parse("builder: { cache: { max_size: 25%, ttl: 72h } }");
+  EXPECT_EQ(share.builder.cache.max_size_bytes, 0u);
+  EXPECT_EQ(share.builder.cache.max_size_percent, 25);
+  EXPECT_EQ(share.builder.cache.ttl, std::chrono::hours(72));
+
+  EXPECT_EQ(ErrorOf("builder:\n  cache:\n    max_size: lots\n"),
+            "hephy.yaml:3: builder.cache.max_size: expected a share of the disk such as 10% or a "
+            "size such as 20g, got 'lots'");
+  EXPECT_EQ(ErrorOf("builder:\n  cache:\n    max_size: 0%\n"),
+            "hephy.yaml:3: builder.cache.max_size: expected a share of the disk from 1% to 99%");
+  EXPECT_EQ(ErrorOf("builder:\n  cache:\n    max_size: 0\n"),
+            "hephy.yaml:3: builder.cache.max_size: expected a size above 0 "
+            "(builder.cache.enabled: false turns it off)");
+  EXPECT_EQ(ErrorOf("builder:\n  cache:\n    max_size: 999999999t\n"),
+            "hephy.yaml:3: builder.cache.max_size: '999999999t' is too large");
+  EXPECT_EQ(ErrorOf("builder:\n  cache:\n    size: 1g\n").substr(0, 31),
+            "hephy.yaml:3: builder.cache.siz");
+}
+
 TEST(Config, SshLimits) {
   const Config c = Parse(R"(
 ssh:
