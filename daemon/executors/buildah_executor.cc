@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <variant>
@@ -116,6 +118,48 @@ std::optional<std::map<std::string, bool>> ImagesIn(const BuildahConfig& config,
   return images;
 }
 
+// Removes from a cache entry the images that were there before the job
+// (`before`) and that it neither reused nor pulled by name: steps of earlier
+// builds that no longer match, base images whose tag moved on. What the job
+// made stays, for the next one. Then lets the entry go.
+void TidyAndRelease(const BuildahConfig& config, LayerCache& cache, LayerCache::Lease lease,
+                    const std::map<std::string, bool>& before,
+                    const std::set<std::string>& reused) {
+  const BuildahStorage storage{.root = lease.root(), .runroot = lease.runroot()};
+  const std::string name = lease.key().Name();
+  size_t dropped = 0;
+  if (const auto after = ImagesIn(config, storage)) {
+    std::vector<std::string> stale;
+    for (const auto& [id, named] : *after) {
+      if (!named && before.contains(id) && !reused.contains(id)) stale.push_back(id);
+    }
+    if (!stale.empty()) {
+      auto argv = BuildahArgv(config, storage);
+      Append(argv, {"rmi", "--force"});
+      argv.insert(argv.end(), stale.begin(), stale.end());
+      const RunResult removed = Run({.argv = std::move(argv)}, "", std::chrono::minutes(5));
+      if (removed.exit_code == 0) {
+        dropped = stale.size();
+      } else {
+        Log()->warn("layer cache of {}: buildah rmi of {} stale images failed: {}", name,
+                    stale.size(), removed.err);
+      }
+    }
+  }
+  try {
+    for (const auto& evicted : cache.Release(std::move(lease))) {
+      Log()->info("layer cache: removed {} ({} MiB, least recently used) to stay under {} MiB",
+                  evicted.key.Name(), evicted.bytes >> 20, cache.max_bytes() >> 20);
+    }
+    const uint64_t total = cache.TotalBytes();
+    Metrics().layer_cache_bytes.With({}).Set(static_cast<int64_t>(total));
+    Log()->info("layer cache of {}: released, {} stale images dropped; the cache holds {} MiB",
+                name, dropped, total >> 20);
+  } catch (const std::exception& e) {
+    Log()->warn("layer cache of {}: {}", name, e.what());
+  }
+}
+
 // Counts a job's reused and built steps, for /metrics.
 void CountCacheSteps(const BuildahOutput& output) {
   Metrics().layer_cache_steps.With({"hit"}).Increment(static_cast<uint64_t>(output.cached_steps()));
@@ -127,14 +171,16 @@ class BuildahJob : public PlatformJob {
  public:
   BuildahJob(const BuildahConfig& config, PlatformJobSpec spec,
              std::filesystem::path containers_conf, const BuildLimits& limits,
-             const BuildahEgress& egress, PushLocks& push_locks, LayerCache* cache)
+             const BuildahEgress& egress, PushLocks& push_locks, LayerCache* cache,
+             ThreadGroup& tidying)
       : config_(config),
         spec_(std::move(spec)),
         containers_conf_(std::move(containers_conf)),
         limits_(limits),
         egress_(egress),
         push_locks_(push_locks),
-        cache_(spec_.cache ? cache : nullptr) {}
+        cache_(spec_.cache ? cache : nullptr),
+        tidying_(tidying) {}
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
     // The credentials stay on disk only while the job runs (a job that never
@@ -159,17 +205,22 @@ class BuildahJob : public PlatformJob {
     if (cache_ != nullptr) {
       if (auto gave_up = TakeCache(lease, deadline, on_line)) return *gave_up;
     }
-    PlatformJobResult result = BuildAndPush(lease, deadline, proxy ? &*proxy : nullptr, on_line);
+    std::map<std::string, bool> before;
+    std::set<std::string> reused;
+    PlatformJobResult result =
+        BuildAndPush(lease, deadline, proxy ? &*proxy : nullptr, before, reused, on_line);
     if (lease) {
-      try {
-        for (const auto& evicted : cache_->Release(std::move(*lease))) {
-          Log()->info("layer cache: removed {} ({} MiB, least recently used) to stay under {} MiB",
-                      evicted.key.Name(), evicted.bytes >> 20, cache_->max_bytes() >> 20);
-        }
-        Metrics().layer_cache_bytes.With({}).Set(static_cast<int64_t>(cache_->TotalBytes()));
-      } catch (const std::exception& e) {
-        Log()->warn("layer cache of {}: {}", LeaseKey().Name(), e.what());
-      }
+      // A build that stopped early never reached the steps after, whose
+      // layers may well serve the next one: only a build that went through
+      // says which of the entry's images are stale.
+      if (result.outcome != PlatformJobResult::Outcome::kSucceeded) before.clear();
+      // After the job, not in its time: the next job of the entry waits for
+      // it, the pusher does not.
+      auto held = std::make_shared<LayerCache::Lease>(std::move(*lease));
+      tidying_.Start([config = config_, cache = cache_, held, before = std::move(before),
+                      reused = std::move(reused)] {
+        TidyAndRelease(config, *cache, std::move(*held), before, reused);
+      });
     }
     return result;
   }
@@ -223,9 +274,9 @@ class BuildahJob : public PlatformJob {
 
   PlatformJobResult BuildAndPush(std::optional<LayerCache::Lease>& lease,
                                  std::chrono::steady_clock::time_point deadline,
-                                 const EgressProxy* proxy,
+                                 const EgressProxy* proxy, std::map<std::string, bool>& before,
+                                 std::set<std::string>& reused,
                                  const std::function<void(std::string_view)>& on_line) {
-    std::map<std::string, bool> before;
     if (lease) {
       const auto images = ImagesIn(config_, StorageOf(lease));
       if (images) {
@@ -255,7 +306,7 @@ class BuildahJob : public PlatformJob {
     if (result.outcome == PlatformJobResult::Outcome::kSucceeded) {
       result = Push(StorageOf(lease), deadline, on_line);
     }
-    if (lease) DropStaleImages(StorageOf(lease), before, output);
+    reused = output.cached_images();
     return result;
   }
 
@@ -340,31 +391,6 @@ class BuildahJob : public PlatformJob {
     return result;
   }
 
-  // Removes from a cache entry the images that were there before the job
-  // and that it neither reused nor pulled by name: steps of earlier builds
-  // that no longer match, base images whose tag moved on. What the job made
-  // stays, for the next one.
-  void DropStaleImages(const BuildahStorage& storage, const std::map<std::string, bool>& before,
-                       const BuildahOutput& output) {
-    const auto after = ImagesIn(config_, storage);
-    if (!after) return;
-    std::vector<std::string> stale;
-    for (const auto& [id, named] : *after) {
-      if (!named && before.contains(id) && !output.cached_images().contains(id)) {
-        stale.push_back(id);
-      }
-    }
-    if (stale.empty()) return;
-    auto argv = BuildahArgv(config_, storage);
-    Append(argv, {"rmi", "--force"});
-    argv.insert(argv.end(), stale.begin(), stale.end());
-    const RunResult removed = hephy::Run({.argv = std::move(argv)}, "", std::chrono::minutes(5));
-    if (removed.exit_code != 0) {
-      Log()->warn("layer cache of {}: buildah rmi of {} stale images failed: {}", LeaseKey().Name(),
-                  stale.size(), removed.err);
-    }
-  }
-
   // Runs one buildah command to its end.
   PlatformJobResult Step(std::vector<std::string> argv,
                          std::chrono::steady_clock::time_point deadline,
@@ -402,6 +428,7 @@ class BuildahJob : public PlatformJob {
   std::string proxy_url_;  // the job's EgressProxy while it runs; empty: none
   PushLocks& push_locks_;
   LayerCache* cache_;  // null: the job builds in its own storage
+  ThreadGroup& tidying_;
   JobCancel cancel_;
 };
 
@@ -479,6 +506,8 @@ BuildahExecutor::BuildahExecutor(const BuildahConfig& config, std::filesystem::p
   Metrics().layer_cache_bytes.With({}).Set(static_cast<int64_t>(cache_->TotalBytes()));
 }
 
+BuildahExecutor::~BuildahExecutor() { tidying_.Wait(); }
+
 int BuildahExecutor::StopOrphans() {
   int stopped = KillGroupsWithArgumentUnder(builds_dir_);
   if (cache_) stopped += KillGroupsWithArgumentUnder(cache_->dir());
@@ -503,7 +532,7 @@ std::unique_ptr<PlatformJob> BuildahExecutor::Prepare(const PlatformJobSpec& spe
   }
   if (spec.registry_credentials) WriteAuthFile(spec);
   return std::make_unique<BuildahJob>(config_, spec, containers_conf_, limits_, egress_,
-                                      push_locks_, cache_.get());
+                                      push_locks_, cache_.get(), tidying_);
 }
 
 std::timed_mutex& PushLocks::For(const std::string& repository) {

@@ -14,6 +14,7 @@
 #include "hephy/config.h"
 #include "hephy/executor.h"
 #include "net/egress_policy.h"
+#include "util/thread_group.h"
 
 namespace hephy {
 
@@ -71,6 +72,7 @@ class BuildahExecutor : public Executor {
   BuildahExecutor(const BuildahConfig& config, std::filesystem::path builds_dir,
                   std::filesystem::path containers_conf = {}, const BuildLimits& limits = {},
                   BuildahEgress egress = {}, const BuildahCacheOptions& cache = {});
+  ~BuildahExecutor() override;
   std::unique_ptr<PlatformJob> Prepare(const PlatformJobSpec& spec) override;
   // Kills the process group of every process whose arguments name a path
   // under builds_dir: buildah, and what its RUN steps started.
@@ -84,6 +86,9 @@ class BuildahExecutor : public Executor {
   BuildahEgress egress_;
   PushLocks push_locks_;
   std::unique_ptr<LayerCache> cache_;  // null: none
+  // Each job with a cache leaves its entry tidied and released here, after
+  // it has returned; waited for on destruction.
+  ThreadGroup tidying_;
 };
 
 // The argv of each step of a buildah job (exposed for tests): the build

@@ -107,11 +107,12 @@ std::vector<LayerCacheEntry> LayerCache::List(const std::string& app) const {
   std::vector<LayerCacheEntry> entries;
   std::error_code ec;
   for (const auto& app_dir : std::filesystem::directory_iterator(dir_, ec)) {
-    if (!app_dir.is_directory() || (!app.empty() && app_dir.path().filename() != app)) continue;
+    std::error_code kind;
+    if (!app_dir.is_directory(kind) || (!app.empty() && app_dir.path().filename() != app)) continue;
     for (const auto& unit_dir : std::filesystem::directory_iterator(app_dir.path(), ec)) {
-      if (!unit_dir.is_directory()) continue;
+      if (!unit_dir.is_directory(kind)) continue;
       for (const auto& platform_dir : std::filesystem::directory_iterator(unit_dir.path(), ec)) {
-        if (!platform_dir.is_directory()) continue;
+        if (!platform_dir.is_directory(kind)) continue;
         LayerCacheEntry entry{.key = {.app = app_dir.path().filename(),
                                       .unit = unit_dir.path().filename(),
                                       .platform = Slashed(platform_dir.path().filename())}};
@@ -195,7 +196,7 @@ uint64_t DiskUsage(const std::filesystem::path& path) {
   for (std::filesystem::recursive_directory_iterator
            it(path, std::filesystem::directory_options::skip_permission_denied, ec),
        end;
-       it != end; it.increment(ec)) {
+       !ec && it != end; it.increment(ec)) {
     add(it->path());
   }
   return bytes;

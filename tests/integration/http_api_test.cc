@@ -299,6 +299,9 @@ TEST_F(HttpApiTest, MetricsCountPushesAndObserveJobDurations) {
   GitOk(src_, {"add", "-A"});
   GitOk(src_, {"commit", "-q", "-m", "nothing to build"});
   EXPECT_NE(Push(alice_, "web").exit_code, 0);
+  // The cache's size is measured once the job has let its entry go.
+  ASSERT_TRUE(daemon_->WaitForLog("layer cache of web/web linux/amd64: released"))
+      << daemon_->Log();
 
   const HttpResponse r = Get("/metrics");
   ASSERT_EQ(r.status, 200) << r.body;

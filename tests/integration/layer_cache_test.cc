@@ -99,6 +99,14 @@ class LayerCachePushTest : public ::testing::Test {
     return daemon_->data_dir() / "cache" / "buildah" / app / app / "linux-amd64";
   }
 
+  // Once the job that pushed has let the entry go (after the push returns,
+  // hephyd drops what the entry no longer needs): the `jobs`th time.
+  void WaitUntilReleased(const std::string& app, size_t jobs) {
+    ASSERT_TRUE(daemon_->WaitForLogCount(
+        "layer cache of " + app + "/" + app + " linux/amd64: released", jobs))
+        << daemon_->Log();
+  }
+
   // The images an app's cache entry holds.
   size_t ImagesIn(const std::string& app) const {
     const RunResult listed =
@@ -141,6 +149,7 @@ TEST_F(LayerCachePushTest, ASecondPushReusesEveryStepBeforeTheChangedOne) {
   // the RUN step and the newest COPY step, however many pushes came.
   Commit("third");
   ASSERT_EQ(Push().exit_code, 0);
+  WaitUntilReleased("web", 3);
   EXPECT_EQ(ImagesIn("web"), 3u);
 
   const RunResult listed = daemon_->Cli({"cache", "list"});
@@ -169,6 +178,7 @@ TEST_F(LayerCachePushTest, AnotherAppWithTheSameDockerfileDoesNotShareTheCache) 
   ASSERT_EQ(other.exit_code, 0) << other.err;
   EXPECT_TRUE(Has(other.err, kRan)) << other.err;
   EXPECT_FALSE(Has(other.err, "Using cache")) << other.err;
+  WaitUntilReleased("shop", 1);
   EXPECT_TRUE(std::filesystem::exists(EntryOf("web")));
   EXPECT_TRUE(std::filesystem::exists(EntryOf("shop")));
 }
@@ -230,6 +240,7 @@ TEST_F(LayerCachePushTest, ACorruptEntryIsEmptiedAndTheBuildStartsOver) {
   Start();
   Commit("first");
   ASSERT_EQ(Push().exit_code, 0);
+  WaitUntilReleased("web", 1);
   const auto layers = EntryOf("web") / "storage" / "vfs-layers" / "layers.json";
   ASSERT_TRUE(std::filesystem::exists(layers));
   std::ofstream(layers, std::ios::trunc) << "{ not json";
@@ -256,6 +267,7 @@ TEST_F(LayerCachePushTest, TheLeastRecentlyUsedEntryGoesAtMaxSize) {
   ASSERT_EQ(Push("web").exit_code, 0);
   ASSERT_EQ(Push("shop").exit_code, 0);
   EXPECT_TRUE(daemon_->WaitForLog("layer cache: removed web/web linux/amd64")) << daemon_->Log();
+  WaitUntilReleased("shop", 1);
   EXPECT_FALSE(std::filesystem::exists(EntryOf("web")));
   EXPECT_TRUE(std::filesystem::exists(EntryOf("shop")));
 
@@ -270,6 +282,8 @@ TEST_F(LayerCachePushTest, PruneEmptiesAnAppsCache) {
   Commit("first");
   ASSERT_EQ(Push("web").exit_code, 0);
   ASSERT_EQ(Push("shop").exit_code, 0);
+  WaitUntilReleased("web", 1);
+  WaitUntilReleased("shop", 1);
   const RunResult pruned = daemon_->Cli({"cache", "prune", "web"});
   ASSERT_EQ(pruned.exit_code, 0) << pruned.out << pruned.err;
   EXPECT_TRUE(Has(pruned.out, "removed web/web linux/amd64 (")) << pruned.out;
