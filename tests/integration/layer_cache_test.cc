@@ -292,6 +292,20 @@ TEST_F(LayerCachePushTest, PruneEmptiesAnAppsCache) {
   const RunResult audit = daemon_->Cli({"audit"});
   EXPECT_TRUE(Has(audit.out, "cache.prune")) << audit.out;
 
+  // Over SSH, with the caller's rights: the owner sees and prunes her app's
+  // cache, not every app's; another user neither.
+  const RunResult mine = daemon_->Ssh(alice_, "cache list shop");
+  EXPECT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_TRUE(Has(mine.out, "shop  shop  linux/amd64")) << mine.out;
+  const RunResult every = daemon_->Ssh(alice_, "cache prune");
+  EXPECT_NE(every.exit_code, 0);
+  EXPECT_TRUE(Has(every.err, "admins only")) << every.err;
+  const TestKey bob = daemon_->AddUser("bob");
+  const RunResult other = daemon_->Ssh(bob, "cache prune shop");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_TRUE(Has(other.err, "no app 'shop'")) << other.err;
+  EXPECT_TRUE(std::filesystem::exists(EntryOf("shop")));
+
   Commit("second");
   const RunResult rebuilt = Push("web");
   ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.err;

@@ -55,6 +55,10 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(eb.limits.memory, db.limits.memory) << file << ": builder.limits.memory";
   EXPECT_EQ(eb.limits.pids, db.limits.pids) << file << ": builder.limits.pids";
   EXPECT_EQ(eb.limits.cpu_shares, db.limits.cpu_shares) << file << ": builder.limits.cpu_shares";
+  EXPECT_EQ(eb.cache.enabled, db.cache.enabled) << file << ": builder.cache.enabled";
+  EXPECT_EQ(eb.cache.max_size_bytes, db.cache.max_size_bytes) << file << ": builder.cache.max_size";
+  EXPECT_EQ(eb.cache.max_size_percent, db.cache.max_size_percent) << file;
+  EXPECT_EQ(eb.cache.ttl, db.cache.ttl) << file << ": builder.cache.ttl";
   EXPECT_EQ(eb.kaniko.image, db.kaniko.image) << file << ": builder.kaniko.image";
   EXPECT_EQ(eb.kaniko.executor_path, db.kaniko.executor_path) << file;
   EXPECT_EQ(eb.kaniko.parallel, db.kaniko.parallel) << file;
