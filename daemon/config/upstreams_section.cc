@@ -39,6 +39,7 @@ void ReadUpstreamsSection(const ConfigReader& r, Node node, Key key, UpstreamsCo
          {"ssh_key", [&](Node v, Key vk) { u.ssh_key = ExpandHome(r.Scalar(v, vk)); }},
          {"known_hosts", [&](Node v, Key vk) { u.known_hosts = ExpandHome(r.Scalar(v, vk)); }},
          {"allow_local", [&](Node v, Key vk) { u.allow_local = r.Bool(v, vk); }},
+         {"timeout", [&](Node v, Key vk) { u.timeout = r.Duration(v, vk); }},
          {"allow_hosts", [&](Node v, Key vk) {
             u.allow_hosts = r.StringList(v, vk);
             try {

@@ -2,9 +2,11 @@
 
 #include <git2.h>
 #include <git2/sys/stream.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +20,8 @@ namespace hephy {
 namespace {
 
 thread_local const EgressPolicy* t_policy = nullptr;
+thread_local std::chrono::milliseconds t_timeout{std::chrono::seconds(60)};
+thread_local std::stop_token t_cancel;
 
 const EgressPolicy& PolicyOfThisThread() {
   static const EgressPolicy kPublicOnly;
@@ -42,15 +46,40 @@ int Fail(const std::string& message) {
 int Connect(git_stream* stream) {
   auto* self = reinterpret_cast<PinnedStream*>(stream);
   try {
-    self->socket = ConnectPinned(PolicyOfThisThread(), self->host, self->port).Release();
+    self->socket = ConnectPinned(PolicyOfThisThread(), self->host, self->port, t_timeout).Release();
   } catch (const Error& e) {
     return Fail(e.what());
   }
   return 0;
 }
 
+// Waits until the socket is ready for `events`: 0, or -1 with the error
+// set when the server let the thread's timeout pass or the fetch was
+// cancelled. Wakes every 100 ms to notice a cancel.
+int AwaitReady(const PinnedStream& self, short events) {
+  const auto deadline = std::chrono::steady_clock::now() + t_timeout;
+  while (!t_cancel.stop_requested()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return Fail(
+          std::string(self.host) + " did not answer for " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t_timeout).count()) +
+          "s (upstreams.timeout)");
+    }
+    pollfd ready{.fd = self.socket, .events = events, .revents = 0};
+    const int n = poll(&ready, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+    if (n > 0) return 0;
+    if (n < 0 && errno != EINTR) {
+      return Fail(std::string("cannot wait for ") + self.host + ": " + std::strerror(errno));
+    }
+  }
+  return Fail(std::string("the fetch from ") + self.host + " was cancelled");
+}
+
 ssize_t Read(git_stream* stream, void* data, size_t length) {
   auto* self = reinterpret_cast<PinnedStream*>(stream);
+  if (AwaitReady(*self, POLLIN) != 0) return -1;
   ssize_t n;
   do {
     n = recv(self->socket, data, length, 0);
@@ -61,6 +90,7 @@ ssize_t Read(git_stream* stream, void* data, size_t length) {
 
 ssize_t Write(git_stream* stream, const char* data, size_t length, int /*flags*/) {
   auto* self = reinterpret_cast<PinnedStream*>(stream);
+  if (AwaitReady(*self, POLLOUT) != 0) return -1;
   ssize_t n;
   do {
     n = send(self->socket, data, length, MSG_NOSIGNAL);
@@ -101,7 +131,9 @@ int New(git_stream** out, const char* host, const char* port) {
 
 }  // namespace
 
-PinnedConnections::PinnedConnections(const EgressPolicy& policy) : previous_(t_policy) {
+PinnedConnections::PinnedConnections(const EgressPolicy& policy, std::chrono::milliseconds timeout,
+                                     std::stop_token cancel)
+    : previous_policy_(t_policy), previous_timeout_(t_timeout), previous_cancel_(t_cancel) {
   static std::once_flag registered;
   std::call_once(registered, [] {
     git_stream_registration registration{};
@@ -112,8 +144,14 @@ PinnedConnections::PinnedConnections(const EgressPolicy& policy) : previous_(t_p
     }
   });
   t_policy = &policy;
+  t_timeout = timeout;
+  t_cancel = std::move(cancel);
 }
 
-PinnedConnections::~PinnedConnections() { t_policy = previous_; }
+PinnedConnections::~PinnedConnections() {
+  t_policy = previous_policy_;
+  t_timeout = previous_timeout_;
+  t_cancel = previous_cancel_;
+}
 
 }  // namespace hephy

@@ -250,7 +250,7 @@ void Fetch(git_repository* repo, const UpstreamsConfig& config, const EgressPoli
   const git_strarray refspecs{const_cast<char**>(specs), 2};
 
   if (progress) progress("fetching " + url + " (" + ref + ")");
-  const PinnedConnections pinned(policy);
+  const PinnedConnections pinned(policy, config.timeout, cancel);
   if (git_remote_fetch(remote, &refspecs, &options, "hephy upstream fetch") != 0) {
     throw Error(what + (state.failure.empty() ? LastGitError() : state.failure));
   }

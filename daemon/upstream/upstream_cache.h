@@ -59,10 +59,11 @@ class UpstreamCache {
   // https://host/x.git (v1.2.3)"; it may be empty.
   //
   // Thread-safe: calls for the same URL take turns on its mirror, calls for
-  // different URLs run in parallel. libgit2 1.5 has no network timeouts, so a
-  // server that stops answering holds the call (and its URL) until the
-  // connection breaks. A stop request on `cancel` (the pusher went away)
-  // ends a fetch at its next progress report, as an Error "... cancelled".
+  // different URLs run in parallel. A server that does not answer for
+  // config.timeout fails the call, "HOST did not answer for 60s
+  // (upstreams.timeout)" (for ssh:// only while connecting; PinnedConnections).
+  // A stop request on `cancel` (the pusher went away) ends a fetch at once,
+  // as an Error "... cancelled".
   //
   // A host that resolves to an address that is not public (loopback,
   // private, link-local, ...) and that config.allow_hosts does not list is

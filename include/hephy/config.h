@@ -218,6 +218,9 @@ struct UpstreamsConfig {
   // "x-access-token") for https upstreams without a credentials_file entry;
   // empty: none. Sent only to the hosts of token_hosts (required with it).
   std::string token_env;
+  // A fetch whose server neither accepts the connection nor sends or takes
+  // a byte for this long fails, naming the host.
+  std::chrono::seconds timeout{60};
   // Host names (any case, without port) that may receive token_env's token.
   std::vector<std::string> token_hosts;
   // Private key for ssh:// and scp-style upstreams; empty: none.

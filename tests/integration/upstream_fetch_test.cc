@@ -1,10 +1,16 @@
 // UpstreamCache fetching over the network, from real servers on loopback:
 // git daemon (git://), git http-backend behind an HTTP(S) server that wants
 // a token, and hephyd itself over ssh.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "error_of.h"
 #include "fixtures.h"
@@ -71,6 +77,67 @@ TEST_F(UpstreamFetchTest, FetchesOverGitProtocol) {
   EXPECT_EQ(Resolve(daemon.Url("up.git"), "v1"), tagged_);
   const std::string next = CommitUpstream("second");
   EXPECT_EQ(Resolve(daemon.Url("up.git"), "main"), next);
+}
+
+// A server that takes connections and never answers: the kernel queues
+// them on a listening socket nobody accepts from.
+class SilentServer {
+ public:
+  SilentServer() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    socklen_t length = sizeof address;
+    if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        listen(fd_.get(), 16) != 0 ||
+        getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/up.git"; }
+  // Until a client has connected (and waits for an answer).
+  bool WaitForClient() const {
+    pollfd pending{.fd = fd_.get(), .events = POLLIN, .revents = 0};
+    return poll(&pending, 1, 30000) == 1;
+  }
+
+ private:
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(UpstreamFetchTest, AServerThatStopsAnsweringFailsTheFetchNamingItAndHoldsUpNoOther) {
+  config_.timeout = std::chrono::seconds(3);
+  const SilentServer silent;
+  const GitDaemon daemon(srv_);
+  std::atomic<bool> hung_ended = false;
+  std::string hung_error;
+  std::thread hung([&] {
+    hung_error = ErrorOf([&] { Resolve(silent.Url(), "main"); });
+    hung_ended = true;
+  });
+  ASSERT_TRUE(silent.WaitForClient());
+  // Another URL is fetched while that one hangs.
+  EXPECT_EQ(Resolve(daemon.Url("up.git"), "v1"), tagged_);
+  EXPECT_FALSE(hung_ended);
+  hung.join();
+  EXPECT_NE(hung_error.find("127.0.0.1 did not answer for 3s (upstreams.timeout)"),
+            std::string::npos)
+      << hung_error;
+}
+
+TEST_F(UpstreamFetchTest, ACancelEndsAFetchThatWaitsForItsServer) {
+  const SilentServer silent;  // upstreams.timeout: the default, 60 s
+  std::stop_source pusher;
+  std::string error;
+  std::thread fetch([&] {
+    error = ErrorOf([&] { Cache().Resolve(silent.Url(), "main", {}, pusher.get_token()); });
+  });
+  ASSERT_TRUE(silent.WaitForClient());
+  const auto asked = std::chrono::steady_clock::now();
+  pusher.request_stop();
+  fetch.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10));
+  EXPECT_NE(error.find("cancelled"), std::string::npos) << error;
 }
 
 // HTTP(S) with a token: git http-backend behind GitHttpServer.

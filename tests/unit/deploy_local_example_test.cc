@@ -84,6 +84,7 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(e.upstreams.allow_local, d.upstreams.allow_local) << file;
   EXPECT_EQ(e.upstreams.allow_hosts, d.upstreams.allow_hosts) << file;
   EXPECT_EQ(e.upstreams.token_hosts, d.upstreams.token_hosts) << file;
+  EXPECT_EQ(e.upstreams.timeout, d.upstreams.timeout) << file << ": upstreams.timeout";
 }
 
 }  // namespace

@@ -251,10 +251,19 @@ TEST(Config, UpstreamPathsAreTakenFromDataDirAndHome) {
   EXPECT_EQ(c.upstreams.known_hosts, "/d/kh");
 }
 
+TEST(Config, UpstreamTimeoutIsAMinuteByDefault) {
+  EXPECT_EQ(Parse("").upstreams.timeout, std::chrono::seconds(60));
+  EXPECT_EQ(Parse("upstreams: { timeout: 2m }").upstreams.timeout, std::chrono::minutes(2));
+  EXPECT_EQ(ErrorOf("upstreams:\n  timeout: soon\n"),
+            "hephy.yaml:2: upstreams.timeout: expected a duration such as 90s, 60m or 1h30m, got "
+            "'soon'");
+}
+
 TEST(Config, UpstreamKeysAreChecked) {
-  EXPECT_EQ(ErrorOf("upstreams:\n  token: x\n"),
-            "hephy.yaml:2: upstreams.token: unknown key (expected one of: allow_hosts, "
-            "allow_local, credentials_file, known_hosts, ssh_key, token_env, token_hosts)");
+  EXPECT_EQ(
+      ErrorOf("upstreams:\n  token: x\n"),
+      "hephy.yaml:2: upstreams.token: unknown key (expected one of: allow_hosts, "
+      "allow_local, credentials_file, known_hosts, ssh_key, timeout, token_env, token_hosts)");
   EXPECT_EQ(ErrorOf("upstreams:\n  token_env: 1TOKEN\n"),
             "hephy.yaml:2: upstreams.token_env: invalid environment variable name '1TOKEN' "
             "(expected letters, digits and _, not starting with a digit)");
