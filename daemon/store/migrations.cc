@@ -37,8 +37,11 @@ int ApplyMigrations(SQLite::Database& db, const std::vector<MigrationSource>& mi
     const std::string file = rows.getColumn(1).getString();
     auto it = known.find(version);
     if (it == known.end()) {
+      const std::string ours = known.empty() ? "none" : known.rbegin()->second->file;
       throw Error(db.getFilename() + ": schema migration " + file +
-                  " is unknown to this hephyd (the database was used by a newer version)");
+                  " is unknown to this hephyd, whose newest is " + ours +
+                  ": a newer hephyd used this database; run that one (or restore a backup "
+                  "made with this one)");
     }
     if (Sha256Hex(it->second->sql) != rows.getColumn(2).getString()) {
       throw Error(db.getFilename() + ": migration " + file +
