@@ -17,6 +17,7 @@
 #include "registry/registry_access.h"
 #include "store/build_json.h"
 #include "store/rights.h"
+#include "util/disk_space.h"
 #include "util/logging.h"
 #include "util/metrics.h"
 
@@ -196,6 +197,8 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
           const std::string limits = BuildLimitsProblem(config_);
           body["build_limits"] = limits.empty() ? "ok" : limits;
         }
+        // Informational too: a push that runs out of it fails, not hephyd.
+        body["data_dir_free_bytes"] = DiskSpaceOf(config_.data_dir).available;
         if (RunsOnThisHost(config_)) {
           const HostPlatforms host = HostPlatforms::Detect();
           json platforms = json::object();
@@ -237,6 +240,11 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
           builds.samples.push_back({"", {{"status", final_status}}, static_cast<double>(count)});
         }
         families.push_back(std::move(builds));
+        families.push_back(
+            {"hephy_data_dir_free_bytes",
+             "Space left for hephyd's user on the filesystem holding data_dir, at the scrape.",
+             "gauge",
+             {{"", {}, static_cast<double>(DiskSpaceOf(config_.data_dir).available)}}});
         if (RunsOnThisHost(config_)) {
           MetricFamilySnapshot runs{
               "hephy_platform_run",

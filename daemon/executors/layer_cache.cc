@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <fstream>
 
 #include "hephy/error.h"
+#include "util/disk_space.h"
 
 namespace hephy {
 namespace {
@@ -175,14 +175,7 @@ std::vector<LayerCacheEntry> LayerCache::Evict() {
 
 uint64_t LayerCacheMaxBytes(const BuildCacheConfig& config, const std::filesystem::path& data_dir) {
   if (config.max_size_bytes != 0) return config.max_size_bytes;
-  struct statvfs disk {};
-  std::filesystem::path path = data_dir;
-  while (statvfs(path.c_str(), &disk) != 0 && path.has_parent_path() &&
-         path != path.parent_path()) {
-    path = path.parent_path();
-  }
-  return static_cast<uint64_t>(disk.f_blocks) * disk.f_frsize / 100 *
-         static_cast<uint64_t>(config.max_size_percent);
+  return DiskSpaceOf(data_dir).total / 100 * static_cast<uint64_t>(config.max_size_percent);
 }
 
 uint64_t DiskUsage(const std::filesystem::path& path) {

@@ -21,6 +21,7 @@
 #include "output_watcher.h"
 #include "test_daemon.h"
 #include "test_registry.h"
+#include "util/disk_space.h"
 
 namespace hephy {
 namespace {
@@ -254,6 +255,14 @@ TEST_F(HttpApiTest, HealthzIsOkUntilTheRegistryStops) {
   EXPECT_EQ(health["platforms"],
             json({{"linux/amd64", PlatformRunName(host.RunOf("linux/amd64"))}}));
   health.erase("platforms");
+  // The space left where data_dir is, as statvfs says (give or take what
+  // others write meanwhile).
+  const uint64_t free_bytes = health["data_dir_free_bytes"];
+  const DiskSpace disk = DiskSpaceOf(daemon_->data_dir());
+  EXPECT_GT(free_bytes, 0u);
+  EXPECT_LT(free_bytes, disk.total);
+  EXPECT_NEAR(static_cast<double>(free_bytes), static_cast<double>(disk.available), 1e9);
+  health.erase("data_dir_free_bytes");
   EXPECT_EQ(health, json({{"status", "ok"},
                           {"database", "ok"},
                           {"registry", "ok"},
@@ -320,6 +329,8 @@ TEST_F(HttpApiTest, MetricsCountPushesAndObserveJobDurations) {
   EXPECT_EQ(after.Value("hephy_layer_cache_steps_total", {{"result", "miss"}}), 1) << r.body;
   EXPECT_EQ(after.Value("hephy_layer_cache_steps_total", {{"result", "hit"}}), 0) << r.body;
   EXPECT_GT(after.Value("hephy_layer_cache_bytes", {}), 0) << r.body;
+  EXPECT_EQ(after.Type("hephy_data_dir_free_bytes"), "gauge");
+  EXPECT_GT(after.Value("hephy_data_dir_free_bytes", {}), 0) << r.body;
 }
 
 TEST_F(HttpApiTest, TokensDecideWhatAUserSees) {
