@@ -24,6 +24,7 @@
 #include "store/build_logs.h"
 #include "util/logging.h"
 #include "util/metrics.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {
@@ -50,11 +51,6 @@ std::string Join(const std::vector<std::string>& items, const std::string& separ
 
 std::string BranchOf(const std::string& ref) {
   return ref.starts_with("refs/heads/") ? ref.substr(11) : ref;
-}
-
-std::string Dashed(std::string platform) {
-  std::replace(platform.begin(), platform.end(), '/', '-');
-  return platform;
 }
 
 // Where the pushed tree can be fetched from, for the index's
@@ -324,7 +320,7 @@ class BuildExecution {
       spec.insecure_registry = config_.registry.insecure;
       spec.registry_ca_file = config_.registry.ca_file;
       spec.registry_credentials = access.credentials;
-      spec.work_dir = work_dir_ / "jobs" / Dashed(record.platform);
+      spec.work_dir = work_dir_ / "jobs" / DashedPlatform(record.platform);
       spec.timeout = config_.builder.timeout;
       spec.concurrent_jobs = static_cast<int>(
           std::min<size_t>(build_.jobs.size(), static_cast<size_t>(config_.builder.max_jobs)));

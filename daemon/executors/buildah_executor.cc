@@ -147,11 +147,12 @@ void TidyAndRelease(const BuildahConfig& config, LayerCache& cache, LayerCache::
     }
   }
   try {
-    for (const auto& evicted : cache.Release(std::move(lease))) {
+    const auto released = cache.Release(std::move(lease));
+    for (const auto& evicted : released.evicted) {
       Log()->info("layer cache: removed {} ({} MiB, least recently used) to stay under {} MiB",
                   evicted.key.Name(), evicted.bytes >> 20, cache.max_bytes() >> 20);
     }
-    const uint64_t total = cache.TotalBytes();
+    const uint64_t total = released.total_bytes;
     Metrics().layer_cache_bytes.With({}).Set(static_cast<int64_t>(total));
     Log()->info("layer cache of {}: released, {} stale images dropped; the cache holds {} MiB",
                 name, dropped, total >> 20);

@@ -12,23 +12,13 @@
 
 #include "hephy/error.h"
 #include "util/disk_space.h"
+#include "util/names.h"
 
 namespace hephy {
 namespace {
 
 // The entry's record of its last job: its size in bytes; its mtime is when.
 constexpr char kUsageFile[] = "usage";
-
-// "linux/arm/v7" <-> "linux-arm-v7": platforms hold no '-'.
-std::string Dashed(std::string platform) {
-  std::replace(platform.begin(), platform.end(), '/', '-');
-  return platform;
-}
-
-std::string Slashed(std::string dashed) {
-  std::replace(dashed.begin(), dashed.end(), '-', '/');
-  return dashed;
-}
 
 std::chrono::system_clock::time_point SystemTime(std::filesystem::file_time_type time) {
   return std::chrono::time_point_cast<std::chrono::system_clock::duration>(
@@ -57,13 +47,13 @@ LayerCache::LayerCache(std::filesystem::path dir, uint64_t max_bytes)
     : dir_(std::move(dir)), max_bytes_(max_bytes) {}
 
 std::filesystem::path LayerCache::EntryDir(const LayerCacheKey& key) const {
-  return dir_ / key.app / key.unit / Dashed(key.platform);
+  return dir_ / key.app / key.unit / DashedPlatform(key.platform);
 }
 
 // Beside the entry, not in it: removing an entry never removes a lock that
 // another process may be waiting on.
 std::filesystem::path LayerCache::LockPath(const LayerCacheKey& key) const {
-  return dir_ / key.app / key.unit / (Dashed(key.platform) + ".lock");
+  return dir_ / key.app / key.unit / (DashedPlatform(key.platform) + ".lock");
 }
 
 UniqueFd LayerCache::TryLock(const LayerCacheKey& key) const {
@@ -94,7 +84,7 @@ std::variant<LayerCache::Lease, PlatformJobResult> LayerCache::Acquire(
   return Lease(key, entry, std::move(turn), std::move(fd));
 }
 
-std::vector<LayerCacheEntry> LayerCache::Release(Lease lease) {
+LayerCache::Released LayerCache::Release(Lease lease) {
   {
     const Lease held = std::move(lease);
     std::ofstream usage(held.dir_ / kUsageFile, std::ios::trunc);
@@ -113,9 +103,10 @@ std::vector<LayerCacheEntry> LayerCache::List(const std::string& app) const {
       if (!unit_dir.is_directory(kind)) continue;
       for (const auto& platform_dir : std::filesystem::directory_iterator(unit_dir.path(), ec)) {
         if (!platform_dir.is_directory(kind)) continue;
-        LayerCacheEntry entry{.key = {.app = app_dir.path().filename(),
-                                      .unit = unit_dir.path().filename(),
-                                      .platform = Slashed(platform_dir.path().filename())}};
+        LayerCacheEntry entry{
+            .key = {.app = app_dir.path().filename(),
+                    .unit = unit_dir.path().filename(),
+                    .platform = PlatformOfDashed(platform_dir.path().filename().string())}};
         const auto usage = platform_dir.path() / kUsageFile;
         std::ifstream in(usage);
         if (!(in >> entry.bytes)) entry.bytes = DiskUsage(platform_dir.path());
@@ -158,19 +149,18 @@ LayerCache::Pruned LayerCache::Prune(const std::string& app) {
   return pruned;
 }
 
-std::vector<LayerCacheEntry> LayerCache::Evict() {
-  std::vector<LayerCacheEntry> removed;
+LayerCache::Released LayerCache::Evict() {
+  Released released;
   const auto entries = List();
-  uint64_t total = 0;
-  for (const auto& entry : entries) total += entry.bytes;
+  for (const auto& entry : entries) released.total_bytes += entry.bytes;
   for (const auto& entry : entries) {
-    if (total <= max_bytes_) break;
+    if (released.total_bytes <= max_bytes_) break;
     const UniqueFd held = TryLock(entry.key);
     if (!held || !Remove(entry)) continue;
-    total -= entry.bytes;
-    removed.push_back(entry);
+    released.total_bytes -= entry.bytes;
+    released.evicted.push_back(entry);
   }
-  return removed;
+  return released;
 }
 
 uint64_t LayerCacheMaxBytes(const BuildCacheConfig& config, const std::filesystem::path& data_dir) {

@@ -88,8 +88,11 @@ class LayerCache {
   // Ends a job's use: measures the entry, marks it used now, lets it go and
   // removes the least recently used idle entries (the released one too,
   // when it alone is over the limit) until the cache fits max_bytes.
-  // Returns the entries removed.
-  std::vector<LayerCacheEntry> Release(Lease lease);
+  struct Released {
+    std::vector<LayerCacheEntry> evicted;
+    uint64_t total_bytes = 0;  // what the entries left hold together
+  };
+  Released Release(Lease lease);
 
   // Every entry, or those of `app`, least recently used first.
   std::vector<LayerCacheEntry> List(const std::string& app = "") const;
@@ -113,7 +116,7 @@ class LayerCache {
   UniqueFd TryLock(const LayerCacheKey& key) const;
   // Removes an entry whose flock the caller holds; false when it could not.
   bool Remove(const LayerCacheEntry& entry) const;
-  std::vector<LayerCacheEntry> Evict();
+  Released Evict();
 
   std::filesystem::path dir_;
   uint64_t max_bytes_;

@@ -1,6 +1,6 @@
 #include "store/build_logs.h"
 
-#include <algorithm>
+#include "util/names.h"
 
 namespace hephy {
 
@@ -10,9 +10,7 @@ std::filesystem::path BuildLogDir(const std::filesystem::path& logs_dir, int64_t
 
 std::filesystem::path BuildLogPath(const std::filesystem::path& logs_dir, int64_t build_id,
                                    const std::string& platform) {
-  std::string file = platform;
-  std::replace(file.begin(), file.end(), '/', '-');
-  return BuildLogDir(logs_dir, build_id) / (file + ".log");
+  return BuildLogDir(logs_dir, build_id) / (DashedPlatform(platform) + ".log");
 }
 
 }  // namespace hephy

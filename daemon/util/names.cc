@@ -1,5 +1,6 @@
 #include "util/names.h"
 
+#include <algorithm>
 #include <regex>
 #include <string>
 
@@ -41,6 +42,18 @@ void ValidateAppName(std::string_view name) {
 bool IsValidPlatform(std::string_view platform) {
   static const std::regex kPlatform("^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$");
   return std::regex_match(platform.begin(), platform.end(), kPlatform);
+}
+
+std::string DashedPlatform(std::string_view platform) {
+  std::string dashed(platform);
+  std::replace(dashed.begin(), dashed.end(), '/', '-');
+  return dashed;
+}
+
+std::string PlatformOfDashed(std::string_view dashed) {
+  std::string platform(dashed);
+  std::replace(platform.begin(), platform.end(), '-', '/');
+  return platform;
 }
 
 void ValidateUserName(std::string_view name) {

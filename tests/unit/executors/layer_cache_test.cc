@@ -115,15 +115,16 @@ TEST_F(LayerCacheTest, EvictsTheLeastRecentlyUsedIdleEntriesOverTheLimit) {
   {
     Lease lease = Take(cache, shop_amd64_);
     Fill(lease, 2);
-    EXPECT_TRUE(cache.Release(std::move(lease)).empty());
+    EXPECT_TRUE(cache.Release(std::move(lease)).evicted.empty());
   }
   Lease newest = Take(cache, web_amd64_);
   Fill(newest, 2);
   // 6 MiB in three entries: the least recently used idle one goes, not the
   // older one a build holds.
-  EXPECT_EQ(Names(cache.Release(std::move(newest))),
-            std::vector<std::string>{"shop/api linux/amd64"});
-  EXPECT_TRUE(cache.Release(std::move(busy)).empty());
+  const auto released = cache.Release(std::move(newest));
+  EXPECT_EQ(Names(released.evicted), std::vector<std::string>{"shop/api linux/amd64"});
+  EXPECT_EQ(released.total_bytes, cache.TotalBytes());
+  EXPECT_TRUE(cache.Release(std::move(busy)).evicted.empty());
   EXPECT_EQ(Names(cache.List()),
             (std::vector<std::string>{"web/api linux/amd64", "web/api linux/arm64"}));
 }
@@ -132,7 +133,7 @@ TEST_F(LayerCacheTest, AnEntryLargerThanTheLimitIsRemovedAfterItsJob) {
   LayerCache cache(dir_.path(), kMiB);
   Lease lease = Take(cache, web_amd64_);
   Fill(lease, 2);
-  EXPECT_EQ(Names(cache.Release(std::move(lease))),
+  EXPECT_EQ(Names(cache.Release(std::move(lease)).evicted),
             std::vector<std::string>{"web/api linux/amd64"});
   EXPECT_TRUE(cache.List().empty());
   EXPECT_EQ(cache.TotalBytes(), 0u);

@@ -66,5 +66,13 @@ TEST(Platform, IsOsArchAndAnOptionalVariant) {
   }
 }
 
+TEST(Platform, IsOneFileNameDashedAndBack) {
+  EXPECT_EQ(DashedPlatform("linux/arm/v7"), "linux-arm-v7");
+  EXPECT_EQ(DashedPlatform("linux/amd64"), "linux-amd64");
+  for (const std::string platform : {"linux/amd64", "linux/arm/v7", "wasip1/wasm"}) {
+    EXPECT_EQ(PlatformOfDashed(DashedPlatform(platform)), platform);
+  }
+}
+
 }  // namespace
 }  // namespace hephy
