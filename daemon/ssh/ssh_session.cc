@@ -9,6 +9,7 @@
 #include "hephy/error.h"
 #include "ssh/ssh_session_parts.h"
 #include "util/logging.h"
+#include "util/ssh_algorithms.h"
 
 namespace hephy {
 
@@ -160,8 +161,13 @@ bool SshSession::KeyExchange() {
     if (rc == SSH_ERROR || left <= 0) {
       const std::string error = rc == SSH_ERROR ? ssh_get_error(session_) : "timed out";
       // libssh2 before 1.11 (libgit2's ssh on Debian 12) is the client of
-      // note the default ssh.macs turns away.
-      const bool macs = error.find("mac algo") != std::string::npos;
+      // note the default ssh.macs turns away. It resets the connection as
+      // soon as it has read hephyd's offer, which may discard its own offer
+      // before libssh reads it; its banner has been read by then.
+      const char* banner = ssh_get_clientbanner(session_);
+      const bool macs = error.find("mac algo") != std::string::npos ||
+                        (banner != nullptr && IsLibSsh2BeforeEncryptThenMac(banner) &&
+                         OffersOnlyEncryptThenMac(context_.config.ssh.macs));
       Log()->info("remote={} key exchange failed: {}{}", remote_, error,
                   macs ? " (a client with only encrypt-and-MAC MACs, such as libssh2 before "
                          "1.11, connects with ssh.macs: +hmac-sha2-256,hmac-sha2-512)"

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "hephy/error.h"
 #include "util/split.h"
@@ -121,6 +122,24 @@ std::vector<std::string> ParseSshAlgorithms(SshAlgorithmKind kind, const std::st
   }
   if (out.empty()) throw Error("'" + text + "' leaves no algorithm");
   return out;
+}
+
+bool OffersOnlyEncryptThenMac(const std::vector<std::string>& macs) {
+  const auto& offered = macs.empty() ? DefaultSshAlgorithms(SshAlgorithmKind::kMac) : macs;
+  return std::all_of(offered.begin(), offered.end(), [](const std::string& name) {
+    return name.find("-etm@") != std::string::npos;
+  });
+}
+
+bool IsLibSsh2BeforeEncryptThenMac(std::string_view client_banner) {
+  constexpr std::string_view kPrefix = "SSH-2.0-libssh2_";
+  if (!client_banner.starts_with(kPrefix)) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(std::string(client_banner.substr(kPrefix.size())).c_str(), "%d.%d", &major,
+                  &minor) != 2) {
+    return false;
+  }
+  return major < 1 || (major == 1 && minor < 11);
 }
 
 }  // namespace hephy

@@ -36,5 +36,16 @@ TEST(SshAlgorithms, UnknownNamesAndNothingLeftAreErrors) {
   EXPECT_EQ(ErrorOf([] { ParseSshAlgorithms(kMac, ""); }), "'': an empty algorithm name");
 }
 
+TEST(SshAlgorithms, KnowsWhichClientsNeedEncryptAndMac) {
+  EXPECT_TRUE(OffersOnlyEncryptThenMac({}));
+  EXPECT_FALSE(OffersOnlyEncryptThenMac(ParseSshAlgorithms(kMac, "+hmac-sha2-256")));
+  EXPECT_TRUE(IsLibSsh2BeforeEncryptThenMac("SSH-2.0-libssh2_1.10.0"));
+  EXPECT_TRUE(IsLibSsh2BeforeEncryptThenMac("SSH-2.0-libssh2_0.9"));
+  EXPECT_FALSE(IsLibSsh2BeforeEncryptThenMac("SSH-2.0-libssh2_1.11.0"));
+  EXPECT_FALSE(IsLibSsh2BeforeEncryptThenMac("SSH-2.0-libssh2_2.0.1"));
+  EXPECT_FALSE(IsLibSsh2BeforeEncryptThenMac("SSH-2.0-OpenSSH_9.2p1 Debian-2"));
+  EXPECT_FALSE(IsLibSsh2BeforeEncryptThenMac("SSH-2.0-libssh2_x"));
+}
+
 }  // namespace
 }  // namespace hephy
