@@ -1,8 +1,14 @@
 #include "serve.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "api/http_api.h"
@@ -27,6 +33,8 @@
 #include "ssh/ssh_server.h"
 #include "store/data_dir.h"
 #include "upstream/upstream_cache.h"
+#include "util/drain_gate.h"
+#include "util/duration.h"
 
 namespace hephy {
 namespace {
@@ -38,6 +46,58 @@ std::string TokenRealm(ListenAddress http, const std::string& registry_url) {
     http.host = ParseHostPort(registry_url, 80).host;
   }
   return "http://" + http.ToString() + "/v2/token";
+}
+
+const char* SignalName(int signal) { return signal == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+// Waits for SIGTERM or SIGINT, then drains: new pushes are refused while
+// those in progress finish, for up to `timeout`; a second signal ends the
+// wait at once. Returns when hephyd should stop.
+void DrainOnSignal(const sigset_t& signals, DrainGate& drain, std::chrono::seconds timeout) {
+  const UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
+  if (!signal_fd) throw Error(std::string("signalfd: ") + std::strerror(errno));
+  const auto next_signal = [&] {
+    signalfd_siginfo info{};
+    return read(signal_fd.get(), &info, sizeof info) == sizeof info
+               ? static_cast<int>(info.ssi_signo)
+               : SIGTERM;
+  };
+  pollfd wait_for_signal{signal_fd.get(), POLLIN, 0};
+  while (poll(&wait_for_signal, 1, -1) < 0 && errno == EINTR) {
+  }
+  const int first = next_signal();
+  drain.Begin();
+  const int active = drain.active();
+  if (active == 0 || timeout.count() == 0) {
+    spdlog::info("received {}, stopping", SignalName(first));
+    return;
+  }
+  spdlog::info(
+      "received {}, draining: {} push(es) or rebuild(s) in progress may finish for up to {} "
+      "(serve.drain_timeout) while new ones are refused; a second SIGTERM or SIGINT stops at once",
+      SignalName(first), active, FormatDuration(timeout));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {drain.idle_fd(), POLLIN, 0}};
+  while (true) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const int ready = poll(fds, 2, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (ready < 0 && errno == EINTR) continue;
+    if (fds[1].revents != 0) {
+      spdlog::info("drained: every push and rebuild in progress finished; stopping");
+    } else if (fds[0].revents != 0) {
+      spdlog::info("received {} while draining; cancelling {} push(es) or rebuild(s) and stopping",
+                   SignalName(next_signal()), drain.active());
+    } else if (ready == 0) {
+      spdlog::warn(
+          "serve.drain_timeout ({}) is over; cancelling {} push(es) or rebuild(s) still in "
+          "progress and stopping",
+          FormatDuration(timeout), drain.active());
+    } else {
+      continue;
+    }
+    return;
+  }
 }
 
 }  // namespace
@@ -108,8 +168,15 @@ int Serve(const Config& config) {
   const PushReceiver receiver(config, planner, runner);
   const Rebuilder rebuilder(config, planner, runner);
   PushLedger pushes;
+  DrainGate drain;
   HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
     if (request.trigger == "manual") {
+      // A push's pass is its SSH session's; a rebuild takes its own.
+      const DrainGate::Pass pass = drain.Admit();
+      if (!pass) {
+        say(DrainGate::kRefusal);
+        return 1;
+      }
       return rebuilder.Rebuild(
           {.app = request.app,
            .select =
@@ -126,7 +193,7 @@ int Serve(const Config& config) {
     return verdict.accepted ? 0 : 1;
   });
   hooks.Listen(config.HookSocketPath());
-  HttpApi api(config, &contexts, tokens);
+  HttpApi api(config, &contexts, tokens, &drain);
   HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
                   [&api](const HttpServerRequest& request, HttpExchange& exchange) {
                     api.Handle(request, exchange);
@@ -141,7 +208,7 @@ int Serve(const Config& config) {
                                     .issuer = RegistryTokenAuthority::kIssuer,
                                     .root_cert_bundle = tokens->signer().certificate_path()});
   }
-  SshServer server(config, repos, pushes);
+  SshServer server(config, repos, pushes, drain);
   const ListenAddress bound = server.Listen();
   http.Start();
   spdlog::info("hephyd {} serving HTTP on {} (health, metrics, API)", HEPHY_VERSION,
@@ -152,12 +219,10 @@ int Serve(const Config& config) {
                config.builder.branches.front());
 
   std::thread hook_thread([&] { hooks.Run(); });
-  const ScheduledRebuilds schedule(config, rebuilder);
+  const ScheduledRebuilds schedule(config, rebuilder, drain);
   std::jthread schedule_thread([&](std::stop_token stop) { schedule.Run(stop); });
   std::thread signals([&] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    DrainOnSignal(stop_signals, drain, config.serve.drain_timeout);
     server.Stop();
     http.Stop();
   });

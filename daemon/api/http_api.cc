@@ -90,9 +90,10 @@ class HttpApi::RegistryHealth {
 };
 
 HttpApi::HttpApi(const Config& config, BuildContexts* contexts,
-                 const RegistryTokenAuthority* registry_tokens)
+                 const RegistryTokenAuthority* registry_tokens, const DrainGate* drain)
     : config_(config),
       contexts_(contexts),
+      drain_(drain),
       registry_(std::make_unique<RegistryHealth>(config.registry, registry_tokens)) {
   if (registry_tokens != nullptr) registry_tokens_.emplace(config, *registry_tokens);
 }
@@ -206,6 +207,12 @@ void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
             platforms[platform] = PlatformRunName(host.RunOf(platform));
           }
           body["platforms"] = platforms;
+        }
+        if (drain_ != nullptr && drain_->draining()) {
+          // A load balancer sends no more; the pushes in progress finish.
+          body["status"] = "draining";
+          body["in_progress"] = drain_->active();
+          return respond(Json(503, body));
         }
         if (database.empty() && registry.empty()) return respond(Json(200, body));
         std::string error;

@@ -1,6 +1,7 @@
 // What the HTTP API answers (docs/hephyd.md, HTTP API):
 //
-//   GET /healthz                     the database and the registry answer
+//   GET /healthz                     the database and the registry answer,
+//                                    and hephyd is not draining
 //   GET /metrics                     Prometheus text format 0.0.4
 //   GET /api/v1/apps                 apps the caller may read
 //   GET /api/v1/builds?app=&limit=   their builds, newest first
@@ -33,6 +34,7 @@
 #include "executors/build_contexts.h"
 #include "hephy/config.h"
 #include "registry/registry_token_authority.h"
+#include "util/drain_gate.h"
 
 namespace hephy {
 
@@ -40,9 +42,11 @@ class HttpApi {
  public:
   // Build contexts are served from `contexts` when given (kaniko-kubernetes);
   // registry tokens are issued by `registry_tokens` when given (the embedded
-  // registry), which hephyd's own health checks use too.
+  // registry), which hephyd's own health checks use too. /healthz answers
+  // 503 while `drain` (when given) drains.
   explicit HttpApi(const Config& config, BuildContexts* contexts = nullptr,
-                   const RegistryTokenAuthority* registry_tokens = nullptr);
+                   const RegistryTokenAuthority* registry_tokens = nullptr,
+                   const DrainGate* drain = nullptr);
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
@@ -58,6 +62,7 @@ class HttpApi {
                     HttpExchange& exchange, int& status);
   const Config& config_;
   BuildContexts* contexts_;
+  const DrainGate* drain_;
   std::optional<RegistryTokenEndpoint> registry_tokens_;
   std::unique_ptr<RegistryHealth> registry_;
 };

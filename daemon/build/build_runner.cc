@@ -22,6 +22,7 @@
 #include "registry/registry_access.h"
 #include "registry/registry_token_authority.h"
 #include "store/build_logs.h"
+#include "util/disk_space.h"
 #include "util/logging.h"
 #include "util/metrics.h"
 #include "util/names.h"
@@ -356,6 +357,11 @@ class BuildExecution {
         say_("hephy: " + line_prefix_ + "[" + platform + "] its last lines were:");
         for (const auto& line : run.tail) say_("  " + line_prefix_ + "[" + platform + "] " + line);
       }
+      const bool disk_full =
+          SaysNoSpaceLeft(run.result.error) ||
+          std::any_of(run.tail.begin(), run.tail.end(),
+                      [](const std::string& line) { return SaysNoSpaceLeft(line); });
+      if (disk_full) say_(NoSpaceLeftMessage(config_.data_dir));
     }
     if (!outcome.error.empty()) return outcome;
 

@@ -134,15 +134,6 @@ int MaxDays(int month) {
   return kDays[month - 1];
 }
 
-std::string FormatDuration(chrono::seconds duration) {
-  const auto total = duration.count();
-  std::string out;
-  if (total / 3600 > 0) out += std::to_string(total / 3600) + "h";
-  if (total % 3600 / 60 > 0) out += std::to_string(total % 3600 / 60) + "m";
-  if (total % 60 > 0) out += std::to_string(total % 60) + "s";
-  return out;
-}
-
 const std::map<std::string_view, std::string_view> kKeywords = {
     {"hourly", "0 * * * *"},
     {"daily", "0 0 * * *"},

@@ -43,27 +43,32 @@ void ScheduledRebuilds::Run(std::stop_token stop) const {
         if (!SleepUntil(*next, stop)) return;
       }
       const auto started = std::chrono::system_clock::now();
-      const int failed = RunOnce(stop);
-      if (stop.stop_requested()) return;
+      const RunOutcome run = RunOnce(stop);
+      if (!run.finished) return;
       store.RecordScheduledRebuild(started);
       last = started;
       Log()->info("scheduled rebuild finished{}",
-                  failed == 0 ? "" : ": " + std::to_string(failed) + " app(s) failed");
+                  run.failed == 0 ? "" : ": " + std::to_string(run.failed) + " app(s) failed");
     }
   } catch (const std::exception& e) {
     Log()->error("the rebuild schedule stopped: {}", e.what());
   }
 }
 
-int ScheduledRebuilds::RunOnce(std::stop_token stop) const {
+ScheduledRebuilds::RunOutcome ScheduledRebuilds::RunOnce(std::stop_token stop) const {
   std::vector<App> apps;
   {
     Store store(config_.DatabasePath());
     apps = store.ListApps();
   }
-  int failed = 0;
+  RunOutcome run;
   for (const auto& app : apps) {
-    if (stop.stop_requested()) break;
+    if (stop.stop_requested()) return run;
+    const DrainGate::Pass pass = drain_.Admit();
+    if (!pass) {
+      Log()->info("scheduled rebuild stopped before {}: hephyd is draining", app.name);
+      return run;
+    }
     if (!std::filesystem::exists(config_.ReposDir() / (app.name + ".git"))) continue;
     Log()->info("scheduled rebuild of {}", app.name);
     // Build output is in the build logs; the daemon log gets hephyd's own lines.
@@ -77,9 +82,10 @@ int ScheduledRebuilds::RunOnce(std::stop_token stop) const {
                                  .requested_by = "hephyd",
                                  // Weekly rebuilds are there to pick up fresh packages.
                                  .no_cache = true};
-    if (rebuilder_.Rebuild(request, say, stop) != 0) ++failed;
+    if (rebuilder_.Rebuild(request, say, stop) != 0) ++run.failed;
   }
-  return failed;
+  run.finished = !stop.stop_requested();
+  return run;
 }
 
 }  // namespace hephy

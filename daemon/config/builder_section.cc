@@ -43,33 +43,13 @@ void ReadBuildahSection(const ConfigReader& r, Node node, Key key, BuildahConfig
           }}});
 }
 
-// NUMBER[UNIT], a unit of `units` ("kmg", either case), each 1024 times
-// the one before, in bytes. Fails with `expected` when `text` is not that,
-// and when it is more than 64 bits hold.
-uint64_t SizeInBytes(const ConfigReader& r, Node node, Key key, const std::string& text,
-                     const std::string& units, const std::string& expected) {
-  static const std::regex kSize("([0-9]{1,9})([a-zA-Z]?)");
-  std::smatch match;
-  if (!std::regex_match(text, match, kSize)) r.Fail(node, key, expected);
-  int shift = 0;
-  if (match[2].length() > 0) {
-    const auto at =
-        units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(match[2].str()[0]))));
-    if (at == std::string::npos) r.Fail(node, key, expected);
-    shift = 10 * (1 + static_cast<int>(at));
-  }
-  const uint64_t number = std::stoull(match[1].str());
-  if (number > (UINT64_MAX >> shift)) r.Fail(node, key, "'" + text + "' is too large");
-  return number << shift;
-}
-
 // "auto", 0, or a size: a number with an optional k, m or g (powers of 1024).
 uint64_t MemorySize(const ConfigReader& r, Node node, Key key) {
   const std::string text = r.Scalar(node, key);
   if (text == "auto") return BuildLimits::kAutoMemory;
   const uint64_t bytes =
-      SizeInBytes(r, node, key, text, "kmg",
-                  "expected auto, 0 (no limit) or a size such as 512m or 4g, got '" + text + "'");
+      r.Size(node, key, text, "kmg",
+             "expected auto, 0 (no limit) or a size such as 512m or 4g, got '" + text + "'");
   if (bytes != 0 && bytes < (64u << 20)) {
     r.Fail(node, key, "'" + text + "' is less than 64m, which no build runs in");
   }
@@ -88,9 +68,9 @@ void ReadCacheSize(const ConfigReader& r, Node node, Key key, BuildCacheConfig& 
     cache.max_size_bytes = 0;
     return;
   }
-  cache.max_size_bytes = SizeInBytes(
-      r, node, key, text, "kmgt",
-      "expected a share of the disk such as 10% or a size such as 20g, got '" + text + "'");
+  cache.max_size_bytes =
+      r.Size(node, key, text, "kmgt",
+             "expected a share of the disk such as 10% or a size such as 20g, got '" + text + "'");
   if (cache.max_size_bytes == 0) {
     r.Fail(node, key, "expected a size above 0 (builder.cache.enabled: false turns it off)");
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <regex>
 
 #include "hephy/error.h"
 #include "util/duration.h"
@@ -45,6 +46,23 @@ int ConfigReader::NonNegativeInt(Node node, Key key, const std::string& zero_mea
     Fail(node, key, "expected 0 (" + zero_means + ") or a positive integer");
   }
   return value;
+}
+
+uint64_t ConfigReader::Size(Node node, Key key, const std::string& text, const std::string& units,
+                            const std::string& expected) const {
+  static const std::regex kSize("([0-9]{1,9})([a-zA-Z]?)");
+  std::smatch match;
+  if (!std::regex_match(text, match, kSize)) Fail(node, key, expected);
+  int shift = 0;
+  if (match[2].length() > 0) {
+    const auto at =
+        units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(match[2].str()[0]))));
+    if (at == std::string::npos) Fail(node, key, expected);
+    shift = 10 * (1 + static_cast<int>(at));
+  }
+  const uint64_t number = std::stoull(match[1].str());
+  if (number > (UINT64_MAX >> shift)) Fail(node, key, "'" + text + "' is too large");
+  return number << shift;
 }
 
 std::chrono::seconds ConfigReader::Duration(Node node, Key key,

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -35,6 +36,11 @@ class ConfigReader {
   int NonNegativeInt(Node node, Key key, const std::string& zero_means) const;
   // A duration (ParseDuration); with `zero_means`, also 0.
   std::chrono::seconds Duration(Node node, Key key, const std::string& zero_means = "") const;
+  // NUMBER[UNIT] in bytes, UNIT one of `units` ("kmgt", either case), each
+  // 1024 times the one before. Fails with `expected` when `text` is not
+  // that, and when it is more than 64 bits hold.
+  uint64_t Size(Node node, Key key, const std::string& text, const std::string& units,
+                const std::string& expected) const;
   std::vector<std::string> StringList(Node node, Key key) const;
   std::map<std::string, std::string> StringMap(Node node, Key key) const;
   ListenAddress Listen(Node node, Key key) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "build/push_options.h"
+#include "util/disk_space.h"
 #include "util/logging.h"
 #include "util/metrics.h"
 
@@ -75,6 +76,7 @@ PushVerdict PushReceiver::Receive(const PushRequest& request, const Say& say,
   } catch (const std::exception& e) {
     Log()->error("push {} app={}: {}", request.push_id, request.app, e.what());
     say(std::string("hephy: internal error: ") + e.what());
+    if (SaysNoSpaceLeft(e.what())) say(NoSpaceLeftMessage(config_.data_dir));
     Metrics().pushes.With({"rejected"}).Increment();
     return {.accepted = false, .reason = std::string("internal error: ") + e.what()};
   }

@@ -63,10 +63,12 @@ std::string HostOfAddress(const std::string& address) {
   return address.substr(0, address.rfind(':'));
 }
 
-SshServer::SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes)
+SshServer::SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes,
+                     DrainGate& drain)
     : config_(config),
       repos_(repos),
       pushes_(pushes),
+      drain_(drain),
       limits_(config.ssh),
       throttle_(config.ssh.auth_failures),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -119,7 +121,8 @@ ListenAddress SshServer::Listen() {
 }
 
 void SshServer::Run() {
-  const SessionContext context{config_, repos_, stop_fd_.get(), pushes_, limits_, throttle_};
+  const SessionContext context{config_, repos_,    stop_fd_.get(), pushes_,
+                               limits_, throttle_, drain_};
   pollfd fds[2] = {{ssh_bind_get_fd(bind_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
   while (true) {
     if (poll(fds, 2, -1) < 0) {

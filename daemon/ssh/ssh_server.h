@@ -7,6 +7,7 @@
 #include "push/push_ledger.h"
 #include "ssh/auth_throttle.h"
 #include "ssh/session_limits.h"
+#include "util/drain_gate.h"
 #include "util/process.h"
 #include "util/thread_group.h"
 
@@ -23,6 +24,7 @@ struct SessionContext {
   PushLedger& pushes;  // the hook service's verdicts, for the audit log
   SessionLimits& limits;
   AuthThrottle& throttle;
+  DrainGate& drain;  // a push holds a pass; none is admitted while draining
 };
 
 // The host of an address as SshServer gives it: "127.0.0.1" of
@@ -31,8 +33,9 @@ std::string HostOfAddress(const std::string& address);
 
 class SshServer {
  public:
-  // `pushes` is where the hook service leaves its verdicts.
-  SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes);
+  // `pushes` is where the hook service leaves its verdicts; `drain` admits
+  // pushes (refused once hephyd drains).
+  SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes, DrainGate& drain);
   ~SshServer();
   SshServer(const SshServer&) = delete;
   SshServer& operator=(const SshServer&) = delete;
@@ -53,6 +56,7 @@ class SshServer {
   const Config& config_;
   const RepoStore& repos_;
   PushLedger& pushes_;
+  DrainGate& drain_;
   SessionLimits limits_;
   AuthThrottle throttle_;
   ssh_bind_struct* bind_ = nullptr;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "git/git_command.h"
 #include "hephy/store.h"
@@ -61,6 +62,8 @@ class SshSession {
   bool Authenticated() const { return user_ || deploy_key_; }
   void SyncDescriptors();
   void FlushPendingOutput();
+  // Watches receive-pack's output for a full disk (git_said_no_space_).
+  void NoticeNoSpaceLeft(std::string_view output);
   void FinishIfChildDone();
   void SendExitAndClose(int code);
   void LogEnd(const std::string& result);
@@ -92,6 +95,7 @@ class SshSession {
   SessionLimits::Slot handshake_slot_;
   SessionLimits::Slot session_slot_;
   SessionLimits::Slot push_slot_;
+  DrainGate::Pass drain_pass_;  // a push's, which a drain waits for
   // Channel data either way, for ssh.idle_timeout.
   std::chrono::steady_clock::time_point last_activity_ = started_;
 
@@ -121,6 +125,10 @@ class SshSession {
   // window is full.
   std::string stdout_pending_;
   std::string stderr_pending_;
+  // Whether receive-pack said its disk was full, and the end of its output
+  // looked at for that.
+  bool git_said_no_space_ = false;
+  std::string no_space_scan_;
   bool stdout_eof_ = false;
   bool stderr_eof_ = false;
 

@@ -9,6 +9,7 @@
 
 #include "ssh/ssh_session.h"
 #include "ssh/ssh_session_parts.h"
+#include "util/disk_space.h"
 
 namespace hephy {
 namespace {
@@ -101,10 +102,21 @@ void SshSession::OnChildOutput(int fd) {
   const ssize_t n = read(fd, buffer, sizeof buffer);
   if (n > 0) {
     pending.assign(buffer, n);
+    NoticeNoSpaceLeft(std::string_view(buffer, n));
     FlushPendingOutput();
   } else if (n == 0 || errno != EAGAIN) {
     (is_stdout ? stdout_eof_ : stderr_eof_) = true;
   }
+}
+
+void SshSession::NoticeNoSpaceLeft(std::string_view output) {
+  if (git_said_no_space_ || !git_ || git_->service != GitService::kReceivePack) return;
+  // receive-pack relays index-pack's errors in its sideband, on stdout; the
+  // words may straddle two reads.
+  no_space_scan_.append(output);
+  git_said_no_space_ = SaysNoSpaceLeft(no_space_scan_);
+  constexpr size_t kKeep = 64;
+  if (no_space_scan_.size() > kKeep) no_space_scan_.erase(0, no_space_scan_.size() - kKeep);
 }
 
 void SshSession::FlushPendingOutput() {
@@ -185,6 +197,12 @@ void SshSession::FinishIfChildDone() {
   exit_code_ = child_.Wait();
   child_running_ = false;
   child_.stdin_fd().Reset();
+  if (git_said_no_space_ && channel_ != nullptr && !peer_closed_) {
+    // git's own words name a file; the pusher needs to know it is hephyd's disk.
+    const std::string line = NoSpaceLeftMessage(context_.config.data_dir) + "\n";
+    ssh_set_blocking(session_, 1);
+    ssh_channel_write_stderr(channel_, line.data(), line.size());
+  }
   SendExitAndClose(exit_code_);
   LogEnd(stop_requested_ ? "daemon stopping; git stopped" : "exit " + std::to_string(exit_code_));
 }

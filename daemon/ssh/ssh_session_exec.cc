@@ -8,6 +8,7 @@
 #include "ssh/command_words.h"
 #include "ssh/ssh_session.h"
 #include "ssh/ssh_session_parts.h"
+#include "util/disk_space.h"
 
 namespace hephy {
 namespace {
@@ -87,6 +88,13 @@ void SshSession::StartGit(const std::string& command) {
       push_id_ = NewPushId()};
   git_ = request.command;
   if (git_->service == GitService::kReceivePack) {
+    // Not an Error: the words are said as they are, without "hephyd: ".
+    drain_pass_ = context_.drain.Admit();
+    if (!drain_pass_) {
+      failure_ = std::string(DrainGate::kRefusal) + "\n";
+      return;
+    }
+    RequireFreeSpaceForPush(context_.config.data_dir, context_.config.serve.min_free_space);
     // A deploy key counts on its own, as builds name it.
     push_slot_ = context_.limits.StartPush(user_ ? user_->name : "deploy:" + fingerprint_);
     if (!push_slot_) {

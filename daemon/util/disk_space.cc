@@ -2,7 +2,15 @@
 
 #include <sys/statvfs.h>
 
+#include "hephy/error.h"
+#include "util/ascii.h"
+
 namespace hephy {
+namespace {
+
+std::string MiB(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
 
 DiskSpace DiskSpaceOf(const std::filesystem::path& path) {
   struct statvfs disk {};
@@ -13,6 +21,26 @@ DiskSpace DiskSpaceOf(const std::filesystem::path& path) {
   }
   return {.total = static_cast<uint64_t>(disk.f_blocks) * disk.f_frsize,
           .available = static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize};
+}
+
+void RequireFreeSpaceForPush(const std::filesystem::path& data_dir, uint64_t least) {
+  if (least == 0) return;
+  const uint64_t free = DiskSpaceOf(data_dir).available;
+  if (free >= least) return;
+  throw Error("too little space left on " + data_dir.string() + " (" + MiB(free) +
+              " free, serve.min_free_space is " + MiB(least) +
+              "); pushes are refused until space is freed");
+}
+
+std::string NoSpaceLeftMessage(const std::filesystem::path& data_dir) {
+  return "hephyd: no space left on " + data_dir.string() + " (" +
+         MiB(DiskSpaceOf(data_dir).available) + " free)";
+}
+
+bool SaysNoSpaceLeft(std::string_view text) {
+  const std::string lower = AsciiLower(text);
+  return lower.find("no space left on device") != std::string::npos ||
+         lower.find("database or disk is full") != std::string::npos;
 }
 
 }  // namespace hephy

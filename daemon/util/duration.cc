@@ -41,4 +41,13 @@ std::chrono::seconds ParseDuration(const std::string& text) {
   return std::chrono::seconds(total);
 }
 
+std::string FormatDuration(std::chrono::seconds duration) {
+  const auto total = duration.count();
+  std::string out;
+  if (total / 3600 > 0) out += std::to_string(total / 3600) + "h";
+  if (total % 3600 / 60 > 0) out += std::to_string(total % 3600 / 60) + "m";
+  if (total % 60 > 0) out += std::to_string(total % 60) + "s";
+  return out;
+}
+
 }  // namespace hephy

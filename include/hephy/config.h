@@ -238,6 +238,16 @@ struct UpstreamsConfig {
   std::vector<std::string> allow_hosts;
 };
 
+// How `hephyd serve` stops and when it takes pushes.
+struct ServeConfig {
+  // On SIGTERM or SIGINT, pushes and rebuilds in progress may finish for this
+  // long while new ones are refused; then what remains is cancelled.
+  std::chrono::seconds drain_timeout{10 * 60};
+  // New pushes are refused while data_dir's file system has less free than
+  // this (bytes); 0: never.
+  uint64_t min_free_space = uint64_t{1} << 30;
+};
+
 struct Config {
   // The file it was read from (absolute); empty for the built-in defaults.
   // Commands that serve starts for SSH clients read the same one.
@@ -249,6 +259,7 @@ struct Config {
   BuilderConfig builder;
   AppsConfig apps;
   UpstreamsConfig upstreams;
+  ServeConfig serve;
 
   // Paths derived from data_dir.
   std::filesystem::path ReposDir() const { return data_dir / "repos"; }

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "build_gate.h"
 #include "executors/host_platforms.h"
 #include "executors/job_cgroup.h"
 #include "loopback_http_server.h"
@@ -140,47 +141,10 @@ class Scrape {
   std::vector<Sample> samples_;
 };
 
-// A door a build's RUN step waits at: busybox wget asks this server, whose
-// answer waits until the test opens the door.
-class Gate {
- public:
-  Gate()
-      : server_([this] {
-          return [this](const LoopbackHttpServer::Request&) {
-            std::unique_lock lock(mutex_);
-            reached_ = true;
-            changed_.notify_all();
-            changed_.wait(lock, [&] { return open_; });
-            LoopbackHttpServer::Response response{boost::beast::http::status::ok, 11};
-            response.body() = "open\n";
-            return std::optional(response);
-          };
-        }) {}
-  ~Gate() { Open(); }
-
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/"; }
-  bool WaitUntilReached(std::chrono::seconds timeout = std::chrono::seconds(120)) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return reached_; });
-  }
-  void Open() {
-    std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool reached_ = false;
-  bool open_ = false;
-  LoopbackHttpServer server_;  // last: serves once the rest exists
-};
-
 class HttpApiTest : public ::testing::Test {
  protected:
   void Start(const std::string& http_config = "") {
-    // network host: RUN steps wait at a Gate on the host's loopback, which
+    // network host: RUN steps wait at a BuildGate on the host's loopback, which
     // the build sandbox would keep them from.
     daemon_ =
         std::make_unique<TestDaemon>("builder:\n  platforms: [linux/amd64]\n  network: host\n",
@@ -219,7 +183,8 @@ class HttpApiTest : public ::testing::Test {
 
   // An amd64 app whose RUN step runs `BEFORE wget GATE AFTER` in busybox sh:
   // its build waits until the test opens the gate.
-  void CommitAppWaitingAt(const Gate& gate, const std::string& before, const std::string& after) {
+  void CommitAppWaitingAt(const BuildGate& gate, const std::string& before,
+                          const std::string& after) {
     std::filesystem::create_directories(src_ / "amd64/bin");
     std::filesystem::copy_file(kBusybox, src_ / "amd64/bin/busybox");
     GitOk(src_, {"add", "amd64"});
@@ -405,7 +370,7 @@ TEST_F(HttpApiTest, OpenEndpointsNoneWantsATokenEvenFromLoopback) {
 
 TEST_F(HttpApiTest, LogFollowStreamsLinesWhileTheBuildRuns) {
   Start();
-  Gate gate;
+  BuildGate gate;
   CommitAppWaitingAt(gate, "echo waiting at the gate; ", "; echo through the gate");
   Child git = daemon_->GitInBackground(alice_, {"push", daemon_->Url("web.git"), "main"}, src_);
   OutputWatcher pushed(git.stderr_fd().get());
@@ -453,9 +418,9 @@ TEST_F(HttpApiTest, LogFollowStreamsLinesWhileTheBuildRuns) {
   EXPECT_EQ(body, daemon_->Cli({"logs", "1"}).out);
 }
 
-TEST_F(HttpApiTest, SigtermEndsAFollowAndServeExitsCleanly) {
+TEST_F(HttpApiTest, AFollowLastsThroughTheDrainAndIsCutWhenServeStops) {
   Start();
-  Gate gate;
+  BuildGate gate;
   CommitAppWaitingAt(gate, "echo waiting; ", "");
   Child git = daemon_->GitInBackground(alice_, {"push", daemon_->Url("web.git"), "main"}, src_);
   OutputWatcher pushed(git.stderr_fd().get());
@@ -474,6 +439,13 @@ TEST_F(HttpApiTest, SigtermEndsAFollowAndServeExitsCleanly) {
   OutputWatcher followed(follower.stdout_fd().get());
   ASSERT_TRUE(followed.WaitFor("waiting\n")) << followed.Text();
 
+  // The build may finish while hephyd drains, and its log is still followed.
+  daemon_->Signal(SIGTERM);
+  ASSERT_TRUE(daemon_->WaitForLog("draining")) << daemon_->Log();
+  const json draining = json::parse(Get("/healthz").body);
+  EXPECT_EQ(draining["status"], "draining") << draining.dump();
+  EXPECT_EQ(follower.TryWait(), std::nullopt);
+  // A second signal stops at once.
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->Log();
   followed.Join();
   // Cut off, not ended: the client can tell the build did not finish.

@@ -117,7 +117,29 @@ void TestDaemon::Start() {
 }
 
 int TestDaemon::Stop() {
+  size_t from = 0;
+  {
+    std::lock_guard lock(log_mutex_);
+    from = log_.size();
+  }
   serve_.KillGroup(SIGTERM);
+  // With a push in progress hephyd drains; a test that stops it wants it
+  // stopped, as a second signal does.
+  bool draining = false;
+  {
+    std::unique_lock lock(log_mutex_);
+    log_changed_.wait_for(lock, std::chrono::seconds(30), [&] {
+      return log_.find("received SIGTERM, ", from) != std::string::npos;
+    });
+    draining = log_.find("received SIGTERM, draining", from) != std::string::npos;
+  }
+  if (draining) serve_.KillGroup(SIGTERM);
+  return Wait();
+}
+
+void TestDaemon::Signal(int signal) { kill(serve_.pid(), signal); }
+
+int TestDaemon::Wait() {
   const int code = serve_.Wait();
   if (log_reader_.joinable()) log_reader_.join();
   return code;

@@ -39,12 +39,17 @@ class TestDaemon {
   // `hephyd --config CONFIG ARGS...`, to completion.
   RunResult Cli(const std::vector<std::string>& args, const std::string& input = "") const;
 
-  // Starts `hephyd serve` and returns once it listens. Stop() sends SIGTERM
-  // and returns its exit code.
+  // Starts `hephyd serve` and returns once it listens. Stop() sends SIGTERM,
+  // and a second one when hephyd drains pushes in progress, and returns its
+  // exit code.
   void Start();
   int Stop();
   // SIGKILL, as a crash would.
   void Kill();
+  // Sends `signal` to hephyd alone (as systemd's KillMode=mixed and a
+  // container runtime do), without waiting; Wait() returns its exit code.
+  void Signal(int signal);
+  int Wait();
 
   // A new ed25519 key pair (ssh-keygen) in the test directory.
   TestKey NewKey(const std::string& name) const;

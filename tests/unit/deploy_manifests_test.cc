@@ -391,12 +391,18 @@ TEST_F(DeployManifests, DeploymentIsOneNonRootReplicaRecreatedWithHealthProbes) 
       << deployment.At("containers[0].securityContext.readOnlyRootFilesystem");
   EXPECT_FALSE(security["allowPrivilegeEscalation"].as<bool>(true))
       << deployment.At("containers[0].securityContext.allowPrivilegeEscalation");
-  for (const std::string probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
+  for (const std::string probe : {"startupProbe", "readinessProbe"}) {
     EXPECT_EQ(Get(Container(), {probe, "httpGet", "path"}).as<std::string>(""), "/healthz")
         << deployment.At("containers[0]." + probe + ".httpGet.path");
     EXPECT_EQ(Get(Container(), {probe, "httpGet", "port"}).as<std::string>(""), "http")
         << deployment.At("containers[0]." + probe + ".httpGet.port");
   }
+  // /healthz is 503 while hephyd drains: that must not restart it.
+  EXPECT_EQ(Get(Container(), {"livenessProbe", "tcpSocket", "port"}).as<std::string>(""), "http")
+      << deployment.At("containers[0].livenessProbe");
+  // The grace covers serve.drain_timeout's default (10m) and the cancelling.
+  EXPECT_GE(Get(PodSpec(), {"terminationGracePeriodSeconds"}).as<int>(0), 600)
+      << deployment.At("spec.template.spec.terminationGracePeriodSeconds");
   EXPECT_TRUE(Get(Container(), {"resources", "requests"}) &&
               Get(Container(), {"resources", "limits"}))
       << deployment.At("containers[0].resources");

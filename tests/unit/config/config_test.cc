@@ -202,6 +202,26 @@ TEST(Config, BuildCacheIsOnAndBoundedByDefault) {
             "hephy.yaml:3: builder.cache.siz");
 }
 
+TEST(Config, ServeDrainsForTenMinutesAndKeepsAGigabyteFree) {
+  const Config defaults = Parse("");
+  EXPECT_EQ(defaults.serve.drain_timeout, std::chrono::minutes(10));
+  EXPECT_EQ(defaults.serve.min_free_space, 1ull << 30);
+
+  const Config c = Parse("serve:\n  drain_timeout: 90s\n  min_free_space: 512m\n");
+  EXPECT_EQ(c.serve.drain_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(c.serve.min_free_space, 512ull << 20);
+  const Config off = Parse("serve: { drain_timeout: 0, min_free_space: 0 }");
+  EXPECT_EQ(off.serve.drain_timeout, std::chrono::seconds(0));
+  EXPECT_EQ(off.serve.min_free_space, 0u);
+
+  EXPECT_EQ(ErrorOf("serve:\n  min_free_space: plenty\n"),
+            "hephy.yaml:2: serve.min_free_space: expected 0 (never refuse) or a size such as 512m "
+            "or 2g, got 'plenty'");
+  EXPECT_EQ(ErrorOf("serve:\n  drain_timeout: soon\n"),
+            "hephy.yaml:2: serve.drain_timeout: expected a duration such as 90s, 60m or 1h30m, got "
+            "'soon', or 0 (stop at once)");
+}
+
 TEST(Config, SshLimits) {
   const Config c = Parse(R"(
 ssh:

@@ -18,5 +18,14 @@ TEST(Duration, AcceptsUnitsAndCombinations) {
   }
 }
 
+TEST(Duration, FormatsWhatItParses) {
+  EXPECT_EQ(FormatDuration(std::chrono::minutes(10)), "10m");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(5430)), "1h30m30s");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(0)), "");
+  for (const int seconds : {1, 59, 61, 3600, 86399}) {
+    EXPECT_EQ(ParseDuration(FormatDuration(std::chrono::seconds(seconds))).count(), seconds);
+  }
+}
+
 }  // namespace
 }  // namespace hephy
