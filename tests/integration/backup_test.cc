@@ -10,6 +10,7 @@
 
 #include "output_watcher.h"
 #include "store/database_backup.h"
+#include "store/migrations.h"
 #include "test_daemon.h"
 
 namespace hephy {
@@ -272,6 +273,74 @@ TEST(Backup, IntoKeepsTheNewestBackups) {
   EXPECT_EQ(ErrorOfRun(source.Cli({"backup", "--keep", "2", "x"})),
             "hephyd backup: --keep needs --into PARENT\nusage: hephyd backup [--with-registry] "
             "DIR | backup --into PARENT [--keep N] [--with-registry]\n");
+}
+
+TEST(Backup, AnOlderSchemasBackupIsMigratedOnRestore) {
+  TestDaemon source;
+  fs::create_directories(source.data_dir());
+  {
+    SQLite::Database db((source.data_dir() / "hephy.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    const auto& all = EmbeddedMigrations();
+    ApplyMigrations(db, {all.begin(), all.end() - 1});
+    db.exec("INSERT INTO users (name, admin) VALUES ('olga', 1)");
+  }
+  const fs::path backup = source.dir() / "backup";
+  const RunResult made = source.Cli({"backup", backup.string()});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("the database at " + EmbeddedMigrations().end()[-2].file),
+            std::string::npos)
+      << made.out;
+
+  TestDaemon target;
+  const RunResult restored = target.Cli({"restore", backup.string()});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_NE(restored.out.find("applied 1 schema migration(s) to the restored database"),
+            std::string::npos)
+      << restored.out;
+  EXPECT_EQ(SchemaVersionOf(target.data_dir() / "hephy.db").migration,
+            NewestKnownSchema().migration);
+  EXPECT_NE(target.Cli({"users", "list"}).out.find("olga"), std::string::npos);
+}
+
+// The embedded registry's images come along with --with-registry only; the
+// API tokens come along always, so one made before the backup pulls from
+// the restored registry.
+TEST(Backup, WithRegistryTheRestoredRegistryServesTheImages) {
+  TestDaemon source(kOneAmd64);
+  const TestKey alice = source.AddUser("alice");
+  const RunResult token = source.Cli({"tokens", "create", "alice"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  const std::string secret = token.out.substr(0, token.out.find('\n'));
+  source.Start();
+  const auto web = source.dir() / "web";
+  CommitBusyboxApp(web, "echo built");
+  const RunResult pushed = source.Git(alice, {"push", source.Url("web.git"), "main"}, web);
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  const std::string marker = "image " + source.registry_url() + "/web@";
+  const auto at = pushed.err.find(marker);
+  ASSERT_NE(at, std::string::npos) << pushed.err;
+  std::string digest = pushed.err.substr(at + marker.size(), 71);  // sha256:<64 hex>
+  ASSERT_TRUE(digest.starts_with("sha256:")) << digest;
+
+  const fs::path with = source.dir() / "with";
+  const fs::path without = source.dir() / "without";
+  ASSERT_EQ(source.Cli({"backup", "--with-registry", with.string()}).exit_code, 0);
+  ASSERT_EQ(source.Cli({"backup", without.string()}).exit_code, 0);
+  source.Stop();
+
+  for (const auto& [backup, served] : {std::pair(with, true), std::pair(without, false)}) {
+    TestDaemon target(kOneAmd64);
+    const RunResult restored = target.Cli({"restore", backup.string()});
+    ASSERT_EQ(restored.exit_code, 0) << restored.err;
+    target.Start();
+    const RunResult inspect = hephy::Run(
+        {.argv = {"skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "alice:" + secret,
+                  "docker://" + target.registry_url() + "/web@" + digest},
+         .pipe_stdout = true,
+         .pipe_stderr = true});
+    EXPECT_EQ(inspect.exit_code == 0, served) << backup << ": " << inspect.err;
+  }
 }
 
 }  // namespace
