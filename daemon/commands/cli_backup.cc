@@ -91,6 +91,11 @@ std::vector<fs::path> FilesToKeep(const fs::path& data_dir, bool with_registry) 
     std::error_code ec;
     for (fs::recursive_directory_iterator it(top.path(), ec), end; !ec && it != end;
          it.increment(ec)) {
+      // Uploads in progress to the registry: no tag points at them.
+      if (it->is_directory() && it->path().filename() == "_uploads") {
+        it.disable_recursion_pending();
+        continue;
+      }
       if (!it->is_regular_file() || it->is_symlink()) continue;
       const fs::path relative = it->path().lexically_relative(data_dir);
       const bool blob =
@@ -122,6 +127,61 @@ void RemoveOldBackups(const fs::path& parent, int64_t keep, std::ostream& out) {
   }
 }
 
+// Writes the backup of data_dir into the empty directory `dir`, manifest
+// last, and returns the manifest.
+BackupManifest WriteBackup(const Config& config, const fs::path& dir, bool with_registry,
+                           std::chrono::system_clock::time_point now) {
+  BackupManifest manifest;
+  manifest.hephyd_version = HEPHY_VERSION;
+  manifest.created = Rfc3339(now);
+  manifest.data_dir = config.data_dir;
+
+  // The repositories before the database: a ref moves only after its build
+  // is recorded, so every ref in the backup has its build in the database.
+  std::vector<fs::path> repos;
+  if (fs::is_directory(config.ReposDir())) {
+    for (const auto& entry : fs::directory_iterator(config.ReposDir())) {
+      if (entry.path().extension() == ".git" && fs::exists(entry.path() / "HEAD")) {
+        repos.push_back(entry.path());
+      }
+    }
+  }
+  std::sort(repos.begin(), repos.end());
+  for (const auto& repo : repos) {
+    const std::string name = repo.filename().string();
+    const fs::path listed = fs::path("repos") / name;
+    MakePrivateDirectory(dir / listed);
+    bool bundled = false;
+    try {
+      bundled = BackUpRepository(repo, dir / listed);
+    } catch (const Error&) {
+      // An app deleted meanwhile (its repository is renamed away first) is
+      // not in the backup; any other failure is.
+      if (fs::exists(repo / "HEAD")) throw;
+      fs::remove_all(dir / listed);
+      continue;
+    }
+    for (const char* part : {"repo.bundle", "HEAD", "config"}) {
+      if (std::string(part) == "repo.bundle" && !bundled) continue;
+      manifest.files.push_back(HashFile(dir, (listed / part).string()));
+    }
+    manifest.repositories.push_back(name);
+  }
+
+  const SchemaVersion schema = BackupDatabase(config.DatabasePath(), dir / "hephy.db");
+  manifest.schema_version = schema.version;
+  manifest.schema_migration = schema.migration;
+  manifest.files.push_back(HashFile(dir, "hephy.db"));
+
+  for (const auto& file : FilesToKeep(config.data_dir, with_registry)) {
+    CopyIntoBackup(config.data_dir, file, dir, manifest);
+  }
+
+  // Last: a directory without a manifest is no backup.
+  WritePrivateFile(dir / "manifest.json", BackupManifestJson(manifest));
+  return manifest;
+}
+
 int Backup(CliArgs& args, const Config& config, CliStreams io) {
   const auto into = args.Option("--into");
   const auto keep_text = args.Option("--keep");
@@ -151,52 +211,27 @@ int Backup(CliArgs& args, const Config& config, CliStreams io) {
     throw Error(dir.string() + ": is inside data_dir " + config.data_dir.string() +
                 "; back up to another place");
   }
+  const bool made = !fs::exists(dir);
   MakePrivateDirectory(dir);
-
   BackupManifest manifest;
-  manifest.hephyd_version = HEPHY_VERSION;
-  manifest.created = Rfc3339(now);
-  manifest.data_dir = config.data_dir;
-
-  // The repositories before the database: a ref moves only after its build
-  // is recorded, so every ref in the backup has its build in the database.
-  std::vector<fs::path> repos;
-  if (fs::is_directory(config.ReposDir())) {
-    for (const auto& entry : fs::directory_iterator(config.ReposDir())) {
-      if (entry.path().extension() == ".git" && fs::exists(entry.path() / "HEAD")) {
-        repos.push_back(entry.path());
-      }
+  try {
+    manifest = WriteBackup(config, dir, with_registry, now);
+  } catch (const std::exception& e) {
+    // A half-written backup is no backup: leave DIR as it was found.
+    std::error_code ec;
+    if (made) {
+      fs::remove_all(dir, ec);
+    } else {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
     }
+    throw Error(std::string(e.what()) + "\nno backup was made; " + dir.string() +
+                (made ? " is removed" : " is emptied"));
   }
-  std::sort(repos.begin(), repos.end());
-  for (const auto& repo : repos) {
-    const std::string name = repo.filename().string();
-    const fs::path listed = fs::path("repos") / name;
-    MakePrivateDirectory(dir / listed);
-    const bool bundled = BackUpRepository(repo, dir / listed);
-    for (const char* part : {"repo.bundle", "HEAD", "config"}) {
-      if (std::string(part) == "repo.bundle" && !bundled) continue;
-      manifest.files.push_back(HashFile(dir, (listed / part).string()));
-    }
-    manifest.repositories.push_back(name);
-  }
-
-  const SchemaVersion schema = BackupDatabase(config.DatabasePath(), dir / "hephy.db");
-  manifest.schema_version = schema.version;
-  manifest.schema_migration = schema.migration;
-  manifest.files.push_back(HashFile(dir, "hephy.db"));
-
-  for (const auto& file : FilesToKeep(config.data_dir, with_registry)) {
-    CopyIntoBackup(config.data_dir, file, dir, manifest);
-  }
-
-  // Last: a directory without a manifest is no backup.
-  WritePrivateFile(dir / "manifest.json", BackupManifestJson(manifest));
   uint64_t bytes = 0;
   for (const auto& file : manifest.files) bytes += file.size;
   io.out << "backed up " << config.data_dir.string() << " into " << dir.string() << ": "
          << manifest.repositories.size() << " repositories, the database at "
-         << (schema.migration.empty() ? "no migration" : schema.migration) << ", "
+         << (manifest.schema_migration.empty() ? "no migration" : manifest.schema_migration) << ", "
          << manifest.files.size() << " files, " << MiB(bytes) << "\n";
   if (into && keep > 0) RemoveOldBackups(fs::absolute(*into), keep, io.out);
   return 0;

@@ -275,6 +275,27 @@ TEST(Backup, IntoKeepsTheNewestBackups) {
             "DIR | backup --into PARENT [--keep N] [--with-registry]\n");
 }
 
+TEST(Backup, AFailedBackupLeavesNoBackupBehind) {
+  TestDaemon source;
+  ASSERT_EQ(source.Cli({"users", "add", "alice"}).exit_code, 0);
+  // A repository whose branch names an object it does not have.
+  const fs::path broken = source.RepoPath("broken");
+  fs::create_directories(broken / "objects");
+  fs::create_directories(broken / "refs/heads");
+  std::ofstream(broken / "HEAD") << "ref: refs/heads/main\n";
+  std::ofstream(broken / "config") << "[core]\n\tbare = true\n";
+  std::ofstream(broken / "refs/heads/main") << std::string(40, '1') << "\n";
+
+  const fs::path backup = source.dir() / "backup";
+  const RunResult r = source.Cli({"backup", backup.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("hephyd: " + broken.string() + ": git bundle failed: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("\nno backup was made; " + backup.string() + " is removed\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(backup));
+}
+
 TEST(Backup, AnOlderSchemasBackupIsMigratedOnRestore) {
   TestDaemon source;
   fs::create_directories(source.data_dir());
