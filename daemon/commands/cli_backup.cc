@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <ostream>
 #include <set>
@@ -289,7 +290,9 @@ int Restore(CliArgs& args, const Config& config, CliStreams io) {
   }
   const BackupManifest manifest = CheckedBackup(dir);
   for (const auto& repo : manifest.repositories) {
-    if (!repo.ends_with(".git")) throw Error(dir.string() + ": repository '" + repo + "'");
+    if (!repo.ends_with(".git")) {
+      throw Error(dir.string() + ": repository '" + repo + "' in the manifest is not APP.git");
+    }
     ValidateAppName(repo.substr(0, repo.size() - 4));
   }
   const fs::path hook_program = HookProgramBesideExecutable();
