@@ -48,6 +48,9 @@ Commands:
                                          print the audit log
   cache list [--json] [APP]              list the layer cache and its size
   cache prune [APP]                      empty the layer cache
+  backup DIR | backup --into PARENT [--keep N]
+                                         copy data_dir while hephyd serves
+  restore DIR                            make an empty data_dir from a backup
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -146,7 +149,8 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
   // neither the daemon nor a build of the server's files is theirs to start.
   const bool over_ssh =
       std::getenv("HEPHY_SSH_USER") != nullptr || std::getenv("HEPHY_SSH_DEPLOY_KEY") != nullptr;
-  if (over_ssh && (group == "serve" || group == "build")) {
+  if (over_ssh &&
+      (group == "serve" || group == "build" || group == "backup" || group == "restore")) {
     throw UsageError("unknown command '" + group + "'");
   }
   if (over_ssh && group == "help") {
@@ -165,6 +169,21 @@ int Dispatch(std::vector<std::string> args, CliStreams io) {
   if (group == "help") {
     io.out << kTopHelp;
     return 0;
+  }
+  for (const auto& command : DataDirCommands()) {
+    if (group != command.name) continue;
+    CliArgs rest({args.begin() + i, args.end()});
+    if (rest.Flag("--help") || rest.Flag("-h")) {
+      io.out << "usage: hephyd " << command.usage << "\n\n" << command.help << "\n";
+      return 0;
+    }
+    try {
+      return command.run(rest, LoadConfig(config_path), io);
+    } catch (const UsageError& e) {
+      io.err << "hephyd " << group << ": " << e.what() << "\n"
+             << "usage: hephyd " << command.usage << "\n";
+      return 2;
+    }
   }
 
   const auto commands = Group(group);

@@ -96,6 +96,17 @@ const std::vector<Command>& CacheCommands();
 // `hephyd build`, the one-shot build for CI (not `builds`, which lists them).
 const std::vector<Command>& OneShotBuildCommands();
 
+// Commands that open data_dir themselves, run on the host only: `hephyd
+// backup` reads it beside a serving hephyd, `hephyd restore` fills an empty
+// one (so no store is opened or migrated for them beforehand).
+struct DataDirCommand {
+  std::string_view name;   // "backup"
+  std::string_view usage;  // "backup DIR"
+  std::string_view help;
+  int (*run)(CliArgs& args, const Config& config, CliStreams io);
+};
+const std::vector<DataDirCommand>& DataDirCommands();
+
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
                 const std::vector<std::vector<std::string>>& rows);

@@ -408,6 +408,95 @@ TEST_F(DeployManifests, DeploymentIsOneNonRootReplicaRecreatedWithHealthProbes) 
       << deployment.At("containers[0].resources");
 }
 
+// The nightly backup: `hephyd backup --into` on hephyd's own volume, on
+// hephyd's node (the volume is ReadWriteOnce), as hephyd's user, into a
+// volume of its own, never reached by hephyd's Service.
+TEST_F(DeployManifests, BackupCronJobBacksUpHephydsVolumeOnItsNode) {
+  const Object& cron = One("CronJob");
+  const Object& deployment = One("Deployment");
+  EXPECT_EQ(cron.ns(), deployment.ns()) << cron.At("metadata.namespace");
+  EXPECT_EQ(Get(cron.doc, {"spec", "concurrencyPolicy"}).as<std::string>(""), "Forbid")
+      << cron.At("spec.concurrencyPolicy");
+  const YAML::Node pod = Get(cron.doc, {"spec", "jobTemplate", "spec", "template", "spec"});
+  ASSERT_TRUE(pod["containers"].IsSequence() && pod["containers"].size() == 1)
+      << cron.At("containers: expected one");
+  const YAML::Node container = pod["containers"][0];
+
+  // Its volumes: claim and mount path by volume name, for it and for hephyd.
+  const auto mounts = [](const YAML::Node& spec, const YAML::Node& c) {
+    std::map<std::string, std::string> path_of_volume, claim_of_path, config_of_path;
+    for (const auto& mount : c["volumeMounts"]) {
+      path_of_volume[mount["name"].as<std::string>()] = mount["mountPath"].as<std::string>();
+    }
+    for (const auto& volume : spec["volumes"]) {
+      const std::string path = path_of_volume[volume["name"].as<std::string>()];
+      if (volume["persistentVolumeClaim"]) {
+        claim_of_path[path] = Get(volume, {"persistentVolumeClaim", "claimName"}).as<std::string>();
+      }
+      if (volume["configMap"]) {
+        config_of_path[path] = Get(volume, {"configMap", "name"}).as<std::string>();
+      }
+    }
+    return std::pair(claim_of_path, config_of_path);
+  };
+  const auto [claims, configs] = mounts(pod, container);
+  const auto [hephyd_claims, hephyd_configs] = mounts(PodSpec(), Container());
+  for (const auto& [path, claim] : hephyd_claims) {
+    EXPECT_EQ(claims.contains(path) ? claims.at(path) : "", claim)
+        << cron.At("does not mount hephyd's volume " + claim + " at " + path);
+  }
+  for (const auto& [path, claim] : claims) {
+    EXPECT_TRUE(Has("PersistentVolumeClaim", claim, cron.ns()))
+        << cron.At("claimName " + claim + " is no PersistentVolumeClaim of the kit");
+  }
+
+  // `--config FILE backup --into PARENT --keep N`, FILE hephyd's, PARENT a
+  // volume of its own.
+  std::vector<std::string> args;
+  for (const auto& arg : container["args"]) args.push_back(arg.as<std::string>());
+  ASSERT_GE(args.size(), 5u) << cron.At("args");
+  EXPECT_EQ(args[0], "--config");
+  EXPECT_EQ(args[1], Container()["args"][1].as<std::string>())
+      << cron.At("args: not hephyd's config");
+  const fs::path config_dir = fs::path(args[1]).parent_path();
+  EXPECT_EQ(configs.contains(config_dir.string()) ? configs.at(config_dir.string()) : "",
+            One("ConfigMap").name())
+      << cron.At("the ConfigMap is not mounted at " + config_dir.string());
+  EXPECT_EQ(args[2], "backup") << cron.At("args");
+  const auto into = std::find(args.begin(), args.end(), "--into");
+  ASSERT_TRUE(into != args.end() && into + 1 != args.end()) << cron.At("args: no --into");
+  ASSERT_TRUE(claims.contains(*(into + 1))) << cron.At("--into " + *(into + 1) + " is no volume");
+  EXPECT_FALSE(hephyd_claims.contains(*(into + 1)) ||
+               std::any_of(hephyd_claims.begin(), hephyd_claims.end(),
+                           [&](const auto& kv) { return kv.second == claims.at(*(into + 1)); }))
+      << cron.At("backs up onto hephyd's own volume");
+  // The data_dir of the ConfigMap lies on the volume it mounts.
+  const Config config = HephydConfig();
+  EXPECT_TRUE(claims.contains(config.data_dir.parent_path().string()))
+      << cron.At("data_dir " + config.data_dir.string() + " is on no volume it mounts");
+
+  // On hephyd's node, as hephyd's user, and not behind hephyd's Service.
+  const YAML::Node affinity =
+      Get(pod, {"affinity", "podAffinity", "requiredDuringSchedulingIgnoredDuringExecution"});
+  ASSERT_TRUE(affinity.IsSequence() && affinity.size() == 1)
+      << cron.At("affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution");
+  EXPECT_EQ(affinity[0]["topologyKey"].as<std::string>(""), "kubernetes.io/hostname");
+  const auto hephyd_labels =
+      StringMap(Get(deployment.doc, {"spec", "template", "metadata", "labels"}));
+  EXPECT_TRUE(
+      Includes(hephyd_labels, StringMap(Get(affinity[0], {"labelSelector", "matchLabels"}))))
+      << cron.At("podAffinity does not select hephyd's pod");
+  EXPECT_EQ(Get(pod, {"securityContext", "runAsUser"}).as<int>(-1),
+            Get(PodSpec(), {"securityContext", "runAsUser"}).as<int>(-2))
+      << cron.At("securityContext.runAsUser is not hephyd's");
+  EXPECT_TRUE(Get(container, {"securityContext", "readOnlyRootFilesystem"}).as<bool>(false))
+      << cron.At("readOnlyRootFilesystem");
+  const auto labels =
+      StringMap(Get(cron.doc, {"spec", "jobTemplate", "spec", "template", "metadata", "labels"}));
+  EXPECT_FALSE(Includes(labels, StringMap(Get(One("Service").doc, {"spec", "selector"}))))
+      << cron.At("its pods match hephyd's Service selector");
+}
+
 TEST_F(DeployManifests, KustomizationListsEveryManifestButTheExample) {
   const YAML::Node kustomization = YAML::LoadFile((kKubernetesDir / "kustomization.yaml").string());
   std::set<std::string> expected;
