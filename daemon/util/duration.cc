@@ -41,4 +41,14 @@ std::chrono::seconds ParseDuration(const std::string& text) {
   return std::chrono::seconds(total);
 }
 
+std::string DurationText(std::chrono::seconds duration) {
+  const long long total = duration.count();
+  if (total <= 0) return "0s";
+  std::string text;
+  if (total >= 3600) text += std::to_string(total / 3600) + "h";
+  if (total % 3600 >= 60) text += std::to_string(total % 3600 / 60) + "m";
+  if (total % 60 != 0) text += std::to_string(total % 60) + "s";
+  return text;
+}
+
 }  // namespace hephy

@@ -10,4 +10,7 @@ namespace hephy {
 // Throws Error quoting `text`.
 std::chrono::seconds ParseDuration(const std::string& text);
 
+// The same, written as ParseDuration reads it: "5m", "1h30m", "45s", "0s".
+std::string DurationText(std::chrono::seconds duration);
+
 }  // namespace hephy

@@ -18,5 +18,17 @@ TEST(Duration, AcceptsUnitsAndCombinations) {
   }
 }
 
+TEST(Duration, IsWrittenAsItIsRead) {
+  EXPECT_EQ(DurationText(std::chrono::minutes(5)), "5m");
+  EXPECT_EQ(DurationText(std::chrono::seconds(5400)), "1h30m");
+  EXPECT_EQ(DurationText(std::chrono::seconds(3661)), "1h1m1s");
+  EXPECT_EQ(DurationText(std::chrono::seconds(45)), "45s");
+  EXPECT_EQ(DurationText(std::chrono::hours(2)), "2h");
+  EXPECT_EQ(DurationText(std::chrono::seconds(0)), "0s");
+  for (const int seconds : {1, 59, 60, 61, 3599, 3600, 86400, 90061}) {
+    EXPECT_EQ(ParseDuration(DurationText(std::chrono::seconds(seconds))).count(), seconds);
+  }
+}
+
 }  // namespace
 }  // namespace hephy
