@@ -560,6 +560,32 @@ TEST_F(KanikoKubernetesTest, ABrokenLogStreamIsResumedLosingAndDoublingNoLine) {
   EXPECT_TRUE(PodGone("hephy-12-arm64"));
 }
 
+// Two log streams in a row end before a line while Kaniko runs: after
+// reading the pod the second time, hephyd pauses before the third, and a
+// cancel ends the pause at once.
+TEST_F(KanikoKubernetesTest, CancelEndsThePauseBeforeReopeningTheLogAtOnce) {
+  api_.CutNextLog({.after_lines = 0, .broken = false});
+  api_.CutNextLog({.after_lines = 0, .broken = false});
+  const std::string pod_path = "/api/v1/namespaces/builds/pods/hephy-12-arm64";
+  api_.OnPodCreated([](FakePod pod) {
+    pod.SetTerminated("fetch-context", 0);
+    pod.SetRunning("kaniko");
+    pod.AppendLog("kaniko", "INFO[0000] RUN sleep 3600");
+  });
+  auto job = executor().Prepare(Spec());
+  std::future<PlatformJobResult> result =
+      std::async(std::launch::async, [&] { return job->Run([](std::string_view) {}); });
+  ASSERT_TRUE(api_.WaitFor([&] { return Requests("GET", pod_path).size() >= 2; },
+                           std::chrono::seconds(30)));
+  const auto cancelled = std::chrono::steady_clock::now();
+  job->Cancel();
+  const PlatformJobResult ended = result.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled, std::chrono::milliseconds(500));
+  EXPECT_EQ(ended.outcome, Outcome::kCancelled);
+  EXPECT_EQ(Requests("GET", pod_path + "/log").size(), 2u);
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
+}
+
 TEST_F(KanikoKubernetesTest, CredentialsGoInASecretOfTheJobDeletedWithThePod) {
   RunPodsToTheEnd({}, 0, kDigest);
   PlatformJobSpec spec = Spec();
