@@ -121,7 +121,9 @@ void ReadKubernetesSection(const ConfigReader& r, Node node, Key key, Kubernetes
                   {{"requests", [&](Node w, Key wk) { kube.requests = r.StringMap(w, wk); }},
                    {"limits", [&](Node w, Key wk) { kube.limits = r.StringMap(w, wk); }}});
           }},
-         {"start_timeout", [&](Node v, Key vk) { kube.start_timeout = r.Duration(v, vk); }}});
+         {"start_timeout", [&](Node v, Key vk) { kube.start_timeout = r.Duration(v, vk); }},
+         {"unschedulable_grace",
+          [&](Node v, Key vk) { kube.unschedulable_grace = r.Duration(v, vk, "fail at once"); }}});
 }
 
 }  // namespace hephy

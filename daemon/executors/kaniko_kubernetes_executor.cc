@@ -9,10 +9,12 @@
 #include <thread>
 
 #include "executors/kaniko_pod_status.h"
+#include "executors/kube_log_resume.h"
 #include "executors/kube_pod_spec.h"
 #include "hephy/error.h"
 #include "net/http_connection.h"
 #include "registry/image_index.h"
+#include "util/duration.h"
 #include "util/logging.h"
 
 namespace hephy {
@@ -23,6 +25,16 @@ using Outcome = PlatformJobResult::Outcome;
 
 // Broken watches in a row after which the job fails.
 constexpr int kWatchAttempts = 5;
+// Log streams in a row that may break without bringing a new line before
+// the job fails, and the pause before reopening the next: none for the
+// first, then doubling up to the longest, about 45 seconds in all, which an
+// API server restarting should not outlast.
+constexpr int kLogAttempts = 8;
+constexpr std::chrono::milliseconds kLogFirstPause{1000};
+constexpr std::chrono::milliseconds kLogLongestPause{15000};
+
+// Why a job was stopped before its end: the first reason wins.
+enum class StopReason { kNone, kCancelled, kTimedOut, kStartTimeout, kUnschedulable };
 
 // The API said 403: name the permission hephyd's account lacks, which the
 // API's own message does not always make plain to an admin.
@@ -33,21 +45,55 @@ Error ExplainedApiError(const KubeError& error, const std::string& verb,
                verb + " " + resource + " in namespace " + namespace_name + ")");
 }
 
-// Calls `expire` at `when` on a thread of its own, unless destroyed before.
+// Calls `expire` with the reason it was last armed with once the time it
+// was armed for has come, on a thread of its own; arming again replaces
+// both; nothing is called once it is destroyed.
 class Alarm {
  public:
-  Alarm(std::chrono::steady_clock::time_point when, std::function<void()> expire)
-      : thread_([when, expire = std::move(expire)](std::stop_token disarmed) {
-          std::mutex mutex;
-          std::condition_variable_any woken;
-          std::unique_lock lock(mutex);
-          woken.wait_until(lock, disarmed, when, [] { return false; });
-          if (!disarmed.stop_requested()) expire();
-        }) {}
+  using Clock = std::chrono::steady_clock;
+
+  explicit Alarm(std::function<void(StopReason)> expire)
+      : expire_(std::move(expire)), thread_([this](std::stop_token disarmed) { Wait(disarmed); }) {}
+
+  void Arm(Clock::time_point when, StopReason reason) {
+    {
+      const std::lock_guard lock(mutex_);
+      when_ = when;
+      reason_ = reason;
+    }
+    rearmed_.notify_all();
+  }
 
  private:
-  std::jthread thread_;
+  void Wait(std::stop_token disarmed) {
+    std::unique_lock lock(mutex_);
+    while (!disarmed.stop_requested()) {
+      if (!when_) {
+        rearmed_.wait(lock, disarmed, [this] { return when_.has_value(); });
+        continue;
+      }
+      const Clock::time_point when = *when_;
+      if (rearmed_.wait_until(lock, disarmed, when, [&] { return when_ != when; })) continue;
+      if (disarmed.stop_requested()) return;
+      const StopReason reason = reason_;
+      lock.unlock();
+      expire_(reason);
+      return;
+    }
+  }
+
+  const std::function<void(StopReason)> expire_;
+  std::mutex mutex_;
+  std::condition_variable_any rearmed_;
+  std::optional<Clock::time_point> when_;
+  StopReason reason_ = StopReason::kNone;
+  std::jthread thread_;  // last: runs once the rest exists
 };
+
+// "1m5s": how long `duration` is, in whole seconds rounded up.
+std::string Span(std::chrono::steady_clock::duration duration) {
+  return FormatDuration(std::chrono::ceil<std::chrono::seconds>(duration));
+}
 
 class KanikoPodJob : public PlatformJob {
  public:
@@ -71,8 +117,9 @@ class KanikoPodJob : public PlatformJob {
 
   PlatformJobResult Run(const std::function<void(std::string_view)>& on_line) override {
     if (stop_.stop_requested()) return Stopped();
-    const Alarm job_timer(std::chrono::steady_clock::now() + spec_.timeout,
-                          [this] { Stop(StopReason::kTimedOut); });
+    deadline_ = Alarm::Clock::now() + spec_.timeout;
+    Alarm job_timer([this](StopReason reason) { Stop(reason); });
+    job_timer.Arm(deadline_, StopReason::kTimedOut);
     PlatformJobResult result;
     try {
       result = Build(on_line);
@@ -86,12 +133,12 @@ class KanikoPodJob : public PlatformJob {
   void Cancel() override { Stop(StopReason::kCancelled); }
 
  private:
-  enum class StopReason { kNone, kCancelled, kTimedOut, kStartTimeout };
-
   PlatformJobResult Build(const std::function<void(std::string_view)>& on_line) {
     const std::string context_url = ContextUrlBase() + "/api/v1/contexts/" + context_job_;
-    const std::string token =
-        contexts_.Issue(context_job_, spec_.context_dir, config_.start_timeout);
+    // The init container fetches it once the pod has started, which may
+    // take start_timeout after waiting for a node.
+    const std::string token = contexts_.Issue(context_job_, spec_.context_dir,
+                                              config_.start_timeout + config_.unschedulable_grace);
     if (!secret_.empty()) {
       secret_created_ = true;  // before the request: it may be made even if the answer is lost
       Api("create", "secrets", [&] {
@@ -111,24 +158,125 @@ class KanikoPodJob : public PlatformJob {
 
     PodDecision started;
     {
-      const Alarm start_timer(std::chrono::steady_clock::now() + config_.start_timeout,
-                              [this] { Stop(StopReason::kStartTimeout); });
-      started = Watch(std::move(pod), [this](const json& p) { return status_.Start(p); });
+      Alarm start_timer([this](StopReason reason) { Stop(reason); });
+      start_timer.Arm(Alarm::Clock::now() + config_.start_timeout, StopReason::kStartTimeout);
+      started =
+          Watch(std::move(pod), [&](const json& p) { return Starting(p, start_timer, on_line); });
     }
     if (started.kind == PodDecision::kEnd) return started.result;
 
-    Api("get", "pods/log", [&] {
-      client_.Stream(
-          Collection("pods") + "/" + name_ + "/log?container=" + kKanikoContainer + "&follow=true",
-          [&](std::string_view line) {
-            on_line(line);
-            return true;
-          },
-          stop_.get_token());
-      return json();
-    });
+    FollowLog(on_line);
     if (stop_.stop_requested()) return Stopped();
     return Watch(last_pod_, [this](const json& p) { return status_.End(p); }).result;
+  }
+
+  // How the pod starts (KanikoPodStatus::Start). While no node can take it,
+  // it waits for one up to unschedulable_grace in place of start_timeout,
+  // which starts over once it has one; the pusher is told either way.
+  PodDecision Starting(const json& pod, Alarm& start_timer,
+                       const std::function<void(std::string_view)>& on_line) {
+    PodDecision decision = status_.Start(pod);
+    if (decision.kind == PodDecision::kEnd) return decision;
+    const auto now = Alarm::Clock::now();
+    const std::optional<std::string> unschedulable =
+        decision.kind == PodDecision::kWait ? status_.Unschedulable(pod) : std::nullopt;
+    if (unschedulable) {
+      if (config_.unschedulable_grace.count() == 0) {
+        return {PodDecision::kEnd, status_.UnschedulableFailure(*unschedulable, {})};
+      }
+      const bool first = !waiting_since_;
+      if (first) {
+        waiting_since_ = now;
+        start_timer.Arm(now + config_.unschedulable_grace, StopReason::kUnschedulable);
+      }
+      if (first || *unschedulable != scheduler_message_) {
+        scheduler_message_ = *unschedulable;
+        // The job's own deadline may come first.
+        const auto give_up = std::min(*waiting_since_ + config_.unschedulable_grace, deadline_);
+        const std::string when =
+            Span(give_up - now) + (give_up == deadline_ ? " (builder.timeout)" : "");
+        on_line(first ? "hephy: waiting for a node (" + scheduler_message_ +
+                            "); a cluster autoscaler may add one, giving up in " + when
+                      : "hephy: still waiting for a node (" + scheduler_message_ +
+                            "), giving up in " + when);
+        ComponentLogger("kubernetes")
+            ->info("pod {} waits for a node: {}", name_, scheduler_message_);
+      }
+      return decision;
+    }
+    if (waiting_since_ && !got_node_ &&
+        (decision.kind == PodDecision::kProceed || status_.Scheduled(pod))) {
+      got_node_ = true;
+      start_timer.Arm(now + config_.start_timeout, StopReason::kStartTimeout);
+      const std::string node = PodText(pod, "/spec/nodeName");
+      on_line("hephy: the pod got a node" + (node.empty() ? "" : " (" + node + ")") +
+              " after waiting " + Span(now - *waiting_since_) + " for one");
+      ComponentLogger("kubernetes")
+          ->info("pod {} got a node{} after waiting {}", name_,
+                 node.empty() ? "" : " (" + node + ")", Span(now - *waiting_since_));
+    }
+    return decision;
+  }
+
+  // Streams the Kaniko container's log to `on_line` until the container
+  // has ended or the job is stopped. A stream that breaks, or that the
+  // server ends while the container still runs, is reopened from the last
+  // line received (KubeLogResume), up to kLogAttempts times in a row
+  // without a new line, pausing longer each time.
+  void FollowLog(const std::function<void(std::string_view)>& on_line) {
+    KubeLogResume resume;
+    int failures = 0;  // streams in a row that brought no new line
+    for (;;) {
+      const std::string target =
+          PodPath() + "/log?container=" + kKanikoContainer + "&follow=true" + resume.NextStream();
+      bool progressed = false;
+      std::string broken;
+      try {
+        Api("get", "pods/log", [&] {
+          client_.Stream(
+              target,
+              [&](std::string_view line) {
+                if (const std::optional<std::string_view> text = resume.Take(line)) {
+                  progressed = true;
+                  on_line(*text);
+                }
+                return true;
+              },
+              stop_.get_token());
+          return json();
+        });
+        if (stop_.stop_requested()) return;
+        // The server ends the log when the container ends, but the pod's
+        // status may say so a moment later.
+        const json pod = Api("get", "pods", [&] { return client_.Request("GET", PodPath()); });
+        last_pod_ = pod;
+        if (status_.End(pod).kind != PodDecision::kWait) return;
+        broken = "the stream ended while the kaniko container runs";
+      } catch (const ConnectionError& error) {
+        if (stop_.stop_requested()) return;
+        broken = error.what();
+      }
+      failures = progressed ? 1 : failures + 1;
+      if (failures >= kLogAttempts) {
+        throw Error("following the log of pod " + name_ + ": " + broken + " (" +
+                    std::to_string(failures) + " times in a row)");
+      }
+      ComponentLogger("kubernetes")->debug("pod {}: reopening the log: {}", name_, broken);
+      if (!Pause(failures == 1
+                     ? std::chrono::milliseconds(0)
+                     : std::min(kLogLongestPause, kLogFirstPause * (1 << (failures - 2))))) {
+        return;
+      }
+    }
+  }
+
+  // Waits `pause`; false when the job was stopped meanwhile (at once).
+  bool Pause(std::chrono::milliseconds pause) {
+    std::mutex mutex;
+    std::condition_variable_any woken;
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, stop_.get_token(), pause, [] { return false; });
+    return !stop_.stop_requested();
   }
 
   // Follows the pod from `pod` on (watch events, from its resourceVersion)
@@ -211,8 +359,11 @@ class KanikoPodJob : public PlatformJob {
         return TimedOutJob();
       case StopReason::kStartTimeout:
         return FailedJob("pod " + name_ + " did not start its kaniko container within " +
-                         std::to_string(config_.start_timeout.count()) +
-                         "s (builder.kubernetes.start_timeout)" + status_.PendingState(last_pod_));
+                         FormatDuration(config_.start_timeout) +
+                         (got_node_ ? " of getting a node" : "") +
+                         " (builder.kubernetes.start_timeout)" + status_.PendingState(last_pod_));
+      case StopReason::kUnschedulable:
+        return status_.UnschedulableFailure(scheduler_message_, config_.unschedulable_grace);
       case StopReason::kNone:
       case StopReason::kCancelled:
         break;
@@ -282,6 +433,11 @@ class KanikoPodJob : public PlatformJob {
   bool pod_created_ = false;
   bool secret_created_ = false;
   json last_pod_;
+  Alarm::Clock::time_point deadline_;  // of the job (builder.timeout)
+  // Since when the pod waits for a node, and what the scheduler said last.
+  std::optional<Alarm::Clock::time_point> waiting_since_;
+  std::string scheduler_message_;
+  bool got_node_ = false;  // after waiting for one
 };
 
 KubeCluster ClusterOf(const KubernetesConfig& config) {

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <regex>
 
+#include "util/duration.h"
+
 namespace hephy {
 namespace {
 
@@ -22,6 +24,16 @@ const json* ContainerStatus(const json& pod, const char* list, const std::string
   if (!pod.contains(where) || !pod.at(where).is_array()) return nullptr;
   for (const auto& status : pod.at(where)) {
     if (PodText(status, "/name") == name) return &status;
+  }
+  return nullptr;
+}
+
+// The condition `type` of the pod's status.conditions, or null.
+const json* PodCondition(const json& pod, const std::string& type) {
+  const json::json_pointer where("/status/conditions");
+  if (!pod.contains(where) || !pod.at(where).is_array()) return nullptr;
+  for (const auto& condition : pod.at(where)) {
+    if (PodText(condition, "/type") == type) return &condition;
   }
   return nullptr;
 }
@@ -98,18 +110,6 @@ PodDecision KanikoPodStatus::Start(const json& pod) const {
   const std::string phase = PodText(pod, "/status/phase");
   if (phase == "Failed") return {PodDecision::kEnd, PodFailure(pod)};
   if (phase == "Succeeded") return {PodDecision::kProceed, {}};
-  if (pod.contains(json::json_pointer("/status/conditions"))) {
-    for (const auto& condition : pod.at(json::json_pointer("/status/conditions"))) {
-      if (PodText(condition, "/type") == "PodScheduled" &&
-          PodText(condition, "/status") == "False" &&
-          PodText(condition, "/reason") == "Unschedulable") {
-        return {PodDecision::kEnd,
-                FailedJob("pod " + pod_name +
-                          " cannot be scheduled: " + PodText(condition, "/message") +
-                          " (is there a node with kubernetes.io/arch=" + arch + "?)")};
-      }
-    }
-  }
   if (auto failure = InitFailure(pod)) return {PodDecision::kEnd, *failure};
   if (const json* kaniko = ContainerStatus(pod, "containerStatuses", kKanikoContainer)) {
     const std::string reason = PodText(*kaniko, "/state/waiting/reason");
@@ -124,6 +124,33 @@ PodDecision KanikoPodStatus::Start(const json& pod) const {
     }
   }
   return {};
+}
+
+std::optional<std::string> KanikoPodStatus::Unschedulable(const json& pod) const {
+  if (Scheduled(pod)) return std::nullopt;
+  const json* condition = PodCondition(pod, "PodScheduled");
+  if (condition == nullptr || PodText(*condition, "/status") != "False" ||
+      PodText(*condition, "/reason") != "Unschedulable") {
+    return std::nullopt;
+  }
+  return TrimmedMessage(PodText(*condition, "/message"));
+}
+
+bool KanikoPodStatus::Scheduled(const json& pod) const {
+  if (!PodText(pod, "/spec/nodeName").empty()) return true;
+  const json* condition = PodCondition(pod, "PodScheduled");
+  return condition != nullptr && PodText(*condition, "/status") == "True";
+}
+
+PlatformJobResult KanikoPodStatus::UnschedulableFailure(const std::string& message,
+                                                        std::chrono::seconds grace) const {
+  std::string error = "pod " + pod_name + " cannot be scheduled: " + message +
+                      " (is there a node with kubernetes.io/arch=" + arch + "?)";
+  if (grace.count() > 0) {
+    error += "; no node took it within " + FormatDuration(grace) +
+             " (builder.kubernetes.unschedulable_grace)";
+  }
+  return FailedJob(error);
 }
 
 PodDecision KanikoPodStatus::End(const json& pod) const {

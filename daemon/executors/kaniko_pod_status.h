@@ -3,6 +3,7 @@
 // container, image or node that is at fault.
 #pragma once
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -28,8 +29,19 @@ struct KanikoPodStatus {
   std::string init_image;    // of the init container that fetches the context
   std::string arch;          // the node architecture the pod asks for
 
-  // Until the Kaniko container runs: fails fast on what waiting will not cure.
+  // Until the Kaniko container runs: fails fast on what waiting will not
+  // cure. A pod no node can take yet is waited for (see Unschedulable).
   PodDecision Start(const nlohmann::json& pod) const;
+  // The scheduler's message while it reports that no node can take the pod
+  // now (PodScheduled False, reason Unschedulable), which a cluster
+  // autoscaler may cure by adding one; nullopt otherwise.
+  std::optional<std::string> Unschedulable(const nlohmann::json& pod) const;
+  // Whether the pod has a node (PodScheduled True, or spec.nodeName set).
+  bool Scheduled(const nlohmann::json& pod) const;
+  // The job's failure when no node took the pod: the scheduler's `message`,
+  // and with a `grace` other than 0 how long it waited for one.
+  PlatformJobResult UnschedulableFailure(const std::string& message,
+                                         std::chrono::seconds grace) const;
   // After the log: the job's result once the Kaniko container has ended.
   PodDecision End(const nlohmann::json& pod) const;
   // "; it is Pending: fetch-context ContainerCreating", what `pod` was doing.

@@ -42,12 +42,13 @@ std::chrono::seconds ParseDuration(const std::string& text) {
 }
 
 std::string FormatDuration(std::chrono::seconds duration) {
-  const auto total = duration.count();
-  std::string out;
-  if (total / 3600 > 0) out += std::to_string(total / 3600) + "h";
-  if (total % 3600 / 60 > 0) out += std::to_string(total % 3600 / 60) + "m";
-  if (total % 60 > 0) out += std::to_string(total % 60) + "s";
-  return out;
+  const long long total = duration.count();
+  if (total <= 0) return "0s";
+  std::string text;
+  if (total >= 3600) text += std::to_string(total / 3600) + "h";
+  if (total % 3600 >= 60) text += std::to_string(total % 3600 / 60) + "m";
+  if (total % 60 != 0) text += std::to_string(total % 60) + "s";
+  return text;
 }
 
 }  // namespace hephy

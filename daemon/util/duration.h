@@ -10,7 +10,7 @@ namespace hephy {
 // Throws Error quoting `text`.
 std::chrono::seconds ParseDuration(const std::string& text);
 
-// The form ParseDuration reads: "1h30m", "90s" (empty for zero).
+// The same, written as ParseDuration reads it: "5m", "1h30m", "45s", "0s".
 std::string FormatDuration(std::chrono::seconds duration);
 
 }  // namespace hephy

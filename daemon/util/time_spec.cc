@@ -126,6 +126,10 @@ std::optional<std::chrono::seconds> Duration(std::string_view text) {
 
 }  // namespace
 
+std::optional<system_clock::time_point> ParseRfc3339(std::string_view text) {
+  return Rfc3339(text);
+}
+
 system_clock::time_point ParseSince(std::string_view text, system_clock::time_point now) {
   if (const auto when = Rfc3339(text)) return *when;
   if (const auto back = Duration(text)) {

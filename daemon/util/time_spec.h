@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 namespace hephy {
@@ -16,5 +17,9 @@ namespace hephy {
 // Throws Error saying which forms are accepted and quoting `text`.
 std::chrono::system_clock::time_point ParseSince(std::string_view text,
                                                  std::chrono::system_clock::time_point now);
+
+// An RFC 3339 time alone (or a date alone, its midnight UTC), to the
+// nanosecond, as the first form of ParseSince; nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace hephy

@@ -144,8 +144,12 @@ struct KubernetesConfig {
   std::map<std::string, std::string> requests;
   std::map<std::string, std::string> limits;
   // A pod still not running its Kaniko container after this fails the job
-  // (no node can take it, its image cannot be pulled ...).
+  // (its image cannot be pulled, ...). Counted from the pod's creation, or,
+  // when it had to wait for a node, from when it got one.
   std::chrono::seconds start_timeout{5 * 60};
+  // How long a pod the scheduler reports Unschedulable may wait for a node
+  // (one a cluster autoscaler adds) before the job fails; 0: fail at once.
+  std::chrono::seconds unschedulable_grace{5 * 60};
 };
 
 // builder.limits: what one platform job's RUN steps may use together, put

@@ -13,6 +13,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   status.Start(pod);
   status.End(pod);
   status.PendingState(pod);
+  if (const auto message = status.Unschedulable(pod)) {
+    status.UnschedulableFailure(*message, std::chrono::seconds(300));
+  }
+  status.Scheduled(pod);
   hephy::PodText(pod, "/status/phase");
   return 0;
 }

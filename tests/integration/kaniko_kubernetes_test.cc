@@ -3,8 +3,10 @@
 // them runs real buildah against a real registry as its "Kaniko".
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
+#include <regex>
 #include <thread>
 
 #include "executors/buildah_executor.h"
@@ -210,8 +212,9 @@ TEST_F(KanikoKubernetesTest, ATerminationMessageThatIsNoDigestFailsTheJob) {
   EXPECT_TRUE(PodGone("hephy-12-arm64"));
 }
 
-TEST_F(KanikoKubernetesTest, AnUnschedulablePodFailsAtOnceSayingWhy) {
+TEST_F(KanikoKubernetesTest, WithoutAGraceAnUnschedulablePodFailsAtOnceSayingWhy) {
   config_.builder.kubernetes.start_timeout = std::chrono::minutes(5);
+  config_.builder.kubernetes.unschedulable_grace = std::chrono::seconds(0);
   api_.OnPodCreated([](FakePod pod) {
     pod.SetCondition("PodScheduled", "False", "Unschedulable",
                      "0/3 nodes are available: 3 node(s) didn't match Pod's node "
@@ -225,6 +228,158 @@ TEST_F(KanikoKubernetesTest, AnUnschedulablePodFailsAtOnceSayingWhy) {
             "pod hephy-12-arm64 cannot be scheduled: 0/3 nodes are available: 3 node(s) didn't "
             "match Pod's node affinity/selector. (is there a node with "
             "kubernetes.io/arch=arm64?)");
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
+}
+
+// A cluster autoscaler adds a node for a pod no node could take: the job
+// waits for it (longer than start_timeout), telling the pusher, and builds.
+TEST_F(KanikoKubernetesTest, AnUnschedulablePodWaitsForANodeAndBuildsOnceItHasOne) {
+  config_.builder.kubernetes.start_timeout = std::chrono::minutes(1);
+  config_.builder.kubernetes.unschedulable_grace = std::chrono::minutes(5);
+  // The context token is fetched once the pod has its node: later than
+  // start_timeout after the job began.
+  std::atomic<int> minutes_passed = 0;
+  contexts_.SetClockForTest([&] {
+    return std::chrono::steady_clock::now() + std::chrono::minutes(minutes_passed.load());
+  });
+  std::promise<void> told;
+  std::shared_future<void> told_future = told.get_future().share();
+  api_.OnPodCreated([&](FakePod pod) {
+    const std::string full =
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.";
+    pod.SetCondition("PodScheduled", "False", "Unschedulable", full);
+    // The scheduler tries again: the same message is not told twice.
+    pod.SetCondition("PodScheduled", "False", "Unschedulable", full);
+    if (told_future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return;
+    pod.SetCondition("PodScheduled", "False", "Unschedulable",
+                     "0/4 nodes are available: 1 node(s) had untolerated taint "
+                     "{node.kubernetes.io/not-ready: }, 3 node(s) didn't match Pod's node "
+                     "affinity/selector.");
+    minutes_passed = 3;
+    pod.Update([](json& object) { object["spec"]["nodeName"] = "arm64-node-4"; });
+    pod.SetCondition("PodScheduled", "True");
+    pod.SetRunning("fetch-context");
+    pod.SetTerminated("fetch-context", Fetch(pod) ? 0 : 1);
+    pod.SetRunning("kaniko");
+    pod.AppendLog("kaniko", "INFO[0000] Retrieving image manifest");
+    pod.SetTerminated("kaniko", 0, "", kDigest);
+  });
+  std::vector<std::string> lines;
+  const PlatformJobResult result = executor().Prepare(Spec())->Run([&](std::string_view line) {
+    lines.emplace_back(line);
+    if (line.starts_with("hephy: waiting for a node")) told.set_value();
+  });
+  ASSERT_EQ(result.outcome, Outcome::kSucceeded) << result.error;
+  EXPECT_EQ(result.digest, kDigest);
+  ASSERT_EQ(lines.size(), 4u) << ::testing::PrintToString(lines);
+  // Giving up in 5m, or a second less on a slow machine.
+  EXPECT_TRUE(std::regex_match(
+      lines[0], std::regex("hephy: waiting for a node \\(0/3 nodes are available: 3 node\\(s\\) "
+                           "didn't match Pod's node affinity/selector\\.\\); a cluster "
+                           "autoscaler may add one, giving up in (5m|4m5[0-9]s)")))
+      << lines[0];
+  EXPECT_TRUE(std::regex_match(
+      lines[1], std::regex("hephy: still waiting for a node \\(0/4 nodes are available: 1 "
+                           "node\\(s\\) had untolerated taint .*\\), giving up in (5m|4m[0-9]+s)")))
+      << lines[1];
+  EXPECT_TRUE(std::regex_match(
+      lines[2],
+      std::regex("hephy: the pod got a node \\(arm64-node-4\\) after waiting [0-9]+s for one")))
+      << lines[2];
+  EXPECT_EQ(lines[3], "INFO[0000] Retrieving image manifest");
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
+}
+
+TEST_F(KanikoKubernetesTest, APodNoNodeTakesWithinTheGraceFailsNamingIt) {
+  // The grace replaces start_timeout while the pod waits for a node.
+  config_.builder.kubernetes.start_timeout = std::chrono::seconds(1);
+  config_.builder.kubernetes.unschedulable_grace = std::chrono::seconds(2);
+  api_.OnPodCreated([](FakePod pod) {
+    pod.SetCondition("PodScheduled", "False", "Unschedulable",
+                     "0/3 nodes are available: 3 Insufficient memory.");
+  });
+  std::vector<std::string> lines;
+  const auto start = std::chrono::steady_clock::now();
+  const PlatformJobResult result =
+      executor().Prepare(Spec())->Run([&](std::string_view l) { lines.emplace_back(l); });
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::seconds(2));
+  EXPECT_LT(took, std::chrono::seconds(30));
+  EXPECT_EQ(result.outcome, Outcome::kFailed);
+  EXPECT_EQ(result.error,
+            "pod hephy-12-arm64 cannot be scheduled: 0/3 nodes are available: 3 Insufficient "
+            "memory. (is there a node with kubernetes.io/arch=arm64?); no node took it within 2s "
+            "(builder.kubernetes.unschedulable_grace)");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(
+      lines[0].starts_with("hephy: waiting for a node (0/3 nodes are available: 3 "
+                           "Insufficient memory.); a cluster autoscaler may add one, "
+                           "giving up in "))
+      << lines[0];
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
+}
+
+TEST_F(KanikoKubernetesTest, StartTimeoutStartsOverOnceThePodHasANode) {
+  config_.builder.kubernetes.start_timeout = std::chrono::seconds(1);
+  config_.builder.kubernetes.unschedulable_grace = std::chrono::minutes(10);
+  std::promise<void> told;
+  std::shared_future<void> told_future = told.get_future().share();
+  api_.OnPodCreated([&](FakePod pod) {
+    pod.SetCondition("PodScheduled", "False", "Unschedulable", "0/1 nodes are available.");
+    if (told_future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return;
+    pod.SetCondition("PodScheduled", "True");
+    pod.SetRunning("fetch-context");  // and never ends
+  });
+  std::vector<std::string> lines;
+  const PlatformJobResult result = executor().Prepare(Spec())->Run([&](std::string_view line) {
+    lines.emplace_back(line);
+    if (line.starts_with("hephy: waiting for a node")) told.set_value();
+  });
+  EXPECT_EQ(result.outcome, Outcome::kFailed);
+  EXPECT_EQ(result.error,
+            "pod hephy-12-arm64 did not start its kaniko container within 1s of getting a node "
+            "(builder.kubernetes.start_timeout); it is Pending, kaniko PodInitializing");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[1].starts_with("hephy: the pod got a node after waiting ")) << lines[1];
+}
+
+TEST_F(KanikoKubernetesTest, TheJobsTimeoutCutsTheWaitForANodeShort) {
+  config_.builder.kubernetes.unschedulable_grace = std::chrono::minutes(10);
+  api_.OnPodCreated([](FakePod pod) {
+    pod.SetCondition("PodScheduled", "False", "Unschedulable", "0/1 nodes are available.");
+  });
+  PlatformJobSpec spec = Spec();
+  spec.timeout = std::chrono::seconds(2);
+  std::vector<std::string> lines;
+  const PlatformJobResult result =
+      executor().Prepare(spec)->Run([&](std::string_view l) { lines.emplace_back(l); });
+  EXPECT_EQ(result.outcome, Outcome::kTimedOut);
+  EXPECT_EQ(result.error, "timed out (builder.timeout)");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(
+      std::regex_match(lines[0], std::regex(".*, giving up in [12]s \\(builder.timeout\\)")))
+      << lines[0];
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
+}
+
+TEST_F(KanikoKubernetesTest, CancelEndsTheWaitForANodeAtOnce) {
+  config_.builder.kubernetes.unschedulable_grace = std::chrono::minutes(10);
+  api_.OnPodCreated([](FakePod pod) {
+    pod.SetCondition("PodScheduled", "False", "Unschedulable", "0/1 nodes are available.");
+  });
+  auto job = executor().Prepare(Spec());
+  std::promise<void> waiting;
+  std::future<PlatformJobResult> result = std::async(std::launch::async, [&] {
+    return job->Run([&](std::string_view line) {
+      if (line.starts_with("hephy: waiting for a node")) waiting.set_value();
+    });
+  });
+  waiting.get_future().wait();
+  const auto cancelled = std::chrono::steady_clock::now();
+  job->Cancel();
+  const PlatformJobResult ended = result.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled, std::chrono::seconds(2));
+  EXPECT_EQ(ended.outcome, Outcome::kCancelled);
   EXPECT_TRUE(PodGone("hephy-12-arm64"));
 }
 
@@ -353,6 +508,82 @@ TEST_F(KanikoKubernetesTest, AWatchTheServerEndsIsResumedFromTheLastVersion) {
   }
   ASSERT_GE(versions.size(), 2u);
   EXPECT_EQ(versions[0], versions[1]);
+}
+
+// The log stream breaks off mid-way, then ends while Kaniko still runs:
+// each time hephyd reopens it from the second of the last line received,
+// and every line reaches the build log once, in order, without the
+// timestamps it asked for.
+TEST_F(KanikoKubernetesTest, ABrokenLogStreamIsResumedLosingAndDoublingNoLine) {
+  api_.CutNextLog({.after_lines = 4, .broken = true});
+  api_.CutNextLog({.after_lines = 3, .broken = false});
+  const auto t0 = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  const std::string log_path = "/api/v1/namespaces/builds/pods/hephy-12-arm64/log";
+  api_.OnPodCreated([&](FakePod pod) {
+    pod.SetCondition("PodScheduled", "True");
+    pod.SetTerminated("fetch-context", Fetch(pod) ? 0 : 1);
+    pod.SetRunning("kaniko");
+    pod.AppendLog("kaniko", "INFO[0000] one", at(100));
+    pod.AppendLog("kaniko", "INFO[0000] two", at(200));
+    pod.AppendLog("kaniko", "INFO[0001] three", at(1100));
+    // The same line twice at the same instant: both are the build's.
+    pod.AppendLog("kaniko", "dup", at(1500));
+    pod.AppendLog("kaniko", "dup", at(1500));
+    pod.AppendLog("kaniko", "INFO[0002] six", at(2100));
+    // Kaniko goes on only once the log has been opened three times.
+    if (!api_.WaitFor([&] { return Requests("GET", log_path).size() >= 3; },
+                      std::chrono::seconds(60))) {
+      return;
+    }
+    pod.AppendLog("kaniko", "INFO[0003] seven", at(3100));
+    pod.SetTerminated("kaniko", 0, "", kDigest);
+  });
+  std::vector<std::string> lines;
+  const PlatformJobResult result =
+      executor().Prepare(Spec())->Run([&](std::string_view l) { lines.emplace_back(l); });
+  ASSERT_EQ(result.outcome, Outcome::kSucceeded) << result.error;
+  EXPECT_EQ(lines, (std::vector<std::string>{"INFO[0000] one", "INFO[0000] two", "INFO[0001] three",
+                                             "dup", "dup", "INFO[0002] six", "INFO[0003] seven"}));
+  const auto logs = Requests("GET", log_path);
+  ASSERT_EQ(logs.size(), 3u);
+  std::vector<std::string> since;
+  for (const auto& request : logs) {
+    EXPECT_EQ(request.query.at("timestamps"), "true");
+    EXPECT_EQ(request.query.at("follow"), "true");
+    since.push_back(request.query.contains("sinceTime") ? request.query.at("sinceTime") : "");
+  }
+  // The first stream broke after "dup" (at t0 + 1.5s), the second after
+  // the other "dup".
+  const std::string second = fake_kube::LogTime(t0 + std::chrono::seconds(1));
+  EXPECT_EQ(since, (std::vector<std::string>{"", second, second}));
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
+}
+
+// Two log streams in a row end before a line while Kaniko runs: after
+// reading the pod the second time, hephyd pauses before the third, and a
+// cancel ends the pause at once.
+TEST_F(KanikoKubernetesTest, CancelEndsThePauseBeforeReopeningTheLogAtOnce) {
+  api_.CutNextLog({.after_lines = 0, .broken = false});
+  api_.CutNextLog({.after_lines = 0, .broken = false});
+  const std::string pod_path = "/api/v1/namespaces/builds/pods/hephy-12-arm64";
+  api_.OnPodCreated([](FakePod pod) {
+    pod.SetTerminated("fetch-context", 0);
+    pod.SetRunning("kaniko");
+    pod.AppendLog("kaniko", "INFO[0000] RUN sleep 3600");
+  });
+  auto job = executor().Prepare(Spec());
+  std::future<PlatformJobResult> result =
+      std::async(std::launch::async, [&] { return job->Run([](std::string_view) {}); });
+  ASSERT_TRUE(api_.WaitFor([&] { return Requests("GET", pod_path).size() >= 2; },
+                           std::chrono::seconds(30)));
+  const auto cancelled = std::chrono::steady_clock::now();
+  job->Cancel();
+  const PlatformJobResult ended = result.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled, std::chrono::milliseconds(500));
+  EXPECT_EQ(ended.outcome, Outcome::kCancelled);
+  EXPECT_EQ(Requests("GET", pod_path + "/log").size(), 2u);
+  EXPECT_TRUE(PodGone("hephy-12-arm64"));
 }
 
 TEST_F(KanikoKubernetesTest, CredentialsGoInASecretOfTheJobDeletedWithThePod) {

@@ -58,8 +58,9 @@ class KanikoPushTest : public ::testing::Test {
   KanikoPushTest() : api_({.tls_dir = scratch_.path() / "kube-ca", .token = kToken}) {}
 
   // hephyd with executor kaniko-kubernetes, its kubeconfig naming the fake
-  // API over TLS, pods fetching contexts from hephyd's HTTP port.
-  void Start() {
+  // API over TLS, pods fetching contexts from hephyd's HTTP port, and
+  // `kubernetes` (YAML lines) added to builder.kubernetes.
+  void Start(const std::string& kubernetes = "") {
     const uint16_t http_port = FreeLoopbackPort();
     const auto kubeconfig = scratch_.path() / "kubeconfig";
     std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\n"
@@ -73,7 +74,7 @@ class KanikoPushTest : public ::testing::Test {
         "builder:\n  executor: kaniko-kubernetes\n  timeout: 10m\n  kubernetes:\n"
         "    kubeconfig: " +
             kubeconfig.string() + "\n    context_url: http://127.0.0.1:" +
-            std::to_string(http_port) + "\n    node_selector: {pool: builders}\n",
+            std::to_string(http_port) + "\n    node_selector: {pool: builders}\n" + kubernetes,
         registry_.url(), "", "  listen: 127.0.0.1:" + std::to_string(http_port) + "\n");
     alice_ = daemon_->AddUser("alice");
     daemon_->Start();
@@ -210,13 +211,73 @@ TEST_F(KanikoPushTest, AnUnschedulablePlatformRejectsThePushAndDeletesEveryPod) 
     pod.SetRunning("fetch-context");
     pod.WaitDeleted(60s);
   });
-  Start();
+  Start("    unschedulable_grace: 1s\n");
   const RunResult r = Push();
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("0/3 nodes are available"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no node took it within 1s (builder.kubernetes.unschedulable_grace)"),
+            std::string::npos)
+      << r.err;
   EXPECT_TRUE(api_.WaitFor([&] { return api_.Objects("pods", kNamespace).empty(); }, 10s));
   const RunResult show = daemon_->Cli({"builds", "show", "1", "--json"});
   EXPECT_EQ(json::parse(show.out)["status"], "failed") << show.out;
+}
+
+// A cluster autoscaler adds an arm64 node after a while: the pusher is told
+// what the build waits for, and the push goes through.
+TEST_F(KanikoPushTest, ThePusherSeesTheWaitForANode) {
+  api_.OnPodCreated([this](FakePod pod) {
+    if (pod.Object()["spec"]["nodeSelector"]["kubernetes.io/arch"] == "arm64") {
+      pod.SetCondition("PodScheduled", "False", "Unschedulable",
+                       "0/3 nodes are available: 3 node(s) didn't match Pod's node "
+                       "affinity/selector.");
+      if (!daemon_->WaitForLog(" waits for a node: 0/3 nodes are available")) return;
+      pod.Update([](json& object) { object["spec"]["nodeName"] = "arm64-node-1"; });
+      pod.SetCondition("PodScheduled", "True");
+    }
+    RunPod(pod);
+  });
+  Start();
+  const RunResult r = Push();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("remote: [linux/arm64] hephy: waiting for a node (0/3 nodes are "
+                       "available: 3 node(s) didn't match Pod's node affinity/selector.); a "
+                       "cluster autoscaler may add one, giving up in "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("remote: [linux/arm64] hephy: the pod got a node (arm64-node-1) after "
+                       "waiting "),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("[linux/amd64] hephy: waiting for a node"), std::string::npos) << r.err;
+}
+
+// The API server breaks a log stream off: the pusher and the build log
+// still get every line of both platforms once.
+TEST_F(KanikoPushTest, ABrokenLogStreamLosesAndDoublesNoLine) {
+  api_.CutNextLog({.after_lines = 1, .broken = true});
+  api_.OnPodCreated([this](FakePod pod) { RunPod(pod); });
+  Start();
+  const RunResult r = Push();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const RunResult logs = daemon_->Cli({"logs", "1"});
+  ASSERT_EQ(logs.exit_code, 0) << logs.err;
+  const auto count = [](const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  for (const std::string platform : {"linux/amd64", "linux/arm64"}) {
+    for (const std::string step : {"STEP 1/2: FROM scratch", "STEP 2/2: COPY hello.txt"}) {
+      EXPECT_EQ(count(r.err, "remote: [" + platform + "] " + step), 1u) << platform << r.err;
+      EXPECT_EQ(count(logs.out, "[" + platform + "] " + step), 1u) << platform << logs.out;
+    }
+  }
+  size_t log_requests = 0;
+  for (const auto& request : api_.Requests()) log_requests += request.path.ends_with("/log");
+  EXPECT_GE(log_requests, 3u);
 }
 
 TEST_F(KanikoPushTest, PodsACrashedHephydLeftAreDeletedAtStart) {

@@ -112,6 +112,20 @@ class FakeKubeApi {
     script_ = std::move(script);
   }
 
+  // How the next followed log stream (each call, one more) ends before
+  // the container's log does: once it has written `after_lines` lines and
+  // has another to write, it is `broken` off (the connection closed
+  // mid-body, as by an API server that restarts), or else ended as if the
+  // log were whole.
+  struct LogCut {
+    size_t after_lines = 0;
+    bool broken = true;
+  };
+  void CutNextLog(LogCut cut) {
+    const std::lock_guard lock(store_.mutex);
+    log_cuts_.push_back(cut);
+  }
+
   // Asked first for every request (after authentication); an answer
   // replaces the API's (a 403, a 500 ...).
   void Intercept(Interceptor interceptor) {
@@ -414,23 +428,55 @@ class FakeKubeApi {
           400, "BadRequest",
           "container \"" + container + "\" in pod \"" + name + "\" is waiting to start: " + reason);
     }
+    // timestamps=true stamps each line as the kubelet does; sinceTime
+    // leaves out the lines before it.
+    const bool timestamps = fake_kube::Value(query, "timestamps") == "true";
+    std::optional<std::chrono::system_clock::time_point> since;
+    if (!fake_kube::Value(query, "sinceTime").empty()) {
+      since = fake_kube::SinceTime(fake_kube::Value(query, "sinceTime"));
+      if (!since) {
+        return Failure(400, "BadRequest",
+                       "sinceTime: Invalid value: \"" + fake_kube::Value(query, "sinceTime") +
+                           "\": must be RFC 3339");
+      }
+    }
+    const auto shown = [=](const FakeKubeStore::LogLine& line) -> std::optional<std::string> {
+      if (since && line.time < *since) return std::nullopt;
+      return (timestamps ? fake_kube::LogTime(line.time) + " " : "") + line.text + "\n";
+    };
     const auto follow = fake_kube::Value(query, "follow");
     if (follow != "true" && follow != "1") {
       std::string text;
-      for (const std::string& line : record->logs[container]) text += line + "\n";
+      for (const auto& line : record->logs[container]) text += shown(line).value_or("");
       return {200, "text/plain", text};
+    }
+    std::optional<LogCut> cut;
+    if (!log_cuts_.empty()) {
+      cut = log_cuts_.front();
+      log_cuts_.erase(log_cuts_.begin());
     }
     return Reply{200, "text/plain", "",
                  [=, this](const Write& write, const std::function<bool()>& client_gone) {
-                   size_t sent = 0;
+                   size_t sent = 0;     // of the container's lines, shown or not
+                   size_t written = 0;  // lines written
                    std::unique_lock lock(store_.mutex);
                    for (;;) {
-                     const std::vector<std::string>& lines = record->logs[container];
+                     const std::vector<FakeKubeStore::LogLine>& lines = record->logs[container];
                      if (sent < lines.size()) {
                        std::string text;
-                       for (; sent < lines.size(); ++sent) text += lines[sent] + "\n";
+                       for (; sent < lines.size(); ++sent) {
+                         if (cut && written == cut->after_lines) break;
+                         if (const auto line = shown(lines[sent])) {
+                           text += *line;
+                           ++written;
+                         }
+                       }
                        lock.unlock();
-                       if (!write(text)) return;
+                       if (!text.empty() && !write(text)) return;
+                       if (cut && written == cut->after_lines && sent < lines.size()) {
+                         if (cut->broken) throw FakeKubeHttp::Cut();
+                         return;
+                       }
                        lock.lock();
                        continue;
                      }
@@ -453,6 +499,7 @@ class FakeKubeApi {
   FakeKubeStore store_;
   std::vector<RecordedRequest> requests_;
   Interceptor interceptor_;
+  std::vector<LogCut> log_cuts_;
   PodScript script_;
   std::vector<std::thread> scripts_;
   FakeKubeHttp http_;  // last: serves once everything else exists

@@ -18,6 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <list>
@@ -48,8 +49,12 @@ class FakeKubeHttp {
  public:
   using Write = std::function<bool(std::string_view)>;
 
+  // Thrown by a stream to break its connection off mid-body, as an API
+  // server that restarts does: the body gets no end.
+  struct Cut : std::exception {};
+
   // What a handler answers: a whole body, or `stream` writing the chunks of
-  // one (until it returns) on the connection's thread.
+  // one (until it returns, or throws Cut) on the connection's thread.
   struct Reply {
     int status = 200;
     std::string content_type = "application/json";
@@ -146,7 +151,8 @@ class FakeKubeHttp {
         Exchange(socket, socket.native_handle(), "");
       }
     } catch (const std::exception&) {
-      // The client gave up (a refused certificate, a closed connection).
+      // The client gave up (a refused certificate, a closed connection), or
+      // a stream was cut.
     }
     socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
   }

@@ -5,6 +5,7 @@
 // and the events sent to watchers.
 #pragma once
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +36,36 @@ inline std::string Now() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
+}
+
+// `when` as the kubelet stamps log lines (Go's RFC3339Nano): UTC, and the
+// fraction of the second without its trailing zeros, or none.
+inline std::string LogTime(std::chrono::system_clock::time_point when) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(when);
+  const std::time_t whole = std::chrono::system_clock::to_time_t(seconds);
+  std::tm utc{};
+  gmtime_r(&whole, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::string fraction = std::to_string(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(when - seconds).count() + 1000000000);
+  fraction.erase(0, 1);
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  return text + (fraction.empty() ? "" : "." + fraction) + "Z";
+}
+
+// A log's sinceTime as the API server hands it on to the kubelet: RFC 3339
+// (with or without a fraction), in whole seconds. nullopt if it is not one.
+inline std::optional<std::chrono::system_clock::time_point> SinceTime(const std::string& text) {
+  std::tm utc{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &utc);
+  if (rest == nullptr) return std::nullopt;
+  if (*rest == '.') {
+    ++rest;
+    while (std::isdigit(static_cast<unsigned char>(*rest))) ++rest;
+  }
+  if (std::string(rest) != "Z") return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&utc));
 }
 
 inline std::string Uid() {
@@ -218,9 +249,13 @@ struct FakeKubeStore {
 
   // One object; for a pod also its containers' logs, and a stop source
   // requested when it is deleted (or the server stops).
+  struct LogLine {
+    std::chrono::system_clock::time_point time;  // as the kubelet stamps it
+    std::string text;
+  };
   struct Record {
     nlohmann::json object;
-    std::map<std::string, std::vector<std::string>> logs;  // by container
+    std::map<std::string, std::vector<LogLine>> logs;  // by container
     std::stop_source stop;
     bool gone = false;
   };

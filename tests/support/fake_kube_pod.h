@@ -58,9 +58,11 @@ class FakePod {
   void SetTerminated(const std::string& container, int exit_code, const std::string& reason = "",
                      const std::string& message = "");
 
-  // A line (without its newline) of the container's log; followers get it
-  // at once.
+  // A line (without its newline) of the container's log, stamped `when`
+  // (default: now); followers get it at once.
   void AppendLog(const std::string& container, const std::string& line);
+  void AppendLog(const std::string& container, const std::string& line,
+                 std::chrono::system_clock::time_point when);
 
   // Any other change to the object; sent to watchers as MODIFIED.
   void Update(const std::function<void(nlohmann::json& pod)>& change);
@@ -256,9 +258,14 @@ inline void FakePod::SetTerminated(const std::string& container, int exit_code,
 }
 
 inline void FakePod::AppendLog(const std::string& container, const std::string& line) {
+  AppendLog(container, line, std::chrono::system_clock::now());
+}
+
+inline void FakePod::AppendLog(const std::string& container, const std::string& line,
+                               std::chrono::system_clock::time_point when) {
   const std::lock_guard lock(store_->mutex);
   if (record_->gone) return;
-  record_->logs[container].push_back(line);
+  record_->logs[container].push_back({when, line});
   store_->changed.notify_all();
 }
 

@@ -76,6 +76,7 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(ek.requests, dk.requests) << file;
   EXPECT_EQ(ek.limits, dk.limits) << file;
   EXPECT_EQ(ek.start_timeout, dk.start_timeout) << file;
+  EXPECT_EQ(ek.unschedulable_grace, dk.unschedulable_grace) << file;
   EXPECT_EQ(e.apps.auto_create, d.apps.auto_create) << file << ": apps.auto_create";
   EXPECT_EQ(e.upstreams.credentials_file, d.upstreams.credentials_file) << file;
   EXPECT_EQ(e.upstreams.token_env, d.upstreams.token_env) << file;

@@ -470,6 +470,7 @@ builder:
       requests: {cpu: "1", memory: 2Gi}
       limits: {memory: 4Gi}
     start_timeout: 2m
+    unschedulable_grace: 10m
 )");
   EXPECT_EQ(c.builder.kaniko.image, "registry.example/kaniko:v1.27.6");
   EXPECT_EQ(c.builder.kaniko.executor_path, "/opt/kaniko/executor");
@@ -491,6 +492,7 @@ builder:
   EXPECT_EQ(k.requests.at("memory"), "2Gi");
   EXPECT_EQ(k.limits.at("memory"), "4Gi");
   EXPECT_EQ(k.start_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(k.unschedulable_grace, std::chrono::minutes(10));
 }
 
 TEST(Config, KanikoDefaultsAreAMaintainedImageAndOneAtATime) {
@@ -500,6 +502,24 @@ TEST(Config, KanikoDefaultsAreAMaintainedImageAndOneAtATime) {
   EXPECT_FALSE(c.builder.kaniko.parallel);
   EXPECT_TRUE(c.builder.kubernetes.kubeconfig.empty());
   EXPECT_EQ(c.builder.kubernetes.start_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(c.builder.kubernetes.unschedulable_grace, std::chrono::minutes(5));
+}
+
+TEST(Config, AnUnschedulableGraceOfZeroFailsAtOnce) {
+  EXPECT_EQ(Parse("builder: {kubernetes: {unschedulable_grace: 0}}")
+                .builder.kubernetes.unschedulable_grace,
+            std::chrono::seconds(0));
+  EXPECT_EQ(Parse("builder: {kubernetes: {unschedulable_grace: 90s}}")
+                .builder.kubernetes.unschedulable_grace,
+            std::chrono::seconds(90));
+  EXPECT_EQ(ErrorOf("builder:\n  kubernetes:\n    unschedulable_grace: a while\n"),
+            "hephy.yaml:3: builder.kubernetes.unschedulable_grace: expected a duration such as "
+            "90s, 60m or 1h30m, got 'a while', or 0 (fail at once)");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {unschedulable_grace: -5m}}"),
+            "hephy.yaml:1: builder.kubernetes.unschedulable_grace: expected a duration such as "
+            "90s, 60m or 1h30m, got '-5m', or 0 (fail at once)");
+  EXPECT_EQ(ErrorOf("builder: {kubernetes: {unschedulable_grace: [5m]}}"),
+            "hephy.yaml:1: builder.kubernetes.unschedulable_grace: expected a string");
 }
 
 TEST(Config, EmptyKubernetesNamesMeanTheDefaults) {

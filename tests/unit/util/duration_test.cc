@@ -18,11 +18,14 @@ TEST(Duration, AcceptsUnitsAndCombinations) {
   }
 }
 
-TEST(Duration, FormatsWhatItParses) {
-  EXPECT_EQ(FormatDuration(std::chrono::minutes(10)), "10m");
-  EXPECT_EQ(FormatDuration(std::chrono::seconds(5430)), "1h30m30s");
-  EXPECT_EQ(FormatDuration(std::chrono::seconds(0)), "");
-  for (const int seconds : {1, 59, 61, 3600, 86399}) {
+TEST(Duration, IsWrittenAsItIsRead) {
+  EXPECT_EQ(FormatDuration(std::chrono::minutes(5)), "5m");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(5400)), "1h30m");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(3661)), "1h1m1s");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(45)), "45s");
+  EXPECT_EQ(FormatDuration(std::chrono::hours(2)), "2h");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(0)), "0s");
+  for (const int seconds : {1, 59, 60, 61, 3599, 3600, 86400, 90061}) {
     EXPECT_EQ(ParseDuration(FormatDuration(std::chrono::seconds(seconds))).count(), seconds);
   }
 }

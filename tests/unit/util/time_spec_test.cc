@@ -65,5 +65,13 @@ TEST(ParseSince, AnythingElseIsAnErrorQuotingIt) {
   }
 }
 
+TEST(ParseRfc3339, ReadsNanosecondsAndRefusesTheOtherForms) {
+  EXPECT_EQ(ParseRfc3339("2025-10-14T10:00:00.123456789Z"), kNow + nanoseconds(123456789));
+  EXPECT_EQ(ParseRfc3339("2025-10-14T12:00:00.5+02:00"), kNow + milliseconds(500));
+  for (const char* other : {"24h", "7d", "", "2025-10-14T10:00:00", "2025-10-14T10:00:00Z INFO"}) {
+    EXPECT_FALSE(ParseRfc3339(other).has_value()) << other;
+  }
+}
+
 }  // namespace
 }  // namespace hephy
