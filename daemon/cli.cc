@@ -48,6 +48,7 @@ Commands:
                                          print the audit log
   cache list [--json] [APP]              list the layer cache and its size
   cache prune [APP]                      empty the layer cache
+  prune [--dry-run] [--json]             remove old builds, logs and images (retention:)
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -76,6 +77,7 @@ Commands:
   users add|list|remove ...              admins only
   audit [--since WHEN] [--limit N] [--json]
                                          admins only
+  prune [--dry-run] [--json]             admins only
   help                                   this help
 
 `COMMAND --help` shows a command's help. Push and clone with git as usual.
@@ -99,7 +101,7 @@ std::vector<const Command*> Group(std::string_view name) {
   for (const auto* group :
        {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands(),
         &RebuildCommands(), &TokensCommands(), &WhoamiCommands(), &AuditCommands(),
-        &CacheCommands(), &OneShotBuildCommands()}) {
+        &CacheCommands(), &PruneCommands(), &OneShotBuildCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

@@ -10,6 +10,8 @@
 #include "build/build_planner.h"
 #include "build/build_runner.h"
 #include "build/build_scheduler.h"
+#include "build/daily_prune.h"
+#include "build/pruner.h"
 #include "build/rebuilder.h"
 #include "build/scheduled_rebuilds.h"
 #include "executors/build_contexts.h"
@@ -108,7 +110,9 @@ int Serve(const Config& config) {
   const PushReceiver receiver(config, planner, runner);
   const Rebuilder rebuilder(config, planner, runner);
   PushLedger pushes;
+  std::optional<Pruner> pruner;  // made once the embedded registry runs
   HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
+    if (request.trigger == "prune") return pruner->Answer(request, say, hangup);
     if (request.trigger == "manual") {
       return rebuilder.Rebuild(
           {.app = request.app,
@@ -141,6 +145,8 @@ int Serve(const Config& config) {
                                     .issuer = RegistryTokenAuthority::kIssuer,
                                     .root_cert_bundle = tokens->signer().certificate_path()});
   }
+  pruner.emplace(config, scheduler, tokens, registry ? &*registry : nullptr);
+  const DailyPrune daily_prune(config, *pruner);
   SshServer server(config, repos, pushes);
   const ListenAddress bound = server.Listen();
   http.Start();

@@ -2,8 +2,9 @@
 // for the first), and at most builder.max_jobs platform jobs across all
 // builds, of which emulated ones (RUN steps through qemu, several times
 // slower) take at most half, at least one: they never hold every slot while
-// native jobs wait. Waits end early when the waiter's stop token fires (the pusher
-// went away).
+// native jobs wait. A hold (HoldBuilds) keeps every new build waiting
+// until it ends, for maintenance that nothing may push during. Waits end early when the waiter's
+// stop token fires (the pusher went away).
 #pragma once
 
 #include <algorithm>
@@ -58,6 +59,25 @@ class BuildScheduler {
     bool emulated_;
   };
 
+  // Held while no build may start: see HoldBuilds.
+  class Hold {
+   public:
+    Hold(Hold&& other) noexcept : scheduler_(std::exchange(other.scheduler_, nullptr)) {}
+    Hold& operator=(Hold&&) = delete;
+    ~Hold();
+
+   private:
+    friend class BuildScheduler;
+    explicit Hold(BuildScheduler* scheduler) : scheduler_(scheduler) {}
+    BuildScheduler* scheduler_;
+  };
+
+  // Blocks until no build runs, then keeps new builds waiting in AcquireApp
+  // (silently) until the hold is destroyed. Builds that arrive while it
+  // waits wait too, so that it is not starved. Empty when `stop` fired
+  // first. One hold at a time.
+  std::optional<Hold> HoldBuilds(std::stop_token stop);
+
   // Blocks until no other build of `app` runs; `on_wait` is called once,
   // before blocking, if it has to. Empty when `stop` fired first.
   std::optional<AppLease> AcquireApp(const std::string& app, std::stop_token stop,
@@ -70,6 +90,7 @@ class BuildScheduler {
   std::mutex mutex_;
   std::condition_variable_any changed_;
   std::set<std::string> building_;
+  bool held_ = false;
   int free_slots_;
   int free_emulated_slots_;
 };

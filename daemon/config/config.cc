@@ -43,7 +43,8 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                             config.apps.auto_create = r.Bool(v, vk);
                           }}});
           }},
-         {"upstreams", [&](Node n, Key k) { ReadUpstreamsSection(r, n, k, config.upstreams); }}});
+         {"upstreams", [&](Node n, Key k) { ReadUpstreamsSection(r, n, k, config.upstreams); }},
+         {"retention", [&](Node n, Key k) { ReadRetentionSection(r, n, k, config.retention); }}});
 
   if (config.builder.max_jobs == 0) {
     config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -23,5 +23,6 @@ void ReadBuilderSection(const ConfigReader& r, Node node, Key key, BuilderConfig
 void ReadKanikoSection(const ConfigReader& r, Node node, Key key, KanikoConfig& kaniko);
 void ReadKubernetesSection(const ConfigReader& r, Node node, Key key, KubernetesConfig& kube);
 void ReadUpstreamsSection(const ConfigReader& r, Node node, Key key, UpstreamsConfig& upstreams);
+void ReadRetentionSection(const ConfigReader& r, Node node, Key key, RetentionConfig& retention);
 
 }  // namespace hephy
