@@ -160,7 +160,13 @@ int Pruner::Answer(const PushRequest& request, const Say& say, std::stop_token s
       say(line);
     }
   };
-  const PruneReport report = Run(has("dry-run"), request.user, remote, collect, stop);
+  PruneReport report;
+  try {
+    report = Run(has("dry-run"), request.user, remote, collect, stop);
+  } catch (const std::exception& e) {
+    say(std::string("prune failed: ") + e.what());
+    return 1;
+  }
   if (json) {
     nlohmann::json out = report.ToJson();
     out["lines"] = std::move(lines);

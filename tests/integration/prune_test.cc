@@ -60,7 +60,8 @@ class PruneTest : public ::testing::Test {
     std::ofstream(src_ / "hello.txt") << greeting << "\n";
     std::ofstream(src_ / "build-config.yaml") << "additional_tags: [" << additional << "]\n";
     GitOk(src_, {"add", "hello.txt", "build-config.yaml"});
-    CommitFile(src_, "Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n", greeting);
+    CommitFile(src_, "Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n",
+               "image " + std::to_string(++images_));
     const RunResult pushed = daemon_->Git(alice_, {"push", daemon_->Url("web.git"), "main"}, src_);
     EXPECT_EQ(pushed.exit_code, 0) << pushed.err;
     const std::string commit = GitOk(src_, {"rev-parse", "HEAD"}).substr(0, 40);
@@ -89,6 +90,7 @@ class PruneTest : public ::testing::Test {
   std::unique_ptr<TestDaemon> daemon_;
   TestKey alice_, root_;
   std::filesystem::path src_;
+  int images_ = 0;
 };
 
 TEST_F(PruneTest, RemovesOldBuildsAndImagesButNeverWhatATagStillNames) {
