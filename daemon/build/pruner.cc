@@ -122,6 +122,7 @@ Pruner::Pruner(const Config& config, BuildScheduler& scheduler,
 PruneReport Pruner::Run(bool dry_run, const std::string& actor, const std::string& remote,
                         const Say& say, std::stop_token stop) {
   const std::lock_guard one_at_a_time(running_);
+  const auto started = std::chrono::steady_clock::now();
   PruneReport report;
   report.dry_run = dry_run;
   PruneBuilds(report, say);
@@ -138,7 +139,9 @@ PruneReport Pruner::Run(bool dry_run, const std::string& actor, const std::strin
              (report.problems == 0 ? "" : "; " + Plural(report.problems, "problem", "problems")),
          remote});
   }
-  Log()->info("{} by {}: {}", dry_run ? "dry run" : "prune", actor, report.Summary());
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  Log()->info("{} by {} in {:.1f} s: {}", dry_run ? "dry run" : "prune", actor, took.count(),
+              report.Summary());
   return report;
 }
 
