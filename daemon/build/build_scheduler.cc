@@ -45,8 +45,11 @@ BuildScheduler::Hold::~Hold() {
   scheduler_->changed_.notify_all();
 }
 
-std::optional<BuildScheduler::Hold> BuildScheduler::HoldBuilds(std::stop_token stop) {
+std::optional<BuildScheduler::Hold> BuildScheduler::HoldBuilds(
+    std::stop_token stop, std::chrono::steady_clock::duration patience) {
   std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, stop, patience, [&] { return building_.empty(); });
+  if (stop.stop_requested()) return std::nullopt;
   held_ = true;  // from now on, no new build starts
   if (!changed_.wait(lock, stop, [&] { return building_.empty(); })) {
     held_ = false;

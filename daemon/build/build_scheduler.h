@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -72,11 +73,13 @@ class BuildScheduler {
     BuildScheduler* scheduler_;
   };
 
-  // Blocks until no build runs, then keeps new builds waiting in AcquireApp
-  // (silently) until the hold is destroyed. Builds that arrive while it
-  // waits wait too, so that it is not starved. Empty when `stop` fired
-  // first. One hold at a time.
-  std::optional<Hold> HoldBuilds(std::stop_token stop);
+  // Returns once no build runs, keeping new builds waiting in AcquireApp
+  // (silently) until the hold is destroyed. For up to `patience` it waits
+  // for such a moment while builds still start; after that it holds new
+  // ones off at once and waits for the running ones, so that it is not
+  // starved. Empty when `stop` fired first. One hold at a time.
+  std::optional<Hold> HoldBuilds(std::stop_token stop,
+                                 std::chrono::steady_clock::duration patience);
 
   // Blocks until no other build of `app` runs; `on_wait` is called once,
   // before blocking, if it has to. Empty when `stop` fired first.

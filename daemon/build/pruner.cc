@@ -26,6 +26,10 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
+// How long the garbage collection waits for a moment when no build runs
+// before it holds new builds off to make one.
+constexpr std::chrono::minutes kHoldPatience{10};
+
 // SQLite's datetime('now'): "YYYY-MM-DD HH:MM:SS", UTC.
 std::chrono::system_clock::time_point ParseStoreTime(const std::string& text) {
   std::tm utc{};
@@ -384,9 +388,9 @@ void Pruner::CollectGarbage(PruneReport& report, const Say& say, std::stop_token
   }
   // The registry stops while the collector runs; a push meanwhile would
   // fail, so builds are held off until it answers again.
-  say("collecting the embedded registry's garbage: new builds wait until it is done" +
-      std::string(" (running ones finish first)"));
-  const auto hold = scheduler_.HoldBuilds(stop);
+  say("collecting the embedded registry's garbage once no build runs (new builds wait after "
+      "10 minutes, and while it collects)");
+  const auto hold = scheduler_.HoldBuilds(stop, kHoldPatience);
   if (!hold) return;
   try {
     const auto collected = registry_->CollectGarbage();
