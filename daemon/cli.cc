@@ -51,6 +51,7 @@ Commands:
   backup DIR | backup --into PARENT [--keep N]
                                          copy data_dir while hephyd serves
   restore DIR                            make an empty data_dir from a backup
+  prune [--dry-run] [--json]             remove old builds, logs and images (retention:)
 
 Options:
   --config FILE   configuration file (default: $HEPHY_CONFIG, else built-in defaults)
@@ -79,6 +80,7 @@ Commands:
   users add|list|remove ...              admins only
   audit [--since WHEN] [--limit N] [--json]
                                          admins only
+  prune [--dry-run] [--json]             admins only
   help                                   this help
 
 `COMMAND --help` shows a command's help. Push and clone with git as usual.
@@ -102,7 +104,7 @@ std::vector<const Command*> Group(std::string_view name) {
   for (const auto* group :
        {&UsersCommands(), &KeysCommands(), &AppsCommands(), &BuildsCommands(), &LogsCommands(),
         &RebuildCommands(), &TokensCommands(), &WhoamiCommands(), &AuditCommands(),
-        &CacheCommands(), &OneShotBuildCommands()}) {
+        &CacheCommands(), &PruneCommands(), &OneShotBuildCommands()}) {
     for (const auto& command : *group) {
       if (command.group == name) commands.push_back(&command);
     }

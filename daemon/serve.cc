@@ -16,6 +16,8 @@
 #include "build/build_planner.h"
 #include "build/build_runner.h"
 #include "build/build_scheduler.h"
+#include "build/daily_prune.h"
+#include "build/pruner.h"
 #include "build/rebuilder.h"
 #include "build/scheduled_rebuilds.h"
 #include "executors/build_contexts.h"
@@ -169,7 +171,9 @@ int Serve(const Config& config) {
   const Rebuilder rebuilder(config, planner, runner);
   PushLedger pushes;
   DrainGate drain;
+  std::optional<Pruner> pruner;  // made once the embedded registry runs
   HookServer hooks([&](const PushRequest& request, const auto& say, std::stop_token hangup) {
+    if (request.trigger == "prune") return pruner->Answer(request, say, hangup);
     if (request.trigger == "manual") {
       // A push's pass is its SSH session's; a rebuild takes its own.
       const DrainGate::Pass pass = drain.Admit();
@@ -209,6 +213,8 @@ int Serve(const Config& config) {
                                     .root_cert_bundle = tokens->signer().certificate_path()});
   }
   SshServer server(config, repos, pushes, drain);
+  pruner.emplace(config, scheduler, tokens, registry ? &*registry : nullptr);
+  const DailyPrune daily_prune(config, *pruner);
   const ListenAddress bound = server.Listen();
   http.Start();
   spdlog::info("hephyd {} serving HTTP on {} (health, metrics, API)", HEPHY_VERSION,

@@ -29,9 +29,35 @@ std::optional<BuildScheduler::AppLease> BuildScheduler::AcquireApp(
     on_wait();
     lock.lock();
   }
-  if (!changed_.wait(lock, stop, [&] { return !building_.contains(app); })) return std::nullopt;
+  if (!changed_.wait(lock, stop, [&] { return !held_ && !building_.contains(app); })) {
+    return std::nullopt;
+  }
   building_.insert(app);
   return AppLease(this, app);
+}
+
+BuildScheduler::Hold::~Hold() {
+  if (scheduler_ == nullptr) return;
+  {
+    std::lock_guard lock(scheduler_->mutex_);
+    scheduler_->held_ = false;
+  }
+  scheduler_->changed_.notify_all();
+}
+
+std::optional<BuildScheduler::Hold> BuildScheduler::HoldBuilds(
+    std::stop_token stop, std::chrono::steady_clock::duration patience) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, stop, patience, [&] { return building_.empty(); });
+  if (stop.stop_requested()) return std::nullopt;
+  held_ = true;  // from now on, no new build starts
+  if (!changed_.wait(lock, stop, [&] { return building_.empty(); })) {
+    held_ = false;
+    lock.unlock();
+    changed_.notify_all();
+    return std::nullopt;
+  }
+  return Hold(this);
 }
 
 std::optional<BuildScheduler::JobSlot> BuildScheduler::AcquireJobSlot(std::stop_token stop,

@@ -93,6 +93,7 @@ const std::vector<Command>& TokensCommands();
 const std::vector<Command>& WhoamiCommands();
 const std::vector<Command>& AuditCommands();
 const std::vector<Command>& CacheCommands();
+const std::vector<Command>& PruneCommands();
 // `hephyd build`, the one-shot build for CI (not `builds`, which lists them).
 const std::vector<Command>& OneShotBuildCommands();
 
@@ -106,6 +107,14 @@ struct DataDirCommand {
   int (*run)(CliArgs& args, const Config& config, CliStreams io);
 };
 const std::vector<DataDirCommand>& DataDirCommands();
+
+// Sends `request` (hook protocol packets, the flush included) to the
+// running `hephyd serve` over its hook socket, prints each line it answers
+// as it comes, and returns 0 or 1 as its final status says. Throws Error
+// when serve cannot be reached ("RUNS in `hephyd serve`; is it running
+// ...?", `runs` e.g. "rebuilds run") or hangs up before the WHAT finished.
+int AskServe(CommandContext& ctx, const std::string& request, std::string_view runs,
+             std::string_view what);
 
 // Prints rows under headers in aligned columns, as `docker ps` does.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

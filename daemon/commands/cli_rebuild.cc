@@ -1,18 +1,11 @@
 // hephyd rebuild APP [UNIT...]
 #include <pwd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <ostream>
 
 #include "commands/cli_commands.h"
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
 #include "util/names.h"
-#include "util/process.h"
 
 namespace hephy {
 namespace {
@@ -42,33 +35,7 @@ int Rebuild(CliArgs& args, CommandContext& ctx) {
   for (const auto& unit : units) request += hook::Packet("unit " + unit);
   request += hook::kFlush;
 
-  const auto socket_path = ctx.config.HookSocketPath();
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.string().size() >= sizeof address.sun_path) {
-    throw Error(socket_path.string() + ": socket path too long (data_dir is too deep)");
-  }
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.string().size() + 1);
-  const UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    throw Error("cannot reach hephyd at " + socket_path.string() + " (" + std::strerror(errno) +
-                "): rebuilds run in `hephyd serve`; is it running with this config?");
-  }
-  if (!hook::WriteAll(fd.get(), request)) throw Error("hephyd closed the connection");
-  hook::PacketReader reader(fd.get());
-  try {
-    while (true) {
-      const auto packet = reader.Next();
-      if (!packet) continue;
-      if (packet->starts_with("line ")) {
-        ctx.io.out << packet->substr(5) << std::endl;  // flushed: the build is live
-      } else if (packet->starts_with("status ")) {
-        return std::atoi(packet->c_str() + 7) == 0 ? 0 : 1;
-      }
-    }
-  } catch (const std::runtime_error&) {
-    throw Error("hephyd closed the connection before the rebuild finished");
-  }
+  return AskServe(ctx, request, "rebuilds run", "rebuild");
 }
 
 }  // namespace

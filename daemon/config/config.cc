@@ -44,7 +44,8 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                           }}});
           }},
          {"upstreams", [&](Node n, Key k) { ReadUpstreamsSection(r, n, k, config.upstreams); }},
-         {"serve", [&](Node n, Key k) { ReadServeSection(r, n, k, config.serve); }}});
+         {"serve", [&](Node n, Key k) { ReadServeSection(r, n, k, config.serve); }},
+         {"retention", [&](Node n, Key k) { ReadRetentionSection(r, n, k, config.retention); }}});
 
   if (config.builder.max_jobs == 0) {
     config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

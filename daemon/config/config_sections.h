@@ -24,5 +24,6 @@ void ReadKanikoSection(const ConfigReader& r, Node node, Key key, KanikoConfig& 
 void ReadKubernetesSection(const ConfigReader& r, Node node, Key key, KubernetesConfig& kube);
 void ReadUpstreamsSection(const ConfigReader& r, Node node, Key key, UpstreamsConfig& upstreams);
 void ReadServeSection(const ConfigReader& r, Node node, Key key, ServeConfig& serve);
+void ReadRetentionSection(const ConfigReader& r, Node node, Key key, RetentionConfig& retention);
 
 }  // namespace hephy

@@ -51,7 +51,7 @@ PushRequest ParsePushRequest(const std::vector<std::string>& packets) {
     } else if (field == "option") {
       request.options.push_back(value);
     } else if (field == "trigger") {
-      if (value != "push" && value != "manual") {
+      if (value != "push" && value != "manual" && value != "prune") {
         throw Error("hook request: unknown trigger '" + value + "'");
       }
       request.trigger = value;

@@ -23,7 +23,8 @@ struct PushRequest {
   std::vector<std::string> options;        // git push -o ...
   std::vector<RefUpdate> updates;
   // "push" from the hook; "manual" from `hephyd rebuild`, which names units
-  // (none: every unit) instead of sending updates.
+  // (none: every unit) instead of sending updates; "prune" from `hephyd
+  // prune` (build/pruner.h), with user and options only.
   std::string trigger = "push";
   std::vector<std::string> units;
 };

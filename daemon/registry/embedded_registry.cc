@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -172,9 +173,11 @@ EmbeddedRegistry::EmbeddedRegistry(const std::string& url, const std::filesystem
       token_(RandomHex(16)),
       probe_tls_(tls ? std::make_unique<TlsContext>(tls->ca_file) : nullptr),
       auth_(auth.has_value()),
-      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      collect_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      data_dir_(dir / "data") {
   const std::string context = "embedded registry on " + url_ + ": ";
-  if (!stop_fd_) throw Error(context + "eventfd: " + std::strerror(errno));
+  if (!stop_fd_ || !collect_fd_) throw Error(context + "eventfd: " + std::strerror(errno));
   // A hephyd that crashed left its registry running (it is in a process
   // group of its own), holding the port and the storage.
   if (KillGroupsWithArgumentUnder(dir)) {
@@ -357,15 +360,29 @@ void EmbeddedRegistry::MarkStarted() {
 void EmbeddedRegistry::Supervise() {
   std::chrono::milliseconds backoff = kFirstBackoff;
   for (;;) {
-    pollfd fds[3] = {{stop_fd_.get(), POLLIN, 0},
+    pollfd fds[4] = {{stop_fd_.get(), POLLIN, 0},
                      {child_.stderr_fd().get(), POLLIN, 0},
-                     {pidfd_.get(), POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0 && errno != EINTR) {
+                     {pidfd_.get(), POLLIN, 0},
+                     {collect_fd_.get(), POLLIN, 0}};
+    if (poll(fds, 4, -1) < 0 && errno != EINTR) {
       Log()->error("supervising docker-registry on {}: poll: {}", url_, std::strerror(errno));
       break;
     }
     if (fds[0].revents != 0) break;
     RelayLog();
+    if (fds[3].revents != 0 && fds[2].revents == 0) {
+      uint64_t asked = 0;
+      [[maybe_unused]] const ssize_t n = read(collect_fd_.get(), &asked, sizeof asked);
+      Collect();
+      std::chrono::milliseconds now{0};
+      if (!Restart(now)) break;
+      {
+        std::lock_guard lock(mutex_);
+        collect_done_ = true;
+      }
+      started_.notify_all();
+      continue;
+    }
     if (fds[2].revents == 0) continue;
 
     if (std::chrono::steady_clock::now() - started_at_ >= kStableRun) backoff = kFirstBackoff;
@@ -375,12 +392,96 @@ void EmbeddedRegistry::Supervise() {
     if (!Restart(backoff)) break;
   }
   Terminate();
+  // A collection asked for while stopping is not done; say so.
+  std::lock_guard lock(mutex_);
+  if (!collect_done_) {
+    collect_error_ = "the registry is stopping";
+    collect_done_ = true;
+  }
+  started_.notify_all();
+}
+
+namespace {
+
+// The bytes of the regular files under `dir`.
+uint64_t BytesUnder(const std::filesystem::path& dir) {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const auto size = it->file_size(size_ec);
+      if (!size_ec) bytes += size;
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+EmbeddedRegistry::Collected EmbeddedRegistry::CollectGarbage() {
+  const std::lock_guard one_at_a_time(collecting_);
+  {
+    std::lock_guard lock(mutex_);
+    collect_done_ = false;
+    collect_error_.clear();
+  }
+  if (!supervisor_.joinable()) throw Error("embedded registry on " + url_ + ": not running");
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = write(collect_fd_.get(), &one, sizeof one);
+  std::unique_lock lock(mutex_);
+  started_.wait(lock, [&] { return collect_done_; });
+  if (!collect_error_.empty()) {
+    throw Error("embedded registry on " + url_ + ": garbage collection: " + collect_error_);
+  }
+  return collected_;
+}
+
+// On the supervisor's thread: the registry is stopped, so nothing writes to
+// its storage while the collector reads which blobs are referenced.
+void EmbeddedRegistry::Collect() {
+  Log()->info("stopping docker-registry on {} for garbage collection", url_);
+  Terminate();
+  Collected collected{.bytes_before = BytesUnder(data_dir_)};
+  std::string error;
+  try {
+    SpawnOptions options;
+    options.argv = {"docker-registry", "garbage-collect", config_path_.string()};
+    options.env = RegistryEnv();
+    options.pipe_stdout = true;
+    options.stderr_to_stdout = true;
+    const RunResult result = Run(options, "", std::chrono::hours(1));
+    if (result.timed_out || result.exit_code != 0) {
+      std::string output = result.out;
+      if (output.size() > 2000) output = output.substr(output.size() - 2000);
+      error = "docker-registry garbage-collect " +
+              (result.timed_out ? std::string("took over an hour")
+                                : "exited with code " + std::to_string(result.exit_code)) +
+              (output.empty() ? "" : ": " + output);
+    }
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  collected.bytes_after = BytesUnder(data_dir_);
+  if (error.empty()) {
+    Log()->info("garbage collection of {} freed {} bytes", url_,
+                collected.bytes_before - std::min(collected.bytes_before, collected.bytes_after));
+  } else {
+    Log()->error("{}", error);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    collected_ = collected;
+    collect_error_ = error;
+  }
 }
 
 bool EmbeddedRegistry::Restart(std::chrono::milliseconds& backoff) {
   for (;;) {
     if (StopRequested(backoff)) return false;
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(kMaxBackoff));
+    backoff = std::clamp(backoff * 2, std::chrono::milliseconds(kFirstBackoff),
+                         std::chrono::milliseconds(kMaxBackoff));
     try {
       Launch();
     } catch (const Error& e) {

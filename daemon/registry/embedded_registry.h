@@ -81,6 +81,20 @@ class EmbeddedRegistry {
   // that. For callers (and tests) that must not race a restart.
   bool WaitForStarts(int n, std::chrono::milliseconds timeout) const;
 
+  // Frees the blobs no manifest references any more: stops the registry
+  // (so that nothing is written meanwhile; a push in progress would fail,
+  // so callers hold builds off first), runs `docker-registry
+  // garbage-collect` on its config, and starts it again, returning once it
+  // answers. Returns the storage's bytes before and after. Throws Error
+  // with the collector's output when it fails (the registry is started
+  // again all the same), or when the registry is being stopped. One
+  // collection at a time; thread-safe.
+  struct Collected {
+    uint64_t bytes_before = 0;
+    uint64_t bytes_after = 0;
+  };
+  Collected CollectGarbage();
+
  private:
   enum class Outcome { kReady, kExited, kStopped, kTimedOut };
 
@@ -95,6 +109,7 @@ class EmbeddedRegistry {
   bool Restart(std::chrono::milliseconds& backoff);
   void Terminate();
   void MarkStarted();
+  void Collect();
 
   const std::string url_;
   const HostPort server_;
@@ -107,6 +122,9 @@ class EmbeddedRegistry {
   // A registry with auth answers the probe's anonymous GET /v2/ with 401.
   const bool auth_;
   UniqueFd stop_fd_;
+  // Asks the supervisor for a garbage collection (CollectGarbage).
+  UniqueFd collect_fd_;
+  const std::filesystem::path data_dir_;
 
   // Owned by the constructor's thread, then by the supervisor thread alone.
   Child child_;
@@ -119,6 +137,11 @@ class EmbeddedRegistry {
   mutable std::condition_variable started_;
   pid_t pid_ = -1;
   int starts_ = 0;
+  // One collection: asked, then done with its outcome (error "" when it worked).
+  std::mutex collecting_;
+  bool collect_done_ = false;
+  Collected collected_;
+  std::string collect_error_;
 
   std::thread supervisor_;
 };

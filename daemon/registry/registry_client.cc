@@ -474,6 +474,21 @@ std::vector<std::string> RegistryClient::ListTags(const std::string& repository)
   return tags;
 }
 
+std::optional<std::string> RegistryClient::DeleteManifest(const std::string& repository,
+                                                          const std::string& digest) {
+  impl_->CheckRepository(repository);
+  impl_->CheckDigest(digest);
+  const HttpLocation where{"", Impl::ManifestPath(repository, digest)};
+  const HttpResponse response = impl_->Retrying([&] {
+    return impl_->Call("DELETE", where, {}, "", {200, 202, 204, 404, 405},
+                       {"repository:" + repository + ":delete"});
+  });
+  if (response.status != 405) return std::nullopt;
+  const std::string errors = RegistryErrors(response.body);
+  return std::to_string(response.status) + " " + response.reason +
+         (errors.empty() ? "" : ": " + errors);
+}
+
 std::string RegistryClient::PutBlob(const std::string& repository, const std::string& bytes,
                                     const std::string& mount_from) {
   impl_->CheckRepository(repository);

@@ -339,4 +339,38 @@ std::vector<int64_t> Store::MarkInterruptedBuilds() {
   return ids;
 }
 
+std::vector<BuildAge> Store::ListBuildAges() {
+  SQLite::Statement q(*db_,
+                      "SELECT b.id, a.name, b.status, b.created_at FROM builds b"
+                      " JOIN apps a ON a.id = b.app_id ORDER BY b.id");
+  std::vector<BuildAge> ages;
+  while (q.executeStep()) {
+    ages.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                    q.getColumn(2).getString(), q.getColumn(3).getString()});
+  }
+  return ages;
+}
+
+std::map<std::string, int64_t> Store::NewestBuildOfTags() {
+  SQLite::Statement q(*db_, "SELECT tag, max(build_id) FROM build_tags GROUP BY tag");
+  std::map<std::string, int64_t> builds;
+  while (q.executeStep()) builds[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+  return builds;
+}
+
+std::vector<int64_t> Store::DeleteFinishedBuilds(const std::vector<int64_t>& ids) {
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  // Jobs and tags go with their build (ON DELETE CASCADE).
+  SQLite::Statement remove(
+      *db_, "DELETE FROM builds WHERE id = ? AND status NOT IN ('queued', 'running')");
+  std::vector<int64_t> deleted;
+  for (const int64_t id : ids) {
+    remove.bind(1, id);
+    if (remove.exec() > 0) deleted.push_back(id);
+    remove.reset();
+  }
+  tx.commit();
+  return deleted;
+}
+
 }  // namespace hephy

@@ -252,6 +252,17 @@ struct ServeConfig {
   uint64_t min_free_space = uint64_t{1} << 30;
 };
 
+// retention: what `hephyd prune` (and serve, daily) removes. A build record
+// goes, with its logs, once it is both older than builds_days and not among
+// its app's builds_keep newest; a unit's dated images beyond its images_keep
+// newest go from the registry, never one an additional tag still names.
+struct RetentionConfig {
+  int builds_days = 90;  // 0: age keeps none
+  int builds_keep = 50;  // per app; 0: none by count
+  int images_keep = 20;  // per unit; 0: never prune images
+  bool daily = true;     // serve prunes once a day
+};
+
 struct Config {
   // The file it was read from (absolute); empty for the built-in defaults.
   // Commands that serve starts for SSH clients read the same one.
@@ -264,6 +275,7 @@ struct Config {
   AppsConfig apps;
   UpstreamsConfig upstreams;
   ServeConfig serve;
+  RetentionConfig retention;
 
   // Paths derived from data_dir.
   std::filesystem::path ReposDir() const { return data_dir / "repos"; }

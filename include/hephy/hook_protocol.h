@@ -10,7 +10,8 @@
 //   "update OLD NEW REF" (each ref update, as git gives them on stdin).
 // `hephyd rebuild` sends the same kind of request over the same socket, with
 // "trigger manual" and one "unit NAME" packet per unit asked for (none: every
-// unit) instead of ref updates; the response is the same.
+// unit) instead of ref updates; the response is the same. `hephyd prune`
+// sends "trigger prune", the caller as "user" and its flags as "option"s.
 // Response (hephyd -> hook), streamed as it happens:
 //   "line TEXT" (shown to the pusher), and last "status N" (the exit code).
 #pragma once

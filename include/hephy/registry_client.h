@@ -133,6 +133,14 @@ class RegistryClient {
   // repository has none.
   std::vector<std::string> ListTags(const std::string& repository);
 
+  // DELETE /v2/NAME/manifests/DIGEST (a digest, never a tag): the registry
+  // drops the manifest and every tag naming it. nullopt when it is gone (a
+  // 404 too: gone already); the refusal, "405 Method Not Allowed:
+  // UNSUPPORTED: ...", when the registry does not delete (deletes disabled,
+  // as registries often ship). Any other answer throws Error.
+  std::optional<std::string> DeleteManifest(const std::string& repository,
+                                            const std::string& digest);
+
   // Uploads a blob unless HEAD says the repository has it. With
   // `mount_from` (another repository of this registry), asks the registry to
   // mount the blob from there first (no bytes sent when it can). Else one

@@ -115,6 +115,13 @@ struct Build {
   std::vector<BuildJob> jobs;  // in platform order as created
 };
 
+// What retention needs of a build (daemon/build/retention.h).
+struct BuildAge {
+  int64_t id = 0;
+  std::string app, status;
+  std::string created_at;  // UTC, "YYYY-MM-DD HH:MM:SS"
+};
+
 struct NewBuild {
   std::string app, unit, ref, old_sha, new_sha, pusher, key_fingerprint, push_id;
   std::string triggered_by = "push";   // push|schedule|manual|cli
@@ -252,6 +259,15 @@ class Store {
   // Their error says "hephyd stopped before the build finished". Call it only
   // while no other hephyd builds with this database.
   std::vector<int64_t> MarkInterruptedBuilds();
+
+  // Every build's id, app, status and creation time, by id.
+  std::vector<BuildAge> ListBuildAges();
+  // Every index tag recorded, with the newest build that pushed it.
+  std::map<std::string, int64_t> NewestBuildOfTags();
+  // Deletes those of `ids` that have finished (with their jobs and tags), in
+  // one transaction; a queued or running build, or an unknown id, is left.
+  // Returns the ids deleted. Log files are the caller's.
+  std::vector<int64_t> DeleteFinishedBuilds(const std::vector<int64_t>& ids);
 
   // The rebuild schedule's last run (UTC), if it ever ran; and recording one.
   std::optional<std::chrono::system_clock::time_point> LastScheduledRebuild();

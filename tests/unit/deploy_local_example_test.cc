@@ -86,6 +86,10 @@ TEST(DeployLocalExample, ParsesToTheBuiltInDefaults) {
   EXPECT_EQ(e.upstreams.allow_hosts, d.upstreams.allow_hosts) << file;
   EXPECT_EQ(e.upstreams.token_hosts, d.upstreams.token_hosts) << file;
   EXPECT_EQ(e.upstreams.timeout, d.upstreams.timeout) << file << ": upstreams.timeout";
+  EXPECT_EQ(e.retention.builds_days, d.retention.builds_days) << file;
+  EXPECT_EQ(e.retention.builds_keep, d.retention.builds_keep) << file;
+  EXPECT_EQ(e.retention.images_keep, d.retention.images_keep) << file;
+  EXPECT_EQ(e.retention.daily, d.retention.daily) << file;
 }
 
 }  // namespace

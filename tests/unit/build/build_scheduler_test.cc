@@ -79,5 +79,53 @@ TEST(BuildScheduler, OneSlotServesEmulatedJobsToo) {
   EXPECT_TRUE(scheduler.AcquireJobSlot(never.get_token(), true));
 }
 
+TEST(BuildScheduler, AHoldWaitsForRunningBuildsAndHoldsNewOnesOff) {
+  BuildScheduler scheduler(4);
+  std::stop_source never;
+  auto running = scheduler.AcquireApp("web", never.get_token(), [] {});
+  auto hold =
+      std::async(std::launch::async, [&] { return scheduler.HoldBuilds(never.get_token(), {}); });
+  EXPECT_EQ(hold.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  running.reset();
+  auto held = hold.get();
+  ASSERT_TRUE(held);
+
+  // A new build, of any app, waits until the hold ends.
+  auto next = std::async(std::launch::async, [&] {
+    return scheduler.AcquireApp("api", never.get_token(), [] {}).has_value();
+  });
+  EXPECT_EQ(next.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  held.reset();
+  EXPECT_TRUE(next.get());
+}
+
+TEST(BuildScheduler, APatientHoldLetsNewBuildsStartUntilNoneRuns) {
+  BuildScheduler scheduler(4);
+  std::stop_source never;
+  auto running = scheduler.AcquireApp("web", never.get_token(), [] {});
+  auto hold = std::async(std::launch::async, [&] {
+    return scheduler.HoldBuilds(never.get_token(), std::chrono::hours(1));
+  });
+  // While it waits patiently, another build starts at once.
+  auto other = scheduler.AcquireApp("api", never.get_token(), [] { FAIL(); });
+  ASSERT_TRUE(other);
+  running.reset();
+  EXPECT_EQ(hold.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  other.reset();
+  EXPECT_TRUE(hold.get());
+}
+
+TEST(BuildScheduler, AHoldThatStopsWaitingLetsBuildsStart) {
+  BuildScheduler scheduler(4);
+  std::stop_source never, stop;
+  auto running = scheduler.AcquireApp("web", never.get_token(), [] {});
+  auto hold =
+      std::async(std::launch::async, [&] { return scheduler.HoldBuilds(stop.get_token(), {}); });
+  EXPECT_EQ(hold.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  stop.request_stop();
+  EXPECT_FALSE(hold.get());
+  EXPECT_TRUE(scheduler.AcquireApp("api", never.get_token(), [] { FAIL(); }));
+}
+
 }  // namespace
 }  // namespace hephy

@@ -556,5 +556,33 @@ TEST(Config, MalformedYamlNamesTheLine) {
   EXPECT_EQ(ErrorOf("ssh:\n  listen: [\n").substr(0, 27), "hephy.yaml:3: invalid YAML:");
 }
 
+TEST(Config, RetentionKeepsNinetyDaysFiftyBuildsAndTwentyImagesByDefault) {
+  const Config c = Parse("");
+  EXPECT_EQ(c.retention.builds_days, 90);
+  EXPECT_EQ(c.retention.builds_keep, 50);
+  EXPECT_EQ(c.retention.images_keep, 20);
+  EXPECT_TRUE(c.retention.daily);
+}
+
+TEST(Config, RetentionReadsEveryKeyAndTakesZero) {
+  const Config c =
+      Parse("retention: { builds_days: 0, builds_keep: 3, images_keep: 0, daily: false }\n");
+  EXPECT_EQ(c.retention.builds_days, 0);
+  EXPECT_EQ(c.retention.builds_keep, 3);
+  EXPECT_EQ(c.retention.images_keep, 0);
+  EXPECT_FALSE(c.retention.daily);
+}
+
+TEST(Config, RetentionErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("retention:\n  builds_days: -1\n"),
+            "hephy.yaml:2: retention.builds_days: expected 0 (age keeps no build) or a positive "
+            "integer");
+  EXPECT_EQ(ErrorOf("retention:\n  images_keep: many\n"),
+            "hephy.yaml:2: retention.images_keep: expected 0 (images are never pruned) or a "
+            "positive integer");
+  EXPECT_NE(ErrorOf("retention:\n  keep: 3\n").find("retention.keep"), std::string::npos);
+  EXPECT_NE(ErrorOf("retention:\n  daily: sometimes\n").find("retention.daily"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hephy

@@ -75,6 +75,28 @@ TEST(EmbeddedRegistry, RestartsWhenItDiesAndKeepsItsData) {
   EXPECT_EQ(client.GetBlob("web", digest), "survives a restart");
 }
 
+TEST(EmbeddedRegistry, GarbageCollectionFreesUnreferencedBlobsAndServesOn) {
+  TestRegistry registry;
+  EmbeddedRegistry& process = registry.process();
+  RegistryClient client(registry.url(), true);
+  const std::string big(512 * 1024, 'x');
+  const TestImage dropped =
+      PushTestImage(client, "web", ParsePlatform("linux/amd64"), false, big + "dropped");
+  const TestImage kept =
+      PushTestImage(client, "web", ParsePlatform("linux/amd64"), false, big + "kept");
+  client.PutManifest("web", "web-latest", kOciManifest, kept.body);
+  ASSERT_EQ(client.DeleteManifest("web", dropped.digest), std::nullopt);
+
+  const EmbeddedRegistry::Collected collected = process.CollectGarbage();
+  EXPECT_GE(collected.bytes_before, collected.bytes_after + big.size());
+  EXPECT_EQ(process.starts(), 2);  // stopped for the collection, started again
+  // What a tag names is intact, and the registry takes writes again.
+  const auto manifest = client.GetManifest("web", "web-latest");
+  EXPECT_EQ(manifest.digest, kept.digest);
+  EXPECT_EQ(client.GetBlob("web", kept.config_digest).empty(), false);
+  EXPECT_NO_THROW(client.PutBlob("web", "after the collection"));
+}
+
 TEST(EmbeddedRegistry, DestructionStopsAndReapsTheProcess) {
   pid_t pid = -1;
   {

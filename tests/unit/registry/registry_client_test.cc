@@ -148,6 +148,32 @@ TEST_F(RegistryClientTest, StoppedRegistryIsAnErrorNamingTheUrl) {
   EXPECT_NE(message.find("(gave up after 2 tries in "), std::string::npos) << message;
 }
 
+TEST_F(RegistryClientTest, DeletingAManifestByDigestDropsItAndItsTags) {
+  const TestImage image = PushTestImage(client_, "web", ParsePlatform("linux/amd64"));
+  client_.PutManifest("web", "web-20261125-a1b2c3d", kOciManifest, image.body);
+  EXPECT_EQ(client_.DeleteManifest("web", image.digest), std::nullopt);
+  EXPECT_EQ(client_.HeadManifest("web", image.digest), std::nullopt);
+  EXPECT_EQ(client_.HeadManifest("web", "web-20261125-a1b2c3d"), std::nullopt);
+  EXPECT_TRUE(client_.ListTags("web").empty());
+  // Gone already is gone.
+  EXPECT_EQ(client_.DeleteManifest("web", image.digest), std::nullopt);
+  // A tag is no digest: refused before anything is sent.
+  EXPECT_THROW(client_.DeleteManifest("web", "web-latest"), Error);
+}
+
+TEST(RegistryClient, ARegistryThatRefusesDeletesSaysWhy) {
+  FakeServer server([](const std::string&, const std::string&) {
+    return FakeServer::Response(
+        "405 Method Not Allowed", "Content-Type: application/json\r\n",
+        R"({"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]})");
+  });
+  RegistryClient client(server.url(), true);
+  EXPECT_EQ(client.DeleteManifest("web", Sha256Digest("x")),
+            "405 Method Not Allowed: UNSUPPORTED: The operation is unsupported.");
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].substr(0, 25), "DELETE /v2/web/manifests/");
+}
+
 TEST(RegistryClient, UnreadableCaFileIsAnErrorNamingIt) {
   TestDir dir;
   const std::string message =

@@ -291,5 +291,35 @@ TEST_F(StoreBuildsTest, ASecondConnectionSeesProgressAtOnce) {
   EXPECT_EQ(other.FindBuild(b.id)->status, "running");
 }
 
+TEST_F(StoreBuildsTest, DeletesOnlyFinishedBuildsWithTheirJobsAndTags) {
+  const Build done = Create();
+  store_.StartBuild(done.id);
+  for (const auto& job : done.jobs) store_.FinishJob(job.id, "succeeded", 0, "sha256:x");
+  store_.FinishBuild(done.id, "succeeded", "", "sha256:i", {"web-latest"});
+  const Build running = Create();
+  store_.StartBuild(running.id);
+  const Build queued = Create("api");
+
+  const auto ages = store_.ListBuildAges();
+  ASSERT_EQ(ages.size(), 3u);
+  EXPECT_EQ(ages[0].id, done.id);
+  EXPECT_EQ(ages[0].app, "web");
+  EXPECT_EQ(ages[0].status, "succeeded");
+  EXPECT_EQ(ages[0].created_at.size(), 19u);
+  EXPECT_EQ(ages[2].app, "api");
+
+  EXPECT_EQ(store_.DeleteFinishedBuilds({done.id, running.id, queued.id, 999}),
+            std::vector<int64_t>{done.id});
+  EXPECT_FALSE(store_.FindBuild(done.id));
+  EXPECT_TRUE(store_.FindBuild(running.id));
+  EXPECT_TRUE(store_.FindBuild(queued.id));
+  SQLite::Database db(dir_.path() / "hephy.db");
+  EXPECT_EQ(
+      db.execAndGet("SELECT count(*) FROM build_jobs WHERE build_id = " + std::to_string(done.id))
+          .getInt(),
+      0);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM build_tags").getInt(), 0);
+}
+
 }  // namespace
 }  // namespace hephy
