@@ -16,6 +16,7 @@
 #include "registry/registry_access.h"
 #include "registry/registry_token_authority.h"
 #include "store/build_logs.h"
+#include "util/disk_space.h"
 #include "util/logging.h"
 
 namespace hephy {
@@ -86,15 +87,6 @@ std::string CreatedOf(const RegistryClient::Manifest& manifest) {
 }
 
 }  // namespace
-
-std::string FormatBytes(uint64_t bytes) {
-  if (bytes < (1u << 20)) return std::to_string(bytes >> 10) + " KiB";
-  const bool gib = bytes >= (1u << 30);
-  const double value = static_cast<double>(bytes) / static_cast<double>(gib ? 1u << 30 : 1u << 20);
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f %s", value, gib ? "GiB" : "MiB");
-  return text;
-}
 
 std::string PruneReport::Summary() const {
   std::string text = Plural(builds, "build", "builds") + " (" + FormatBytes(log_bytes) +

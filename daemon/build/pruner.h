@@ -47,9 +47,6 @@ struct PruneReport {
   nlohmann::json ToJson() const;
 };
 
-// "812 KiB", "64.0 MiB", "1.5 GiB".
-std::string FormatBytes(uint64_t bytes);
-
 class Pruner {
  public:
   // `tokens` and `registry` are the embedded registry's (both null for an

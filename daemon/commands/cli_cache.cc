@@ -5,20 +5,11 @@
 #include "commands/cli_commands.h"
 #include "executors/layer_cache.h"
 #include "hephy/error.h"
+#include "util/disk_space.h"
 #include "util/names.h"
 
 namespace hephy {
 namespace {
-
-// "812 KiB", "64.0 MiB", "1.5 GiB".
-std::string Size(uint64_t bytes) {
-  if (bytes < (1u << 20)) return std::to_string(bytes >> 10) + " KiB";
-  const bool gib = bytes >= (1u << 30);
-  const double value = static_cast<double>(bytes) / static_cast<double>(gib ? 1u << 30 : 1u << 20);
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f %s", value, gib ? "GiB" : "MiB");
-  return text;
-}
 
 LayerCache CacheOf(const Config& config) {
   return LayerCache(config.LayerCacheDir(),
@@ -74,13 +65,14 @@ int List(CliArgs& args, CommandContext& ctx) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& entry : entries) {
-    rows.push_back({entry.key.app, entry.key.unit, entry.key.platform, Size(entry.bytes),
+    rows.push_back({entry.key.app, entry.key.unit, entry.key.platform, FormatBytes(entry.bytes),
                     Rfc3339(entry.last_used) + (entry.in_use ? " (in use)" : "")});
   }
   if (!rows.empty()) PrintTable(ctx.io.out, {"APP", "UNIT", "PLATFORM", "SIZE", "LAST USED"}, rows);
-  ctx.io.out << entries.size() << (entries.size() == 1 ? " entry, " : " entries, ") << Size(total)
+  ctx.io.out << entries.size() << (entries.size() == 1 ? " entry, " : " entries, ")
+             << FormatBytes(total)
              << (app.empty()
-                     ? " of at most " + Size(cache.max_bytes()) + " (builder.cache.max_size)"
+                     ? " of at most " + FormatBytes(cache.max_bytes()) + " (builder.cache.max_size)"
                      : "")
              << (ctx.config.builder.cache.enabled ? "" : "; builder.cache.enabled is false")
              << "\n";
@@ -97,14 +89,14 @@ int Prune(CliArgs& args, CommandContext& ctx) {
   uint64_t freed = 0;
   for (const auto& entry : pruned.removed) {
     freed += entry.bytes;
-    ctx.io.out << "removed " << entry.key.Name() << " (" << Size(entry.bytes) << ")\n";
+    ctx.io.out << "removed " << entry.key.Name() << " (" << FormatBytes(entry.bytes) << ")\n";
   }
   for (const auto& entry : pruned.busy) {
     ctx.io.out << "kept " << entry.key.Name() << ": a build is using it\n";
   }
-  ctx.io.out << "freed " << Size(freed) << "\n";
+  ctx.io.out << "freed " << FormatBytes(freed) << "\n";
   ctx.store.Audit({ctx.actor, "cache.prune", app,
-                   std::to_string(pruned.removed.size()) + " entries, " + Size(freed),
+                   std::to_string(pruned.removed.size()) + " entries, " + FormatBytes(freed),
                    Remote(ctx)});
   return pruned.busy.empty() ? 0 : 1;
 }

@@ -2,6 +2,8 @@
 
 #include <sys/statvfs.h>
 
+#include <cstdio>
+
 #include "hephy/error.h"
 #include "util/ascii.h"
 
@@ -21,6 +23,15 @@ DiskSpace DiskSpaceOf(const std::filesystem::path& path) {
   }
   return {.total = static_cast<uint64_t>(disk.f_blocks) * disk.f_frsize,
           .available = static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize};
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  if (bytes < (1u << 20)) return std::to_string(bytes >> 10) + " KiB";
+  const bool gib = bytes >= (1u << 30);
+  const double value = static_cast<double>(bytes) / static_cast<double>(gib ? 1u << 30 : 1u << 20);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, gib ? "GiB" : "MiB");
+  return text;
 }
 
 void RequireFreeSpaceForPush(const std::filesystem::path& data_dir, uint64_t least) {

@@ -19,6 +19,9 @@ struct DiskSpace {
 // data_dir not made yet); zeros when none can be read.
 DiskSpace DiskSpaceOf(const std::filesystem::path& path);
 
+// "812 KiB", "64.0 MiB", "1.5 GiB".
+std::string FormatBytes(uint64_t bytes);
+
 // Throws Error when the filesystem holding `data_dir` has less than
 // `least` bytes free (0: never): "too little space left on DATA_DIR (N MiB
 // free, serve.min_free_space is M MiB); pushes are refused until space is
