@@ -46,7 +46,15 @@ SshSession::SshSession(ssh_session session, const SessionContext& context, std::
       handshake_slot_(std::move(handshake)) {}
 
 SshSession::~SshSession() {
-  if (event_ != nullptr) ssh_event_free(event_);
+  if (event_ != nullptr) {
+    // ssh_event_free frees the poll handles but not the callback each
+    // ssh_event_add_fd allocated: take every descriptor out first.
+    if (polling_stop_) ssh_event_remove_fd(event_, context_.stop_fd);
+    if (polling_stdin_) ssh_event_remove_fd(event_, child_.stdin_fd().get());
+    if (polling_stdout_) ssh_event_remove_fd(event_, child_.stdout_fd().get());
+    if (polling_stderr_) ssh_event_remove_fd(event_, child_.stderr_fd().get());
+    ssh_event_free(event_);
+  }
   ssh_disconnect(session_);
   ssh_free(session_);  // frees the channel too
 }

@@ -222,8 +222,17 @@ void Fetch(git_repository* repo, const UpstreamsConfig& config, const EgressPoli
       throw Error(what + e.what());
     }
   }
+  // An anonymous remote of `repo` without its url.*.insteadOf rewriting:
+  // the URL fetched is the URL the unit names and the policy checked, and
+  // libgit2 1.5.1 leaks PCRE2 match data (about 20 KiB) for every config
+  // entry its insteadOf lookup does not match (fixed upstream by libgit2
+  // pull request 6382).
+  git_remote_create_options create;
+  git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+  create.repository = repo;
+  create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
   git_remote* remote = nullptr;
-  if (git_remote_create_anonymous(&remote, repo, url.c_str()) != 0) {
+  if (git_remote_create_with_opts(&remote, url.c_str(), &create) != 0) {
     throw Error(what + LastGitError());
   }
   const Owned<git_remote, git_remote_free> owned_remote(remote);

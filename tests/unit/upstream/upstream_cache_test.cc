@@ -136,6 +136,20 @@ TEST_F(UpstreamCacheTest, PresentCommitIsNotFetchedAgain) {
   EXPECT_EQ(error.substr(0, url().size() + 23), url() + ": cannot fetch 'main': ") << error;
 }
 
+TEST_F(UpstreamCacheTest, InsteadOfInTheMirrorsConfigIsNotApplied) {
+  // The URL fetched is the one the unit names (and the egress policy
+  // checked), whatever url.*.insteadOf the mirror's git config says.
+  const auto first = Resolve("main");
+  const std::filesystem::path other = dir_.path() / "other";
+  const std::string decoy = Git({"rev-parse", "HEAD"});
+  Git({"clone", "-q", "--bare", upstream_.string(), other.string()});
+  Git({"config", "--file", (first.mirror / "config").string(),
+       "url.file://" + other.string() + ".insteadOf", url()});
+  const std::string head = Commit("second");
+  ASSERT_NE(head, decoy);
+  EXPECT_EQ(Resolve("main").commit, head);
+}
+
 TEST_F(UpstreamCacheTest, MovedBranchIsFetchedAgain) {
   const std::string first = Git({"rev-parse", "HEAD"});
   EXPECT_EQ(Resolve("main").commit, first);
