@@ -7,11 +7,16 @@
 // for the thread's timeout fails, naming the host, as does one whose fetch
 // is cancelled (libgit2 1.5 has no timeouts of its own). libgit2's ssh
 // transport reads through libssh2 on the stream's socket, not through the
-// stream: only its connection is bounded so.
+// stream: a watchdog thread per connection shuts such a socket down once it
+// has carried nothing for the timeout, or the fetch is cancelled, and
+// interruption() then says why (libgit2's own error names neither).
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <stop_token>
+#include <string>
 
 #include "net/egress_policy.h"
 
@@ -31,10 +36,28 @@ class PinnedConnections {
   PinnedConnections(const PinnedConnections&) = delete;
   PinnedConnections& operator=(const PinnedConnections&) = delete;
 
+  // Why a watchdog cut one of this thread's connections ("HOST did not
+  // answer for 60s (upstreams.timeout)", "the fetch from HOST was
+  // cancelled"); empty when none was.
+  std::string interruption() const;
+
+  // Thread-safe: watchdogs set it, the fetching thread reads it.
+  class Interruption {
+   public:
+    void Set(const std::string& why);  // the first reason stays
+    std::string Get() const;
+
+   private:
+    mutable std::mutex mutex_;
+    std::string why_;
+  };
+
  private:
   const EgressPolicy* previous_policy_;
   std::chrono::milliseconds previous_timeout_;
   std::stop_token previous_cancel_;
+  std::shared_ptr<Interruption> previous_interruption_;
+  std::shared_ptr<Interruption> interruption_;
 };
 
 }  // namespace hephy

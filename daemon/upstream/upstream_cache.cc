@@ -261,7 +261,10 @@ void Fetch(git_repository* repo, const UpstreamsConfig& config, const EgressPoli
   if (progress) progress("fetching " + url + " (" + ref + ")");
   const PinnedConnections pinned(policy, config.timeout, cancel);
   if (git_remote_fetch(remote, &refspecs, &options, "hephy upstream fetch") != 0) {
-    throw Error(what + (state.failure.empty() ? LastGitError() : state.failure));
+    const std::string interrupted = pinned.interruption();
+    throw Error(what + (!state.failure.empty() ? state.failure
+                        : !interrupted.empty() ? interrupted
+                                               : LastGitError()));
   }
   const git_indexer_progress* stats = git_remote_stats(remote);
   if (progress && stats->received_objects > 0) {

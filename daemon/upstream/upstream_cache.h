@@ -61,7 +61,7 @@ class UpstreamCache {
   // Thread-safe: calls for the same URL take turns on its mirror, calls for
   // different URLs run in parallel. A server that does not answer for
   // config.timeout fails the call, "HOST did not answer for 60s
-  // (upstreams.timeout)" (for ssh:// only while connecting; PinnedConnections).
+  // (upstreams.timeout)" (PinnedConnections).
   // A stop request on `cancel` (the pusher went away) ends a fetch at once,
   // as an Error "... cancelled".
   //

@@ -62,6 +62,14 @@ class UpstreamFetchTest : public ::testing::Test {
     return Cache().Resolve(url, ref, {}).commit;
   }
 
+  // upstreams.ssh_key: a new key without a passphrase.
+  void UseNewSshKey() {
+    config_.ssh_key = dir_.path() / "id_ed25519";
+    const RunResult r = hephy::Run(
+        {.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", config_.ssh_key.string()}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
   TestDir dir_;
   std::filesystem::path work_ = dir_.path() / "work";
   std::filesystem::path srv_ = dir_.path() / "srv";
@@ -94,6 +102,7 @@ class SilentServer {
     port_ = ntohs(address.sin_port);
   }
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/up.git"; }
+  std::string SshUrl() const { return "ssh://git@127.0.0.1:" + std::to_string(port_) + "/up.git"; }
   // Until a client has connected (and waits for an answer).
   bool WaitForClient() const {
     pollfd pending{.fd = fd_.get(), .events = POLLIN, .revents = 0};
@@ -138,6 +147,33 @@ TEST_F(UpstreamFetchTest, ACancelEndsAFetchThatWaitsForItsServer) {
   fetch.join();
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10));
   EXPECT_NE(error.find("cancelled"), std::string::npos) << error;
+}
+
+// libssh2 reads the socket itself; a watchdog bounds it all the same.
+TEST_F(UpstreamFetchTest, AnSshServerThatStopsAnsweringFailsTheFetchNamingIt) {
+  config_.timeout = std::chrono::seconds(2);
+  UseNewSshKey();
+  const SilentServer silent;
+  const std::string error = ErrorOf([&] { Resolve(silent.SshUrl(), "main"); });
+  EXPECT_NE(error.find("cannot fetch 'main': 127.0.0.1 did not answer for 2s (upstreams.timeout)"),
+            std::string::npos)
+      << error;
+}
+
+TEST_F(UpstreamFetchTest, ACancelEndsAnSshFetchThatWaitsForItsServer) {
+  UseNewSshKey();
+  const SilentServer silent;  // upstreams.timeout: the default, 60 s
+  std::stop_source pusher;
+  std::string error;
+  std::thread fetch([&] {
+    error = ErrorOf([&] { Cache().Resolve(silent.SshUrl(), "main", {}, pusher.get_token()); });
+  });
+  ASSERT_TRUE(silent.WaitForClient());
+  const auto asked = std::chrono::steady_clock::now();
+  pusher.request_stop();
+  fetch.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10));
+  EXPECT_NE(error.find("the fetch from 127.0.0.1 was cancelled"), std::string::npos) << error;
 }
 
 // HTTP(S) with a token: git http-backend behind GitHttpServer.
