@@ -70,6 +70,9 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
            "true, the default) serves plain HTTP on loopback; set registry.embedded: false to "
            "use an external registry over TLS, or drop registry.insecure: false");
   }
+  if (config.http.tls_cert.empty() != config.http.tls_key.empty()) {
+    throw Error(source + ": http.tls_cert and http.tls_key: set both to serve HTTPS, or neither");
+  }
   if (config.data_dir.empty()) throw Error(source + ": data_dir: must not be empty");
   if (config.data_dir.is_relative()) config.data_dir = base_dir / config.data_dir;
   config.data_dir = config.data_dir.lexically_normal();
@@ -81,7 +84,8 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
   }
   for (auto* path : {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
                      &config.upstreams.known_hosts, &config.registry.ca_file,
-                     &config.registry.docker_config, &config.builder.kubernetes.kubeconfig}) {
+                     &config.registry.docker_config, &config.builder.kubernetes.kubeconfig,
+                     &config.http.tls_cert, &config.http.tls_key}) {
     if (!path->empty()) *path = (config.data_dir / *path).lexically_normal();
   }
   return config;

@@ -17,8 +17,11 @@ constexpr const char* kSelectToken =
     " FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 ApiToken ReadToken(SQLite::Statement& q) {
-  return ApiToken{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                  q.getColumn(3).getString(), q.getColumn(4).getString()};
+  return ApiToken{.id = q.getColumn(0).getInt64(),
+                  .user = q.getColumn(1).getString(),
+                  .name = q.getColumn(2).getString(),
+                  .created_at = q.getColumn(3).getString(),
+                  .last_used_at = q.getColumn(4).getString()};
 }
 
 void ValidateTokenName(const std::string& name) {

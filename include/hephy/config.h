@@ -59,6 +59,16 @@ struct HttpConfig {
   // Connections open at one time; more are answered 503 and closed.
   int max_connections = 64;
   OpenEndpoints open_endpoints = OpenEndpoints::kLoopback;
+  // PEM certificate chain and private key: both set, the listener speaks
+  // HTTPS only (TLS 1.2 with AEAD suites, or 1.3); reread on SIGHUP. Absolute
+  // after parsing, as registry.ca_file.
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+  // A TLS-terminating proxy is in front of a plain-HTTP listener: requests
+  // bearing credentials are taken only with X-Forwarded-Proto: https.
+  // Without it (and without TLS), credentials are refused on a listener
+  // that is not loopback.
+  bool trust_proxy = false;
 };
 
 struct RegistryConfig {

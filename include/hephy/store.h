@@ -77,12 +77,15 @@ struct AuditEntry {
   std::string at;
 };
 
-// An API token of the HTTP API. The token itself is not stored, only its
-// SHA-256 (daemon/api/api_tokens.h).
+// An API token of the HTTP API, or a deploy token: git over HTTP(S) for one
+// app, read or write, the HTTPS counterpart of a deploy key. The token itself
+// is not stored, only its SHA-256 (daemon/api/api_tokens.h).
 struct ApiToken {
   int64_t id = 0;
-  std::string user;
-  std::string name;  // "" when none was given
+  std::string user;    // whose token it is; "" for a deploy token
+  std::string app;     // a deploy token's app; "" for a user's token
+  std::string access;  // a deploy token's "read" or "write"; "" for a user's token
+  std::string name;    // "" when none was given
   std::string created_at;
   std::string last_used_at;  // "" until first used
 };
@@ -208,6 +211,15 @@ class Store {
   // last_used_at, at most once a minute per token, so that requests do not
   // each write to the database.
   std::optional<User> FindUserByApiToken(const std::string& token_sha256);
+  // A deploy token of `app` with `access` ("read" or "write"); listed and
+  // revoked with the API tokens. Throws Error for an unknown app, an access
+  // that is neither, or a name or hash as for CreateApiToken.
+  ApiToken CreateDeployToken(const std::string& app, const std::string& access,
+                             const std::string& name, const std::string& token_sha256);
+  // The deploy token with this hash, or nullopt; its use is recorded as for
+  // FindUserByApiToken. A user's token is never a deploy token, nor the
+  // other way round.
+  std::optional<ApiToken> FindDeployToken(const std::string& token_sha256);
 
   // Runs a query; throws Error when the database does not answer. For
   // health checks.
