@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "api/http_api.h"
@@ -23,10 +25,12 @@
 #include "executors/build_contexts.h"
 #include "git/hook_server.h"
 #include "git/repo_store.h"
+#include "githttp/git_http.h"
 #include "hephy/error.h"
 #include "hephy/executor.h"
 #include "hephy/store.h"
 #include "net/http_connection.h"
+#include "net/tls_server_context.h"
 #include "push/push_ledger.h"
 #include "push/push_receiver.h"
 #include "registry/docker_config.h"
@@ -55,7 +59,10 @@ const char* SignalName(int signal) { return signal == SIGINT ? "SIGINT" : "SIGTE
 // Waits for SIGTERM or SIGINT, then drains: new pushes are refused while
 // those in progress finish, for up to `timeout`; a second signal ends the
 // wait at once. Returns when hephyd should stop.
-void DrainOnSignal(const sigset_t& signals, DrainGate& drain, std::chrono::seconds timeout) {
+// SIGHUP, meanwhile, calls `reread` (the TLS certificate) and changes
+// nothing else.
+void DrainOnSignal(const sigset_t& signals, DrainGate& drain, std::chrono::seconds timeout,
+                   const std::function<void()>& reread) {
   const UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
   if (!signal_fd) throw Error(std::string("signalfd: ") + std::strerror(errno));
   const auto next_signal = [&] {
@@ -64,10 +71,16 @@ void DrainOnSignal(const sigset_t& signals, DrainGate& drain, std::chrono::secon
                ? static_cast<int>(info.ssi_signo)
                : SIGTERM;
   };
-  pollfd wait_for_signal{signal_fd.get(), POLLIN, 0};
-  while (poll(&wait_for_signal, 1, -1) < 0 && errno == EINTR) {
+  int first = 0;
+  while (first == 0) {
+    pollfd wait_for_signal{signal_fd.get(), POLLIN, 0};
+    if (poll(&wait_for_signal, 1, -1) < 0) continue;  // EINTR
+    first = next_signal();
+    if (first == SIGHUP) {
+      reread();
+      first = 0;
+    }
   }
-  const int first = next_signal();
   drain.Begin();
   const int active = drain.active();
   if (active == 0 || timeout.count() == 0) {
@@ -88,8 +101,13 @@ void DrainOnSignal(const sigset_t& signals, DrainGate& drain, std::chrono::secon
     if (fds[1].revents != 0) {
       spdlog::info("drained: every push and rebuild in progress finished; stopping");
     } else if (fds[0].revents != 0) {
+      const int signal = next_signal();
+      if (signal == SIGHUP) {
+        reread();
+        continue;
+      }
       spdlog::info("received {} while draining; cancelling {} push(es) or rebuild(s) and stopping",
-                   SignalName(next_signal()), drain.active());
+                   SignalName(signal), drain.active());
     } else if (ready == 0) {
       spdlog::warn(
           "serve.drain_timeout ({}) is over; cancelling {} push(es) or rebuild(s) still in "
@@ -99,6 +117,17 @@ void DrainOnSignal(const sigset_t& signals, DrainGate& drain, std::chrono::secon
       continue;
     }
     return;
+  }
+}
+
+void LogServedCertificate(const TlsServerContext& tls) {
+  const ServedCertificate served = tls.Certificate();
+  if (served.expired) {
+    spdlog::warn("serving HTTPS with {} ({}, serial {}), which has EXPIRED: clients will refuse it",
+                 tls.cert_file().string(), served.subject, served.serial);
+  } else {
+    spdlog::info("serving HTTPS with {} ({}, serial {})", tls.cert_file().string(), served.subject,
+                 served.serial);
   }
 }
 
@@ -112,6 +141,7 @@ int Serve(const Config& config) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // Everything that can be checked is, before anything is written.
@@ -198,10 +228,35 @@ int Serve(const Config& config) {
   });
   hooks.Listen(config.HookSocketPath());
   HttpApi api(config, &contexts, tokens, &drain);
+  // HTTPS, when configured; SIGHUP rereads the files (a renewed certificate).
+  std::optional<TlsServerContext> tls;
+  if (!config.http.tls_cert.empty()) {
+    tls.emplace(config.http.tls_cert, config.http.tls_key);
+    LogServedCertificate(*tls);
+  }
+  const auto reread = [&] {
+    if (!tls) return spdlog::info("received SIGHUP: nothing to reread (http.tls_cert is not set)");
+    try {
+      tls->Reload();
+      spdlog::info("received SIGHUP: reread http.tls_cert and http.tls_key");
+      LogServedCertificate(*tls);
+    } catch (const Error& e) {
+      spdlog::error("received SIGHUP: {}; still serving the certificate loaded before", e.what());
+    }
+  };
+  // One budget of pushes per user and of failed logins per address, for SSH
+  // and git over HTTP alike.
+  SessionLimits limits(config.ssh);
+  AuthThrottle throttle(config.ssh.auth_failures);
+  const GitHttp git_http({config, repos, pushes, limits, throttle, drain});
   HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
-                  [&api](const HttpServerRequest& request, HttpExchange& exchange) {
+                  [&](const HttpServerRequest& request, HttpExchange& exchange) {
+                    if (GitHttp::Serves(request)) return git_http.Handle(request, exchange);
                     api.Handle(request, exchange);
-                  });
+                  },
+                  {.streamed_bodies = &GitHttp::StreamsBody,
+                   .tls = tls ? std::function([&tls] { return tls->Current(); })
+                              : std::function<std::shared_ptr<boost::asio::ssl::context>()>()});
   const ListenAddress http_bound = http.Listen();
   std::optional<EmbeddedRegistry> registry;
   if (tokens != nullptr) {
@@ -212,23 +267,26 @@ int Serve(const Config& config) {
                                     .issuer = RegistryTokenAuthority::kIssuer,
                                     .root_cert_bundle = tokens->signer().certificate_path()});
   }
-  SshServer server(config, repos, pushes, drain);
+  SshServer server(config, repos, pushes, drain, limits, throttle);
   pruner.emplace(config, scheduler, tokens, registry ? &*registry : nullptr);
   const DailyPrune daily_prune(config, *pruner);
   const ListenAddress bound = server.Listen();
   http.Start();
-  spdlog::info("hephyd {} serving HTTP on {} (health, metrics, API)", HEPHY_VERSION,
-               http_bound.ToString());
+  spdlog::info("hephyd {} serving {} on {} (git, health, metrics, API)", HEPHY_VERSION,
+               tls ? "HTTPS" : "HTTP", http_bound.ToString());
   spdlog::info("hephyd {} serving SSH on {} (data in {})", HEPHY_VERSION, bound.ToString(),
                config.data_dir.string());
   spdlog::info("push with: git push ssh://git@{}/APP.git {}", bound.ToString(),
+               config.builder.branches.front());
+  spdlog::info("or with a token: git push {}://USER@{}/APP.git {}",
+               config.http.tls_cert.empty() ? "http" : "https", http_bound.ToString(),
                config.builder.branches.front());
 
   std::thread hook_thread([&] { hooks.Run(); });
   const ScheduledRebuilds schedule(config, rebuilder, drain);
   std::jthread schedule_thread([&](std::stop_token stop) { schedule.Run(stop); });
   std::thread signals([&] {
-    DrainOnSignal(stop_signals, drain, config.serve.drain_timeout);
+    DrainOnSignal(stop_signals, drain, config.serve.drain_timeout, reread);
     server.Stop();
     http.Stop();
   });

@@ -2,6 +2,7 @@
 
 #include "api/api_tokens.h"
 #include "api/authorization.h"
+#include "api/transport_security.h"
 
 namespace hephy {
 namespace {
@@ -28,6 +29,7 @@ Store& ApiCaller::store() {
 const std::optional<User>& ApiCaller::Authenticate() {
   const std::string header = http_.Header("authorization");
   if (header.empty()) return user_;
+  if (const auto refusal = CredentialsRefusal(config_, http_)) throw ApiError(403, *refusal);
   const auto authorization = ParseAuthorization(header);
   if (!authorization || authorization->scheme != "bearer") {
     throw Unauthorized("malformed Authorization header (expected Bearer TOKEN)", true);

@@ -6,11 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -67,6 +69,8 @@ struct HttpServer::Impl {
   ListenAddress listen;
   HttpServerLimits limits;
   HttpHandler handler;
+  std::function<bool(const HttpServerRequest&)> streamed_bodies;
+  std::function<std::shared_ptr<net::ssl::context>()> tls;
   net::io_context io{1};
   net::executor_work_guard<net::io_context::executor_type> work{io.get_executor()};
   tcp::acceptor acceptor{io};
@@ -84,29 +88,62 @@ struct HttpServer::Impl {
   // A second Stop waits for the first to finish.
   std::once_flag stop_once;
 
-  Impl(ListenAddress listen_in, HttpServerLimits limits_in, HttpHandler handler_in)
-      : listen(std::move(listen_in)), limits(limits_in), handler(std::move(handler_in)) {}
+  Impl(ListenAddress listen_in, HttpServerLimits limits_in, HttpHandler handler_in,
+       HttpServerOptions options)
+      : listen(std::move(listen_in)),
+        limits(limits_in),
+        handler(std::move(handler_in)),
+        streamed_bodies(std::move(options.streamed_bodies)),
+        tls(std::move(options.tls)) {}
 
   void Accept();
   void Stop();
 };
 
+// What Stop needs of a connection, over TLS or not.
+class HttpSession {
+ public:
+  virtual ~HttpSession() = default;
+  // On the connection's strand: idle connections, streams and request
+  // bodies still arriving close now; a response being made is still sent,
+  // and then the connection closes.
+  virtual void Shutdown() = 0;
+  // The connection's strand.
+  virtual net::any_io_executor executor() = 0;
+};
+
 // One connection: reads requests one after the other, hands each to a
 // handler thread, and writes what the handler answers. Everything but the
-// handler runs on the connection's strand.
-class HttpSession : public std::enable_shared_from_this<HttpSession>, public HttpExchange {
+// handler runs on the connection's strand. Stream is beast::tcp_stream, or
+// beast::ssl_stream over it for HTTPS.
+template <class Stream>
+class HttpStreamSession : public HttpSession,
+                          public HttpExchange,
+                          public std::enable_shared_from_this<HttpStreamSession<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  HttpSession(tcp::socket socket, HttpServer::Impl& server)
+  HttpStreamSession(tcp::socket socket, HttpServer::Impl& server) requires(!kTls)
       : server_(server), stream_(std::move(socket)) {
+    Identify();
+  }
+  // Holds `tls` for the connection's life: a reload does not pull it away.
+  HttpStreamSession(tcp::socket socket, HttpServer::Impl& server,
+                    std::shared_ptr<net::ssl::context> tls) requires(kTls)
+      : server_(server), tls_(std::move(tls)), stream_(std::move(socket), *tls_) {
+    Identify();
+  }
+
+  void Identify() {
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = Lowest().socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = EndpointText(peer);
       loopback_ = IsLoopback(peer.address());
     }
   }
 
-  ~HttpSession() override {
+  ~HttpStreamSession() override {
     if (!counted_) return;
     server_.open.fetch_sub(1);
     std::lock_guard lock(server_.mutex);
@@ -119,8 +156,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     counted_ = true;
     {
       std::lock_guard lock(server_.mutex);
-      server_.sessions[this] = weak_from_this();
+      server_.sessions[this] = this->weak_from_this();
     }
+    if constexpr (kTls) {
+      // The handshake, within the time a request may take to come.
+      Lowest().expires_after(server_.limits.request_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this(),
+                                                              open](beast::error_code ec) {
+        if (ec) {
+          Log()->debug("remote={} TLS handshake failed: {}", self->remote_, ec.message());
+          return self->Close();
+        }
+        self->Serve(open);
+      });
+    } else {
+      Serve(open);
+    }
+  }
+
+  void Serve(int open) {
     if (open > server_.limits.max_connections) {
       Log()->warn("remote={} refused: http.max_connections ({}) connections are open", remote_,
                   server_.limits.max_connections);
@@ -130,23 +184,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     Read();
   }
 
-  // From Stop, on the strand: idle connections and streams close now; a
-  // response being made is still sent, and then the connection closes.
-  void Shutdown() {
+  void Shutdown() override {
     stop_.request_stop();
-    if (!busy_ || streaming_) Close();
+    if (!busy_ || streaming_ || (body_parser_ && !body_parser_->is_done())) Close();
   }
 
-  void Respond(HttpServerResponse response) override {
-    responded_ = true;
-    net::post(stream_.get_executor(),
-              [self = shared_from_this(), response = std::move(response)]() mutable {
-                self->WriteResponse(std::move(response), self->keep_alive_);
-              });
+  // Kept until the handler returns (Handle): only then may the connection
+  // go on to the next request, whose handler must not find this one's state.
+  void Respond(HttpServerResponse response) override { response_ = std::move(response); }
+
+  size_t ReadBody(std::span<char> buffer) override {
+    if (!body_parser_ || buffer.empty()) return 0;
+    size_t got = 0;
+    std::string error;
+    OnStrand([&](std::promise<bool>& done) { ReadBodyPart(buffer, got, error, done); });
+    if (!error.empty()) throw Error(error);
+    return got;
   }
 
   bool StartStream(const HttpServerResponse& head) override {
-    responded_ = true;
     streaming_handler_ = true;
     return OnStrand([&](std::promise<bool>& done) { WriteStreamHead(head, done); });
   }
@@ -163,8 +219,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
 
   std::stop_token stopping() const override { return stop_.get_token(); }
 
-  // The connection's strand.
-  auto executor() { return stream_.get_executor(); }
+  net::any_io_executor executor() override { return stream_.get_executor(); }
 
  private:
   // Runs `start` on the strand and waits for the promise it is given.
@@ -173,66 +228,141 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     std::promise<bool> done;
     auto result = done.get_future();
     net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this(), &start, &done] { start(done); });
+                  [self = this->shared_from_this(), &start, &done] { start(done); });
     return result.get();
   }
 
+  // The next request's headers; then its body, read whole or streamed.
   void Read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
-    parser_->body_limit(server_.limits.max_body_bytes);
-    stream_.expires_after(server_.limits.request_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
+    parser_.reset();
+    body_parser_.reset();
+    Lowest().expires_after(server_.limits.request_timeout);
+    http::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
-  void OnRead(beast::error_code ec) {
+  // Answers what the client broke, or closes; true when the read went well.
+  bool ReadWentWell(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return WriteResponse(
-          JsonError(413, "request body larger than " +
-                             std::to_string(server_.limits.max_body_bytes) + " bytes"),
-          false);
+      WriteResponse(JsonError(413, "request body larger than " +
+                                       std::to_string(server_.limits.max_body_bytes) + " bytes"),
+                    false);
+    } else if (ec == http::error::header_limit) {
+      WriteResponse(JsonError(431, "request headers larger than " +
+                                       std::to_string(server_.limits.max_header_bytes) + " bytes"),
+                    false);
+    } else if (IsParseError(ec) && ec != http::error::end_of_stream &&
+               ec != http::error::partial_message) {
+      WriteResponse(JsonError(400, "malformed request: " + ec.message()), false);
+    } else if (ec) {
+      Close();  // the client closed, went quiet for too long, or the server stops
     }
-    if (ec == http::error::header_limit) {
-      return WriteResponse(
-          JsonError(431, "request headers larger than " +
-                             std::to_string(server_.limits.max_header_bytes) + " bytes"),
-          false);
-    }
-    if (IsParseError(ec) && ec != http::error::end_of_stream &&
-        ec != http::error::partial_message) {
-      return WriteResponse(JsonError(400, "malformed request: " + ec.message()), false);
-    }
-    // The client closed, went quiet for too long, or the server stops.
-    if (ec) return Close();
+    return !ec;
+  }
 
-    auto& message = parser_->get();
-    HttpServerRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
+  void OnHeader(beast::error_code ec) {
+    if (!ReadWentWell(ec)) return;
+    const auto& message = header_parser_->get();
+    request_ = HttpServerRequest{};
+    request_.method = std::string(message.method_string());
+    request_.target = std::string(message.target());
     for (const auto& field : message) {
       std::string name(field.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto& value = request.headers[name];
+      auto& value = request_.headers[name];
       value += (value.empty() ? "" : ", ") + std::string(field.value());
     }
-    request.body = std::move(message.body());
-    request.remote = remote_;
-    request.remote_loopback = loopback_;
+    request_.remote = remote_;
+    request_.remote_loopback = loopback_;
+    if (server_.streamed_bodies && server_.streamed_bodies(request_)) {
+      continue_pending_ = beast::iequals(request_.Header("expect"), "100-continue");
+      body_parser_.emplace(std::move(*header_parser_));
+      body_parser_->body_limit(boost::none);
+      keep_alive_ = false;  // a body the handler leaves unread would be taken for a request
+      return Dispatch();
+    }
     keep_alive_ = message.keep_alive();
-    stream_.expires_never();
+    parser_.emplace(std::move(*header_parser_));
+    parser_->body_limit(server_.limits.max_body_bytes);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (!self->ReadWentWell(ec)) return;
+                       self->request_.body = std::move(self->parser_->get().body());
+                       self->Dispatch();
+                     });
+  }
 
+  // Hands request_ to a handler thread.
+  void Dispatch() {
+    Lowest().expires_never();
     std::lock_guard lock(server_.mutex);
     if (server_.stopping) return Close();
     busy_ = true;
-    responded_ = finished_ = streaming_handler_ = false;
-    server_.handlers.Start([self = shared_from_this(), request = std::move(request)]() mutable {
-      self->Handle(request);
-      // The last reference may be this one: the session goes here, while
-      // Stop still waits for this thread, not after.
-      self.reset();
-    });
+    response_.reset();
+    finished_ = streaming_handler_ = false;
+    server_.handlers.Start(
+        [self = this->shared_from_this(), request = std::move(request_)]() mutable {
+          self->Handle(request);
+          // The last reference may be this one: the session goes here, while
+          // Stop still waits for this thread, not after.
+          self.reset();
+        });
+  }
+
+  // On the strand: one read of a streamed body into `buffer`, after telling
+  // a client that waits for it to go on.
+  void ReadBodyPart(std::span<char> buffer, size_t& got, std::string& error,
+                    std::promise<bool>& done) {
+    if (closed_) {
+      error = "the client has gone";
+      return done.set_value(false);
+    }
+    if (body_parser_->is_done()) return done.set_value(true);
+    const auto fail = [this, &error, &done](const std::string& why) {
+      error = why;
+      Close();
+      done.set_value(false);
+    };
+    if (continue_pending_) {
+      continue_pending_ = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      Lowest().expires_after(server_.limits.write_timeout);
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = this->shared_from_this(), buffer, &got, &error, &done, fail](
+                           beast::error_code ec, size_t) {
+                         if (ec) return fail("the client has gone: " + ec.message());
+                         self->ReadBodyPart(buffer, got, error, done);
+                       });
+      return;
+    }
+    auto& body = body_parser_->get().body();
+    body.data = buffer.data();
+    body.size = buffer.size();
+    Lowest().expires_after(server_.limits.request_timeout);
+    http::async_read_some(
+        stream_, buffer_, *body_parser_,
+        [self = this->shared_from_this(), buffer, &got, &error, &done, fail](beast::error_code ec,
+                                                                             size_t) {
+          if (ec == http::error::need_buffer) ec = {};
+          if (ec == beast::error::timeout) {
+            return fail("the client sent nothing for " +
+                        std::to_string(self->server_.limits.request_timeout.count()) + " ms");
+          }
+          if (IsParseError(ec) && ec != http::error::partial_message) {
+            return fail("malformed request body: " + ec.message());
+          }
+          if (ec) return fail("the client has gone: " + ec.message());
+          got = buffer.size() - self->body_parser_->get().body().size;
+          const bool complete = self->body_parser_->is_done();
+          // A chunk's header alone carries no body bytes.
+          if (got == 0 && !complete) return self->ReadBodyPart(buffer, got, error, done);
+          self->Lowest().expires_never();
+          if (complete && self->streaming_) self->WatchForHangUp();
+          done.set_value(true);
+        });
   }
 
   // On the handler's thread.
@@ -242,10 +372,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     } catch (const std::exception& e) {
       Log()->error("remote={} {} {}: {}", remote_, request.method, request.target, e.what());
     }
-    if (!responded_) {
-      Respond(JsonError(500, "internal error"));
-    } else if (streaming_handler_ && !finished_) {
-      net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+    if (!streaming_handler_) {
+      net::post(stream_.get_executor(),
+                [self = this->shared_from_this(),
+                 response = response_.value_or(JsonError(500, "internal error"))]() mutable {
+                  self->WriteResponse(std::move(response), self->keep_alive_);
+                });
+    } else if (!finished_) {
+      net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
     }
   }
 
@@ -263,9 +397,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     message->body() = std::move(response.body);
     message->keep_alive(keep_alive && !stopping);
     message->prepare_payload();
-    stream_.expires_after(server_.limits.write_timeout);
+    Lowest().expires_after(server_.limits.write_timeout);
     http::async_write(stream_, *message,
-                      [self = shared_from_this(), message](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), message](beast::error_code ec, size_t) {
                         self->busy_ = false;
                         if (ec) return self->Close();
                         if (!message->keep_alive()) return self->Linger();
@@ -283,26 +417,36 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     stream_head_->keep_alive(false);
     stream_head_->chunked(true);
     stream_head_serializer_.emplace(*stream_head_);
-    stream_.expires_after(server_.limits.write_timeout);
-    http::async_write_header(stream_, *stream_head_serializer_,
-                             [self = shared_from_this(), &done](beast::error_code ec, size_t) {
-                               self->stream_.expires_never();
-                               if (ec) {
-                                 self->Close();
-                                 return done.set_value(false);
-                               }
-                               self->WatchForHangUp();
-                               done.set_value(true);
-                             });
+    Lowest().expires_after(server_.limits.write_timeout);
+    http::async_write_header(
+        stream_, *stream_head_serializer_,
+        [self = this->shared_from_this(), &done](beast::error_code ec, size_t) {
+          self->Lowest().expires_never();
+          if (ec) {
+            self->Close();
+            return done.set_value(false);
+          }
+          // A body still coming is read by the handler.
+          if (!self->body_parser_ || self->body_parser_->is_done()) {
+            self->WatchForHangUp();
+          }
+          done.set_value(true);
+        });
   }
 
   // While a stream runs, the client sends nothing: a read that ends means
   // it has gone. The read has no timeout (a build may be quiet for long);
   // the writes have theirs.
   void WatchForHangUp() {
+    if (watching_) return;
+    watching_ = true;
+    ReadUntilHangUp();
+  }
+
+  void ReadUntilHangUp() {
     stream_.async_read_some(net::buffer(hang_up_probe_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (!ec) return self->WatchForHangUp();
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec) return self->ReadUntilHangUp();
                               self->stop_.request_stop();
                               self->Close();
                             });
@@ -311,10 +455,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
   void WriteChunk(std::string_view data, std::promise<bool>& done) {
     if (closed_ || stop_.stop_requested()) return done.set_value(false);
     chunk_.assign(data);
-    stream_.expires_after(server_.limits.write_timeout);
+    Lowest().expires_after(server_.limits.write_timeout);
     net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
-                     [self = shared_from_this(), &done](beast::error_code ec, size_t) {
-                       self->stream_.expires_never();
+                     [self = this->shared_from_this(), &done](beast::error_code ec, size_t) {
+                       self->Lowest().expires_never();
                        if (ec) self->Close();
                        done.set_value(!ec);
                      });
@@ -322,9 +466,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
 
   void WriteLastChunk(std::promise<bool>& done) {
     if (closed_) return done.set_value(false);
-    stream_.expires_after(server_.limits.write_timeout);
+    Lowest().expires_after(server_.limits.write_timeout);
     net::async_write(stream_, http::make_chunk_last(),
-                     [self = shared_from_this(), &done](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this(), &done](beast::error_code ec, size_t) {
                        self->Close();
                        done.set_value(!ec);
                      });
@@ -337,15 +481,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
   // and the client could lose the response.
   void Linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.expires_after(std::chrono::seconds(1));
+    Lowest().expires_after(std::chrono::seconds(1));
     Drain();
   }
 
   void Drain() {
     stream_.async_read_some(net::buffer(hang_up_probe_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->Drain();
                             });
@@ -356,14 +500,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
     closed_ = true;
     busy_ = false;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
   }
 
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   HttpServer::Impl& server_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> tls_;  // before stream_, which uses it
+  Stream stream_;
   beast::flat_buffer buffer_;
+  // The request being read: its headers, then its body read whole or
+  // streamed (a handler's ReadBody).
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  HttpServerRequest request_;
   std::string remote_ = "?";
   bool loopback_ = false;
   bool counted_ = false;
@@ -374,13 +526,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Htt
   bool busy_ = false;       // a request is being handled or answered
   bool streaming_ = false;  // the response is a stream
   bool closed_ = false;
+  bool continue_pending_ = false;  // the client waits for "100 Continue" to send its body
+  bool watching_ = false;          // for the client to hang up (WatchForHangUp)
   std::optional<http::response<http::empty_body>> stream_head_;
   std::optional<http::response_serializer<http::empty_body>> stream_head_serializer_;
   std::string chunk_;
   char hang_up_probe_[512];
 
   // On the handler's thread: what it did with the exchange.
-  bool responded_ = false;
+  std::optional<HttpServerResponse> response_;
   bool streaming_handler_ = false;
   bool finished_ = false;
 };
@@ -389,7 +543,13 @@ void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec) {
-      std::make_shared<HttpSession>(std::move(socket), *this)->Start();
+      if (tls) {
+        std::make_shared<HttpStreamSession<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket),
+                                                                                  *this, tls())
+            ->Start();
+      } else {
+        std::make_shared<HttpStreamSession<beast::tcp_stream>>(std::move(socket), *this)->Start();
+      }
       return Accept();
     }
     // Out of descriptors, say: trying again at once would spin.
@@ -401,8 +561,10 @@ void HttpServer::Impl::Accept() {
   });
 }
 
-HttpServer::HttpServer(ListenAddress listen, HttpServerLimits limits, HttpHandler handler)
-    : impl_(std::make_unique<Impl>(std::move(listen), limits, std::move(handler))) {}
+HttpServer::HttpServer(ListenAddress listen, HttpServerLimits limits, HttpHandler handler,
+                       HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(listen), limits, std::move(handler),
+                                   std::move(options))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

@@ -1,17 +1,18 @@
-// The HTTP front of `hephyd serve`: plain HTTP/1.1 with keep-alive on
-// http.listen (TLS belongs to a reverse proxy in front of it), Boost.Beast
-// over Asio. One I/O thread runs every connection, each on its own strand;
-// each request is handled on a thread of its own, so that a handler may block
+// The HTTP front of `hephyd serve`: HTTP/1.1 with keep-alive on
+// http.listen, plain or over TLS, Boost.Beast over Asio. One I/O thread runs every connection, each
+// on its own strand; each request is handled on a thread of its own, so that a handler may block
 // (on the database, the registry, or a build log followed for an hour)
 // without holding up other connections. What the requests mean is the
 // handler's business (daemon/api/http_api.h).
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -65,9 +66,18 @@ class HttpExchange {
  public:
   virtual ~HttpExchange() = default;
 
-  // Sends a whole response, with a Content-Length. The connection is kept
-  // for the client's next request, when it asked for that.
+  // Sends a whole response, with a Content-Length, once the handler has
+  // returned. The connection is kept for the client's next request, when it
+  // asked for that and its body was read whole.
   virtual void Respond(HttpServerResponse response) = 0;
+
+  // The next bytes of a streamed request body (see HttpServer's
+  // `streamed_bodies`), at most buffer.size(); 0 once it has all come, and
+  // always for a body read whole (it is in the request). A client that sent
+  // "Expect: 100-continue" is told to go on at the first call. Throws Error
+  // when the client goes, breaks the framing, or sends nothing for
+  // request_timeout.
+  virtual size_t ReadBody(std::span<char> buffer) = 0;
 
   // Starts a streamed response (Transfer-Encoding: chunked) with the status
   // and headers of `head` (its body is ignored), and waits until they are
@@ -90,11 +100,26 @@ class HttpExchange {
 // response at all, is answered 500 (the exception's text is logged, not sent).
 using HttpHandler = std::function<void(const HttpServerRequest& request, HttpExchange& exchange)>;
 
-class HttpSession;
+struct HttpServerOptions {
+  // Requests for which this answers true (given their method, target and
+  // headers) reach the handler as soon as their headers have come, their
+  // body unread and without limit, for HttpExchange::ReadBody; their
+  // connection closes after the response. Other bodies are read whole first,
+  // within max_body_bytes.
+  std::function<bool(const HttpServerRequest& head)> streamed_bodies;
+  // When set, the listener speaks HTTPS only: each new connection's TLS
+  // handshake uses the context this returns then (a reload changes it for
+  // later connections only).
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls;
+};
+
+template <class Stream>
+class HttpStreamSession;
 
 class HttpServer {
  public:
-  HttpServer(ListenAddress listen, HttpServerLimits limits, HttpHandler handler);
+  HttpServer(ListenAddress listen, HttpServerLimits limits, HttpHandler handler,
+             HttpServerOptions options = {});
   // Stops the server if it runs.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -113,7 +138,8 @@ class HttpServer {
   void Stop();
 
  private:
-  friend class HttpSession;  // one connection (http_server.cc)
+  template <class Stream>
+  friend class HttpStreamSession;  // one connection (http_server.cc)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -84,18 +84,24 @@ SpawnOptions AdmitGitCommand(const GitAccessRequest& request, const Config& conf
     }
   }
   const AppAccess needed = push ? AppAccess::kWrite : AppAccess::kRead;
+  const std::string& key = request.key_fingerprint;
   RequireAccess(access(*app), needed,
-                request.user ? request.user->name : "deploy key " + request.key_fingerprint, action,
-                name);
+                request.user                ? request.user->name
+                : key.starts_with("token:") ? "deploy token " + key.substr(6)
+                                            : "deploy key " + key,
+                action, name);
   if (!push && !repos.Exists(name)) {
     throw Error("app '" + name + "' has no repository yet; push to it first");
   }
   const auto path = push ? repos.Prepare(name) : repos.PathFor(name);
 
   SpawnOptions spawn;
-  spawn.argv = push ? std::vector<std::string>{"git", "-c", ReceiveKeepAlive(config),
-                                               "receive-pack", path.string()}
-                    : std::vector<std::string>{"git", "upload-pack", "--strict", path.string()};
+  spawn.argv = push
+                   ? std::vector<std::string>{"git", "-c", ReceiveKeepAlive(config), "receive-pack"}
+                   : std::vector<std::string>{"git", "upload-pack", "--strict"};
+  if (request.exchange != GitExchange::kSession) spawn.argv.push_back("--stateless-rpc");
+  if (request.exchange == GitExchange::kAdvertisement) spawn.argv.push_back("--advertise-refs");
+  spawn.argv.push_back(path.string());
   spawn.env = GitEnvironment(request, config);
   spawn.pipe_stdin = spawn.pipe_stdout = spawn.pipe_stderr = true;
   return spawn;

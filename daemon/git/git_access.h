@@ -1,5 +1,5 @@
-// Admission of one git command over SSH: may this user run this service on
-// this app, and how is git started for it.
+// Admission of one git command, over SSH or HTTP: may this user run this
+// service on this app, and how is git started for it.
 #pragma once
 
 #include <optional>
@@ -13,6 +13,11 @@
 
 namespace hephy {
 
+// How git talks to the client: one session (SSH), or HTTP's stateless
+// exchanges, the ref advertisement first and then one request and its
+// response per POST.
+enum class GitExchange { kSession, kAdvertisement, kStatelessRpc };
+
 struct GitAccessRequest {
   GitCommand command;
   // Who asks: a user, or else a deploy key (bound to one app).
@@ -21,6 +26,7 @@ struct GitAccessRequest {
   std::string key_fingerprint;
   std::string git_protocol;  // the client's GIT_PROTOCOL, e.g. "version=2"; may be empty
   std::string push_id;       // HEPHY_PUSH_ID for the hook (see NewPushId)
+  GitExchange exchange = GitExchange::kSession;
 };
 
 // A random id naming one push in hephyd's logs, its builds and its audit

@@ -14,7 +14,8 @@ std::string FirstLine(const std::string& text) { return text.substr(0, text.find
 }  // namespace
 
 AuditEntry PushAuditEntry(const PushAttempt& push, const std::string& result) {
-  std::string detail = "key " + push.key_fingerprint;
+  std::string detail =
+      (push.transport == "ssh" ? "key" : push.transport) + " " + push.key_fingerprint;
   if (push.updates) {
     const auto& updates = *push.updates;
     for (size_t i = 0; i < updates.size() && i < kMaxUpdatesShown; ++i) {

@@ -1,6 +1,7 @@
-// The audit record of one push over SSH: who pushed what to which app, from
-// where and with which key, and how it ended. Written by the SSH session
-// when the push is over (see docs/hephyd.md, PUSHES).
+// The audit record of one push, over SSH or HTTP(S): who pushed what to which
+// app, from where and with which key or token, and how it ended. Written by
+// the SSH session or the HTTP exchange when the push is over (see
+// docs/hephyd.md, PUSHES).
 #pragma once
 
 #include <filesystem>
@@ -15,16 +16,18 @@ namespace hephy {
 
 struct PushAttempt {
   std::string user;
-  std::string key_fingerprint;
+  std::string key_fingerprint;  // over HTTP(S): "token", or "token:ID" for a deploy token
   std::string app;
   std::string remote;  // the client's address
   // What the client asked git to update; nothing when that is unknown (git
   // never started, or the client went away before it said).
   std::optional<std::vector<RefUpdate>> updates;
+  std::string transport = "ssh";  // or "http", "https"
 };
 
 // Action "push" on the app, by the user, from the remote address; the detail
-// is "key FINGERPRINT; REF OLD..NEW; ...; RESULT", commits shortened to 7
+// is "key FINGERPRINT; REF OLD..NEW; ...; RESULT" over SSH, and begins
+// "https token:ID; " (or "http ...") over HTTP; commits shortened to 7
 // digits, at most 20 ref updates (then "and N more ref updates").
 AuditEntry PushAuditEntry(const PushAttempt& push, const std::string& result);
 

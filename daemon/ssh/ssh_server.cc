@@ -64,13 +64,13 @@ std::string HostOfAddress(const std::string& address) {
 }
 
 SshServer::SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes,
-                     DrainGate& drain)
+                     DrainGate& drain, SessionLimits& limits, AuthThrottle& throttle)
     : config_(config),
       repos_(repos),
       pushes_(pushes),
       drain_(drain),
-      limits_(config.ssh),
-      throttle_(config.ssh.auth_failures),
+      limits_(limits),
+      throttle_(throttle),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_fd_) throw Error("eventfd failed");
 }

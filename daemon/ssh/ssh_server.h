@@ -34,8 +34,10 @@ std::string HostOfAddress(const std::string& address);
 class SshServer {
  public:
   // `pushes` is where the hook service leaves its verdicts; `drain` admits
-  // pushes (refused once hephyd drains).
-  SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes, DrainGate& drain);
+  // pushes (refused once hephyd drains); `limits` and `throttle` are shared
+  // with git over HTTP (daemon/githttp), so that one budget applies to both.
+  SshServer(const Config& config, const RepoStore& repos, PushLedger& pushes, DrainGate& drain,
+            SessionLimits& limits, AuthThrottle& throttle);
   ~SshServer();
   SshServer(const SshServer&) = delete;
   SshServer& operator=(const SshServer&) = delete;
@@ -57,8 +59,8 @@ class SshServer {
   const RepoStore& repos_;
   PushLedger& pushes_;
   DrainGate& drain_;
-  SessionLimits limits_;
-  AuthThrottle throttle_;
+  SessionLimits& limits_;
+  AuthThrottle& throttle_;
   ssh_bind_struct* bind_ = nullptr;
   UniqueFd stop_fd_;
   ThreadGroup sessions_;

@@ -45,7 +45,9 @@ TestDaemon::TestDaemon(const std::string& extra_config, const std::string& regis
   const bool embedded = registry_url_.empty();
   if (embedded) registry_url_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
   if (!extra_config.empty() && !extra_config.ends_with('\n')) config << "\n";
-  config << "http:\n  listen: \"127.0.0.1:0\"\n" << http_config;
+  config << "http:\n";
+  if (http_config.find("  listen:") == std::string::npos) config << "  listen: \"127.0.0.1:0\"\n";
+  config << http_config;
   config << "registry:\n  url: \"" << registry_url_ << "\"\n"
          << "  embedded: " << (embedded ? "true" : "false") << "\n"
          << registry_config;
@@ -110,7 +112,7 @@ void TestDaemon::Start() {
   }
   port_ = static_cast<uint16_t>(std::stoi(match[1]));
   // Logged before the SSH line.
-  if (!std::regex_search(log, match, std::regex("serving HTTP on 127\\.0\\.0\\.1:([0-9]+)"))) {
+  if (!std::regex_search(log, match, std::regex("serving HTTPS? on [0-9.]+:([0-9]+)"))) {
     throw std::runtime_error("no HTTP port in hephyd's log:\n" + log);
   }
   http_port_ = static_cast<uint16_t>(std::stoi(match[1]));

@@ -28,8 +28,9 @@ class TestDaemon {
   // `registry_config` holds more lines of the registry mapping, each
   // indented by two spaces ("  insecure: false\n"); without a docker_config
   // line, registry.docker_config is DIR/docker-config.json (none at first).
-  // The HTTP API listens on a kernel-chosen loopback port; `http_config`
-  // holds more lines of the http mapping, indented by two spaces.
+  // The HTTP API listens on a kernel-chosen loopback port unless
+  // `http_config`, more lines of the http mapping indented by two spaces,
+  // has a listen line.
   explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "",
                       const std::string& registry_config = "", const std::string& http_config = "");
   ~TestDaemon();
@@ -86,6 +87,8 @@ class TestDaemon {
   std::filesystem::path config_path() const { return dir_.path() / "hephy.yaml"; }
   std::filesystem::path RepoPath(const std::string& app) const;
   uint16_t port() const { return port_; }
+  // hephyd's process, once started.
+  pid_t pid() const { return serve_.pid(); }
   // The HTTP API's port, once started.
   uint16_t http_port() const { return http_port_; }
   const std::string& registry_url() const { return registry_url_; }

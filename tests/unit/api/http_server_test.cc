@@ -15,6 +15,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "hephy/error.h"
 #include "net/http_connection.h"
 #include "util/process.h"
 
@@ -26,8 +27,9 @@ using namespace std::chrono_literals;
 // A server on a free loopback port, stopped at the end.
 class TestServer {
  public:
-  explicit TestServer(HttpHandler handler, HttpServerLimits limits = Quick())
-      : server_({"127.0.0.1", 0}, limits, std::move(handler)) {
+  explicit TestServer(HttpHandler handler, HttpServerLimits limits = Quick(),
+                      HttpServerOptions options = {})
+      : server_({"127.0.0.1", 0}, limits, std::move(handler), std::move(options)) {
     port_ = server_.Listen().port;
     server_.Start();
   }
@@ -116,6 +118,80 @@ TEST(HttpServer, KeepsTheConnectionForTheNextRequest) {
   EXPECT_EQ(first.body, remote + " /one loopback a");
   // The same client port: one connection.
   EXPECT_EQ(second.body, remote + " /two loopback b");
+}
+
+TEST(HttpServer, ManyRequestsOnOneConnectionEachGetTheirOwnAnswer) {
+  // The next request is read only once the last answer is written: a
+  // handler's thread still finishing may not answer for it.
+  TestServer server([](const HttpServerRequest& request, HttpExchange& exchange) {
+    exchange.Respond(Text(request.target));
+  });
+  HttpConnection connection = server.Connection();
+  for (int i = 0; i < 200; ++i) {
+    const HttpResponse r = connection.Send({"GET", "/" + std::to_string(i), {}, ""});
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(r.body, "/" + std::to_string(i));
+  }
+}
+
+TEST(HttpServer, StreamedBodiesComeAsTheyArriveWithoutALimit) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::string received;
+  TestServer server(
+      [&](const HttpServerRequest& request, HttpExchange& exchange) {
+        EXPECT_TRUE(request.body.empty());
+        char buffer[7];
+        while (const size_t n = exchange.ReadBody(buffer)) {
+          std::lock_guard lock(mutex);
+          received.append(buffer, n);
+          changed.notify_all();
+        }
+        exchange.Respond(Text("got " + std::to_string(received.size())));
+      },
+      TestServer::Quick(),
+      {.streamed_bodies = [](const HttpServerRequest& head) { return head.target == "/stream"; }});
+  RawClient client(server.port());
+  // Chunked, larger than max_body_bytes, and told to go on only when asked.
+  client.Send(
+      "POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  EXPECT_NE(client.ReadUntil("HTTP/1.1 100 Continue\r\n\r\n").find("100 Continue"),
+            std::string::npos);
+  client.Send("64\r\n" + std::string(100, 'a') + "\r\n");
+  {
+    std::unique_lock lock(mutex);
+    // The first part reaches the handler before the rest is sent.
+    EXPECT_TRUE(changed.wait_for(lock, 5s, [&] { return received.size() == 100; }));
+  }
+  client.Send("32\r\n" + std::string(50, 'b') + "\r\n0\r\n\r\n");
+  const std::string answer = client.ReadUntil("got 150");
+  EXPECT_NE(answer.find("got 150"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_EQ(received, std::string(100, 'a') + std::string(50, 'b'));
+}
+
+TEST(HttpServer, AStreamedBodyThatStopsComingIsAnErrorForTheHandler) {
+  std::promise<std::string> error;
+  TestServer server(
+      [&](const HttpServerRequest&, HttpExchange& exchange) {
+        char buffer[64];
+        try {
+          while (exchange.ReadBody(buffer) != 0) {
+          }
+          error.set_value("");
+        } catch (const Error& e) {
+          error.set_value(e.what());
+        }
+        exchange.Respond(Text("late"));
+      },
+      TestServer::Quick(), {.streamed_bodies = [](const HttpServerRequest&) { return true; }});
+  RawClient client(server.port());
+  client.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+  auto result = error.get_future();
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(result.get(), "the client sent nothing for 300 ms");
 }
 
 TEST(HttpServer, LargeBodiesAre413AndLargeHeaders431) {
