@@ -23,7 +23,8 @@ class TestCa {
              "-keyout", (dir_ / "ca.key").string(), "-out", certificate().string()});
   }
 
-  // The CA's certificate (PEM): what clients are told to trust.
+  // The CA's certificate (PEM): what clients are told to trust (git with
+  // GIT_SSL_CAINFO, curl with --cacert, hephyd with registry.ca_file).
   std::filesystem::path certificate() const { return dir_ / "ca.crt"; }
 
   struct Issued {
@@ -36,6 +37,13 @@ class TestCa {
     std::string san_list;
     for (const auto& san : sans) san_list += (san_list.empty() ? "" : ",") + san;
     return Sign(name, "subjectAltName=" + san_list + "\nextendedKeyUsage=serverAuth\n");
+  }
+
+  // A server certificate for this machine's loopback names, 127.0.0.1 and
+  // localhost: what hephyd's HTTPS listener (http.tls_cert, http.tls_key)
+  // serves in tests.
+  Issued IssueLocal(const std::string& name) {
+    return Issue(name, {"IP:127.0.0.1", "DNS:localhost"});
   }
 
   // A client certificate `name`.crt (and its key) whose subject's common
