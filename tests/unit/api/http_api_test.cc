@@ -90,6 +90,7 @@ class RecordingExchange : public HttpExchange {
     return true;
   }
   void Finish() override { finished_ = true; }
+  size_t ReadBody(std::span<char>) override { return 0; }  // the API's bodies come whole
   std::stop_token stopping() const override { return stop_.get_token(); }
 
   int status() const { return response_.status; }
