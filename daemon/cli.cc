@@ -41,8 +41,11 @@ Commands:
   build [DIR] [--app NAME] [--unit UNIT...] [--platforms LIST]
                                          build a local checkout once (CI), no serve needed
   tokens create USER [--name NAME]       make an API token for the HTTP API (shown once)
-  tokens list [USER] [--json]            list API tokens (never the tokens)
-  tokens revoke ID                       revoke an API token
+  tokens create --deploy APP [--write] [--name NAME]
+                                         make a deploy token (git over HTTPS, for CI)
+  tokens list [USER | --app APP] [--json]
+                                         list API and deploy tokens (never the tokens)
+  tokens revoke ID                       revoke an API or deploy token
   whoami [--json]                        who you are to hephyd
   audit [--since WHEN] [--limit N] [--json]
                                          print the audit log
@@ -73,6 +76,7 @@ Commands:
   whoami [--json]                        who you are to hephyd
   apps list|info|create|delete|grant|revoke ...
   keys add|list|remove ...               `keys add` reads the keys from stdin
+  tokens create|list|revoke ...          API tokens, and deploy tokens of your apps
   builds list|show ...
   logs BUILD_ID [--platform P] [--follow]
   rebuild [--no-cache] APP [UNIT...]

@@ -112,8 +112,8 @@ TEST_F(TokensTest, CreatePrintsTheTokenOnceAndOnlyItsHashIsKept) {
   const Outcome list = Run({"tokens", "list"});
   EXPECT_EQ(list.code, 0);
   EXPECT_EQ(list.out.find(token), std::string::npos);
-  EXPECT_TRUE(list.out.starts_with("ID  USER   NAME  CREATED")) << list.out;
-  EXPECT_NE(list.out.find("1   alice  ci    "), std::string::npos) << list.out;
+  EXPECT_TRUE(list.out.starts_with("ID  USER/APP  ACCESS  NAME  CREATED")) << list.out;
+  EXPECT_NE(list.out.find("1   alice     -       ci    "), std::string::npos) << list.out;
 
   // The audit log says who got a token, never the token.
   const auto audit = store().ListAudit();
@@ -139,7 +139,9 @@ TEST_F(TokensTest, ListAsJsonOfOneUserOrAll) {
   EXPECT_EQ(json[2]["user"], "root");
   EXPECT_EQ(json[2]["name"], "prometheus");
   for (const auto& token : json) {
-    EXPECT_EQ(token.size(), 5u) << token.dump();
+    EXPECT_EQ(token.size(), 8u) << token.dump();
+    EXPECT_EQ(token["kind"], "user");
+    EXPECT_TRUE(token["app"].is_null());
   }
   EXPECT_EQ(nlohmann::json::parse(Run({"tokens", "list", "root", "--json"}).out).size(), 1u);
   EXPECT_EQ(Run({"tokens", "list", "nobody"}).err, "hephyd: no user 'nobody'\n");

@@ -65,7 +65,7 @@ TEST(Migrations, TheSetIsTheFilesInOrder) {
   EXPECT_EQ(files, (std::vector<std::string>{
                        "0001_users_and_keys.sql", "0002_apps_and_audit.sql", "0003_builds.sql",
                        "0004_build_triggers_and_sources.sql", "0005_deploy_keys.sql",
-                       "0006_api_tokens.sql", "0007_cli_builds.sql"}));
+                       "0006_api_tokens.sql", "0007_cli_builds.sql", "0008_deploy_tokens.sql"}));
 }
 
 TEST(Migrations, BuildsJobsAndTagsSurviveTheCliTrigger) {
@@ -86,7 +86,7 @@ TEST(Migrations, BuildsJobsAndTagsSurviveTheCliTrigger) {
     db.exec("INSERT INTO build_tags (build_id, tag) VALUES (1, 'web-latest')");
   }
   Store store(dir.path() / "h.db");
-  EXPECT_EQ(store.Migrate(), 1);
+  EXPECT_EQ(store.Migrate(), static_cast<int>(all.size()) - 6);
   const auto kept = store.FindBuild(1);
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->triggered_by, "manual");
@@ -110,6 +110,44 @@ TEST(Migrations, BuildsJobsAndTagsSurviveTheCliTrigger) {
   SQLite::Database db((dir.path() / "h.db").string(), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM build_jobs").getInt(), 0);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM build_tags").getInt(), 0);
+}
+
+// A user's token made before deploy tokens is still that user's, and still
+// goes with the user; the copied table still cascades.
+TEST(Migrations, ApiTokensStayUsersTokensBesideDeployTokens) {
+  TestDir dir;
+  const auto& all = EmbeddedMigrations();
+  ASSERT_EQ(all.at(7).file, "0008_deploy_tokens.sql");
+  const std::string hash(64, 'a');
+  {
+    SQLite::Database db((dir.path() / "h.db").string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA foreign_keys = ON");
+    ApplyMigrations(db, {all.begin(), all.begin() + 7});
+    db.exec("INSERT INTO users (name) VALUES ('alice')");
+    db.exec("INSERT INTO apps (name) VALUES ('web')");
+    db.exec(
+        "INSERT INTO api_tokens (user_id, name, token_sha256, last_used_at) VALUES (1, 'ci', '" +
+        hash + "', '2026-01-02 03:04:05')");
+  }
+  Store store(dir.path() / "h.db");
+  EXPECT_EQ(store.Migrate(), static_cast<int>(all.size()) - 7);
+  const auto tokens = store.ListApiTokens(std::nullopt);
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0].id, 1);
+  EXPECT_EQ(tokens[0].user, "alice");
+  EXPECT_EQ(tokens[0].app, "");
+  EXPECT_EQ(tokens[0].access, "");
+  EXPECT_EQ(tokens[0].name, "ci");
+  EXPECT_EQ(tokens[0].last_used_at, "2026-01-02 03:04:05");
+  EXPECT_FALSE(store.FindDeployToken(hash));
+  EXPECT_EQ(store.FindUserByApiToken(hash)->name, "alice");
+
+  // New tokens take the next id, whichever kind.
+  EXPECT_EQ(store.CreateDeployToken("web", "read", "", std::string(64, 'b')).id, 2);
+  store.RemoveUser("alice");
+  store.DeleteApp("web");
+  EXPECT_TRUE(store.ListApiTokens(std::nullopt).empty());
 }
 
 TEST(Migrations, DatabaseWithoutBuildsIsUpgradedKeepingItsRows) {

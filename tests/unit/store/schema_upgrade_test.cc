@@ -26,9 +26,11 @@ namespace {
 // any other table that disappears fails the test.
 const std::set<std::string> kDroppedOnPurpose = {};
 
-using Value = std::variant<int64_t, std::string>;
+// std::monostate is NULL.
+using Value = std::variant<std::monostate, int64_t, std::string>;
 
 std::string Show(const Value& v) {
+  if (std::holds_alternative<std::monostate>(v)) return "NULL";
   return std::holds_alternative<int64_t>(v) ? std::to_string(std::get<int64_t>(v))
                                             : "'" + std::get<std::string>(v) + "'";
 }
@@ -106,7 +108,10 @@ Value MadeUp(const std::string& table, const Column& column, int version, int in
 
 // The last literal of a failed CHECK ("status IN ('queued', ..., 'interrupted')",
 // "admin IN (0, 1)", "id = 1"), for the column it names: a value it allows
-// that is not the column's default, when the default is listed first.
+// that is not the column's default, when the default is listed first. A
+// CHECK without a literal that tests columns for NULL ("(user_id IS NULL) <>
+// (app_id IS NULL)": one or the other) is met by making the first of them
+// that holds a value NULL.
 bool FitToCheck(const std::string& message, const std::vector<Column>& columns,
                 std::map<std::string, Value>& row) {
   const std::string prefix = "CHECK constraint failed: ";
@@ -123,7 +128,16 @@ bool FitToCheck(const std::string& message, const std::vector<Column>& columns,
       literal = int64_t{std::stoll((*it)[2].str())};
     }
   }
-  if (!literal) return false;
+  if (!literal) {
+    for (const auto& column : columns) {
+      if (std::regex_search(expression, std::regex("\\b" + column.name + " IS NULL\\b")) &&
+          !std::holds_alternative<std::monostate>(row.at(column.name))) {
+        row[column.name] = std::monostate{};
+        return true;
+      }
+    }
+    return false;
+  }
   for (const auto& column : columns) {
     if (std::regex_search(expression, std::regex("\\b" + column.name + "\\b")) &&
         row.at(column.name) != *literal) {
@@ -135,7 +149,9 @@ bool FitToCheck(const std::string& message, const std::vector<Column>& columns,
 }
 
 void Bind(SQLite::Statement& q, int index, const Value& v) {
-  if (std::holds_alternative<int64_t>(v)) {
+  if (std::holds_alternative<std::monostate>(v)) {
+    q.bind(index);
+  } else if (std::holds_alternative<int64_t>(v)) {
     q.bind(index, std::get<int64_t>(v));
   } else {
     q.bind(index, std::get<std::string>(v));
@@ -274,6 +290,10 @@ TEST(SchemaUpgradeValues, ChecksAreMetWithValuesOtherThanTheDefault) {
   EXPECT_NE(rows.at("builds").at("status"), Value(std::string("queued")));
   EXPECT_EQ(rows.at("users").at("admin"), Value(int64_t{1}));
   EXPECT_EQ(rows.at("builds").at("app_id"), rows.at("apps").at("id"));
+  // One of two columns tested for NULL is made NULL: a deploy token.
+  EXPECT_EQ(rows.at("api_tokens").at("user_id"), Value(std::monostate{}));
+  EXPECT_EQ(rows.at("api_tokens").at("app_id"), rows.at("apps").at("id"));
+  EXPECT_EQ(rows.at("api_tokens").at("access"), Value(std::string("write")));
 }
 
 // The check sees a migration that loses a value or a row.
