@@ -39,8 +39,9 @@ verify() {
 output=$(verify) || fail "systemd-analyze verify hephyd.service failed: $output"
 [ -z "$output" ] || fail "systemd-analyze verify hephyd.service: $output"
 
+# ExecReload: SIGHUP rereads http.tls_cert and http.tls_key (systemctl reload).
 for setting in User=hephy StateDirectory=hephy ProtectSystem=strict ProtectHome=yes \
-  PrivateTmp=yes; do
+  PrivateTmp=yes "ExecReload=/bin/kill -HUP \$MAINPID"; do
   grep -qx "$setting" "$unit_dir/hephyd.service" || fail "hephyd.service lacks $setting"
 done
 
