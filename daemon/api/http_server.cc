@@ -236,6 +236,8 @@ class HttpStreamSession : public HttpSession,
   void Read() {
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
+    // The body's limit depends on what the headers ask for (OnHeader).
+    header_parser_->body_limit(boost::none);
     parser_.reset();
     body_parser_.reset();
     Lowest().expires_after(server_.limits.request_timeout);
@@ -285,6 +287,10 @@ class HttpStreamSession : public HttpSession,
       return Dispatch();
     }
     keep_alive_ = message.keep_alive();
+    if (const auto length = header_parser_->content_length();
+        length && *length > server_.limits.max_body_bytes) {
+      return (void)ReadWentWell(http::error::body_limit);
+    }
     parser_.emplace(std::move(*header_parser_));
     parser_->body_limit(server_.limits.max_body_bytes);
     http::async_read(stream_, buffer_, *parser_,

@@ -79,9 +79,16 @@ bool AsksForVersion2(const std::string& git_protocol) {
          git_protocol == "version=2";
 }
 
+// Writes all of `data` to git's stdin (a non-blocking pipe), waiting while
+// it is full; false once git no longer reads.
 bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EAGAIN) {
+      pollfd writable{fd, POLLOUT, 0};
+      poll(&writable, 1, -1);
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
@@ -344,7 +351,7 @@ class GitHttp::Exchange {
       }
       if (fds[0].revents != 0) {
         const ssize_t n = read(fds[0].fd, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) {
           stdout_open = false;
         } else if (start() && !exchange_.Write({buffer.data(), static_cast<size_t>(n)})) {
@@ -354,7 +361,7 @@ class GitHttp::Exchange {
       }
       if (fds[1].revents != 0) {
         const ssize_t n = read(fds[1].fd, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) {
           stderr_open = false;
         } else {

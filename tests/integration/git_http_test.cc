@@ -74,7 +74,7 @@ class GitHttpTest : public ::testing::Test {
   }
 
   RunResult Git(const std::vector<std::string>& args, const std::filesystem::path& cwd) const {
-    return Run(GitOptions(args, cwd), "", std::chrono::minutes(3));
+    return hephy::Run(GitOptions(args, cwd), "", std::chrono::minutes(3));
   }
 
   Child GitInBackground(const std::vector<std::string>& args) const {
@@ -181,7 +181,7 @@ TEST_F(GitHttpTest, ClonesAndFetchesWithProtocolV0AndV2AndTakesForcePushesAndTag
     SpawnOptions options = GitOptions(
         {"-c", "protocol.version=" + version, "clone", Url("web"), clone.string()}, src_);
     options.env->push_back("GIT_TRACE_PACKET=1");
-    const RunResult r = Run(options, "", std::chrono::minutes(1));
+    const RunResult r = hephy::Run(options, "", std::chrono::minutes(1));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(GitOk(clone, {"rev-parse", "HEAD"}).substr(0, 40), first);
     EXPECT_EQ(r.err.find("< version 2") != std::string::npos, version == "2") << r.err;

@@ -172,6 +172,28 @@ TEST(HttpServer, StreamedBodiesComeAsTheyArriveWithoutALimit) {
   EXPECT_EQ(received, std::string(100, 'a') + std::string(50, 'b'));
 }
 
+TEST(HttpServer, ALargeChunkedBodyStreamsWhole) {
+  std::atomic<size_t> received = 0;
+  TestServer server(
+      [&](const HttpServerRequest&, HttpExchange& exchange) {
+        std::vector<char> buffer(64 * 1024);
+        while (const size_t n = exchange.ReadBody(buffer)) received += n;
+        exchange.Respond(Text("got " + std::to_string(received)));
+      },
+      TestServer::Quick(), {.streamed_bodies = [](const HttpServerRequest&) { return true; }});
+  RawClient client(server.port());
+  client.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // 3 MiB in chunks of 65 KiB and 1 byte, as curl writes them.
+  std::string chunks;
+  for (int i = 0; i < 48; ++i) {
+    chunks += "10400\r\n" + std::string(0x10400, 'x') + "\r\n1\r\ny\r\n";
+  }
+  client.Send(chunks + "0\r\n\r\n");
+  const size_t total = 48 * (0x10400 + 1);
+  const std::string answer = client.ReadUntil("got " + std::to_string(total));
+  EXPECT_NE(answer.find("got " + std::to_string(total)), std::string::npos) << answer;
+}
+
 TEST(HttpServer, AStreamedBodyThatStopsComingIsAnErrorForTheHandler) {
   std::promise<std::string> error;
   TestServer server(

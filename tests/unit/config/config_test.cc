@@ -364,7 +364,19 @@ TEST(Config, HttpOpenEndpointsIsLoopbackAnyOrNone) {
             "hephy.yaml:2: http.listen: expected HOST:PORT, got '127.0.0.1'");
   EXPECT_EQ(ErrorOf("http:\n  tls: true\n"),
             "hephy.yaml:2: http.tls: unknown key (expected one of: listen, max_connections, "
-            "open_endpoints)");
+            "open_endpoints, tls_cert, tls_key, trust_proxy)");
+}
+
+TEST(Config, HttpsNeedsBothTheCertificateAndTheKey) {
+  const Config config =
+      Parse("data_dir: /srv/hephy\nhttp:\n  tls_cert: tls/cert.pem\n  tls_key: /etc/key.pem\n"
+            "  trust_proxy: true\n");
+  EXPECT_EQ(config.http.tls_cert, "/srv/hephy/tls/cert.pem");
+  EXPECT_EQ(config.http.tls_key, "/etc/key.pem");
+  EXPECT_TRUE(config.http.trust_proxy);
+  EXPECT_FALSE(Parse("").http.trust_proxy);
+  EXPECT_EQ(ErrorOf("http:\n  tls_cert: cert.pem\n"),
+            "hephy.yaml: http.tls_cert and http.tls_key: set both to serve HTTPS, or neither");
 }
 
 TEST(Config, UnknownKeyNamesFileLineAndTheAllowedKeys) {
