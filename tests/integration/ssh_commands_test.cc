@@ -148,6 +148,63 @@ TEST_F(SshCommandsTest, ApiTokensAreTheirOwnersToMakeListAndRevoke) {
   EXPECT_EQ(As(bob_, "tokens revoke " + bob_id).exit_code, 0);
 }
 
+// Deploy tokens are made, listed and revoked by whom may add deploy keys:
+// the app's owner and admins. A member is told why; who may not read the
+// app is told of nothing.
+TEST_F(SshCommandsTest, DeployTokensAreTheAppOwnersToMakeListAndRevoke) {
+  ASSERT_EQ(As(alice_, "apps create web").exit_code, 0);
+  ASSERT_EQ(As(alice_, "apps grant web bob write").exit_code, 0);
+  RunResult r = As(alice_, "tokens create --deploy web --write --name ci");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("hephy_")) << r.out;
+  EXPECT_NE(r.err.find("created deploy token 1 (ci) for app web with write access"),
+            std::string::npos)
+      << r.err;
+  r = As(bob_, "tokens create --deploy web");
+  EXPECT_EQ(r.err, "hephyd: bob may not add deploy tokens to app 'web' (write access)\n");
+  r = As(carol_, "tokens create --deploy web");
+  EXPECT_EQ(r.err, "hephyd: no app 'web'\n");
+  ASSERT_EQ(As(root_, "tokens create --deploy web --name admins").exit_code, 0);
+  ASSERT_EQ(As(bob_, "tokens create bob").exit_code, 0);
+
+  // alice: the deploy tokens of her app; bob: his own token only.
+  const json alices = json::parse(As(alice_, "tokens list --json").out);
+  ASSERT_EQ(alices.size(), 2u) << alices.dump();
+  EXPECT_EQ(alices[0]["app"], "web");
+  EXPECT_EQ(alices[0]["access"], "write");
+  EXPECT_EQ(alices[1]["access"], "read");
+  EXPECT_EQ(json::parse(As(alice_, "tokens list --app web --json").out), alices);
+  const json bobs = json::parse(As(bob_, "tokens list --json").out);
+  ASSERT_EQ(bobs.size(), 1u);
+  EXPECT_EQ(bobs[0]["kind"], "user");
+  r = As(bob_, "tokens list --app web");
+  EXPECT_EQ(r.err, "hephyd: bob may not list the deploy tokens of app 'web' (write access)\n");
+  EXPECT_EQ(As(carol_, "tokens list --app web").err, "hephyd: no app 'web'\n");
+  EXPECT_EQ(json::parse(As(root_, "tokens list --json").out).size(), 3u);
+
+  r = As(carol_, "tokens revoke 1");
+  EXPECT_EQ(r.err, "hephyd: no token 1\n");
+  r = As(bob_, "tokens revoke 1");
+  EXPECT_EQ(r.err, "hephyd: bob may not revoke deploy tokens of app 'web' (write access)\n");
+  r = As(alice_, "tokens revoke 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "revoked deploy token 1 (ci) of app web\n");
+  EXPECT_EQ(As(alice_, "tokens revoke 1").err, "hephyd: no token 1\n");
+  // bob's own token is not the app owner's to revoke.
+  const std::string bob_id = std::to_string(bobs[0]["id"].get<int64_t>());
+  EXPECT_EQ(As(alice_, "tokens revoke " + bob_id).err, "hephyd: no token " + bob_id + "\n");
+
+  // Recorded with who and from where, never the token.
+  const json audit = json::parse(daemon_.Cli({"audit", "--json"}).out);
+  ASSERT_FALSE(audit.empty());
+  const json& last = audit.back();
+  EXPECT_EQ(last["actor"], "alice");
+  EXPECT_EQ(last["action"], "tokens.revoke");
+  EXPECT_EQ(last["target"], "web");
+  EXPECT_EQ(last["detail"], "deploy write token 1 (ci)");
+  EXPECT_TRUE(last["remote"].is_string()) << last.dump();
+}
+
 TEST_F(SshCommandsTest, EveryRightOfAnAppIsCheckedBothWays) {
   RunResult r = As(alice_, "apps create web");
   ASSERT_EQ(r.exit_code, 0) << r.err;
