@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,6 +29,8 @@ namespace hephy {
 namespace {
 
 using tcp = net::ip::tcp;
+
+constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::shared_ptr<spdlog::logger> Log() {
   static const auto logger = ComponentLogger("http");
@@ -236,8 +239,9 @@ class HttpStreamSession : public HttpSession,
   void Read() {
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
-    // The body's limit depends on what the headers ask for (OnHeader).
-    header_parser_->body_limit(boost::none);
+    // The body's limit depends on what the headers ask for (OnHeader). Not
+    // boost::none: Beast 1.74 takes that as smaller than any Content-Length.
+    header_parser_->body_limit(kNoBodyLimit);
     parser_.reset();
     body_parser_.reset();
     Lowest().expires_after(server_.limits.request_timeout);
@@ -282,7 +286,7 @@ class HttpStreamSession : public HttpSession,
     if (server_.streamed_bodies && server_.streamed_bodies(request_)) {
       continue_pending_ = beast::iequals(request_.Header("expect"), "100-continue");
       body_parser_.emplace(std::move(*header_parser_));
-      body_parser_->body_limit(boost::none);
+      body_parser_->body_limit(kNoBodyLimit);
       keep_alive_ = false;  // a body the handler leaves unread would be taken for a request
       return Dispatch();
     }

@@ -17,7 +17,9 @@
 #include "foreign_busybox.h"
 #include "net/http_connection.h"
 #include "output_watcher.h"
+#include "test_ca.h"
 #include "test_daemon.h"
+#include "test_dir.h"
 #include "test_registry.h"
 
 namespace hephy {
@@ -61,7 +63,7 @@ class GitHttpTest : public ::testing::Test {
 
   std::string Url(const std::string& app, const std::string& user = "alice",
                   const std::string& token = "") const {
-    return "http://" + user + ":" + (token.empty() ? token_ : token) +
+    return scheme_ + "://" + user + ":" + (token.empty() ? token_ : token) +
            "@127.0.0.1:" + std::to_string(daemon_->http_port()) + "/" + app + ".git";
   }
 
@@ -70,6 +72,7 @@ class GitHttpTest : public ::testing::Test {
     SpawnOptions options{.argv = {"git"}, .env = daemon_->ClientEnv(), .cwd = cwd};
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     options.env->push_back("GIT_TERMINAL_PROMPT=0");  // a 401 fails rather than asks
+    if (ca_) options.env->push_back("GIT_SSL_CAINFO=" + ca_->certificate().string());
     return options;
   }
 
@@ -127,7 +130,17 @@ class GitHttpTest : public ::testing::Test {
     return "Basic " + r.out;
   }
 
+  // HTTPS with a certificate of this test CA for 127.0.0.1, which git trusts.
+  TestCa::Issued ServeHttps() {
+    ca_.emplace(ca_dir_.path() / "ca");
+    scheme_ = "https";
+    return ca_->IssueLocal("hephyd");
+  }
+
   TestRegistry registry_;
+  TestDir ca_dir_;
+  std::optional<TestCa> ca_;
+  std::string scheme_ = "http";
   std::unique_ptr<TestDaemon> daemon_;
   TestKey alice_;
   std::string token_;
@@ -161,7 +174,7 @@ TEST_F(GitHttpTest, APushBuildsBothPlatformsWithTheirLinesLive) {
   const RunResult builds = daemon_->Cli({"builds", "list", "--app", "web"});
   EXPECT_NE(builds.out.find("succeeded"), std::string::npos) << builds.out;
   EXPECT_NE(builds.out.find("alice"), std::string::npos) << builds.out;
-  const RunResult audit = daemon_->Cli({"audit", "--action", "push"});
+  const RunResult audit = daemon_->Cli({"audit"});
   EXPECT_NE(
       audit.out.find("http token; refs/heads/main 0000000.." + commit.substr(0, 7) + "; accepted"),
       std::string::npos)
@@ -169,6 +182,47 @@ TEST_F(GitHttpTest, APushBuildsBothPlatformsWithTheirLinesLive) {
   EXPECT_EQ(audit.out.find(token_), std::string::npos);
   EXPECT_EQ(daemon_->Log().find(token_), std::string::npos);
   EXPECT_EQ(daemon_->Log().find(token_.substr(6, 16)), std::string::npos);
+}
+
+TEST_F(GitHttpTest, OverHttpsPushesBuildAndClonesAndSighupRereadsTheCertificate) {
+  const TestCa::Issued served = ServeHttps();
+  Start("", "  tls_cert: " + served.certificate.string() + "\n  tls_key: " + served.key.string() +
+                "\n");
+  ASSERT_TRUE(daemon_->WaitForLog("serving HTTPS with " + served.certificate.string()))
+      << daemon_->Log();
+  const std::string commit = CommitCopyOnlyApp("hello");
+  const RunResult pushed = Git({"push", Url("web"), "main"}, src_);
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  EXPECT_NE(pushed.err.find("remote: [linux/arm64] STEP 2/2: COPY hello.txt /hello.txt"),
+            std::string::npos)
+      << pushed.err;
+  EXPECT_EQ(StoredRef("web"), commit);
+  EXPECT_NE(daemon_->Cli({"audit"}).out.find("https token; refs/heads/main"), std::string::npos);
+  const auto clone = daemon_->dir() / "clone";
+  ASSERT_EQ(Git({"clone", Url("web"), clone.string()}, src_).exit_code, 0);
+  EXPECT_EQ(GitOk(clone, {"rev-parse", "HEAD"}).substr(0, 40), commit);
+
+  // Plain HTTP on the HTTPS port gets nowhere.
+  const RunResult plain = Git({"ls-remote", "http://alice:" + token_ + "@127.0.0.1:" +
+                                                std::to_string(daemon_->http_port()) + "/web.git"},
+                              src_);
+  EXPECT_NE(plain.exit_code, 0);
+
+  // A renewed certificate in the same files is served after SIGHUP; a
+  // broken one is refused and the last good one stays.
+  const TestCa::Issued renewed = ca_->IssueLocal("renewed");
+  std::filesystem::copy_file(renewed.certificate, served.certificate,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(renewed.key, served.key,
+                             std::filesystem::copy_options::overwrite_existing);
+  daemon_->Signal(SIGHUP);
+  ASSERT_TRUE(daemon_->WaitForLog("received SIGHUP: reread http.tls_cert and http.tls_key"))
+      << daemon_->Log();
+  EXPECT_TRUE(daemon_->WaitForLog("(CN=renewed, serial ")) << daemon_->Log();
+  std::ofstream(served.key) << "not a key\n";
+  daemon_->Signal(SIGHUP);
+  ASSERT_TRUE(daemon_->WaitForLog("still serving the certificate loaded before")) << daemon_->Log();
+  EXPECT_EQ(Git({"ls-remote", Url("web")}, src_).exit_code, 0);
 }
 
 TEST_F(GitHttpTest, ClonesAndFetchesWithProtocolV0AndV2AndTakesForcePushesAndTags) {
@@ -245,7 +299,7 @@ TEST_F(GitHttpTest, CredentialsAndRightsDecideAndNothingIsWrittenWithoutThem) {
   // A member with read access fetches but may not push.
   ASSERT_EQ(Git({"push", Url("web"), "main"}, src_).exit_code, 0);
   daemon_->AddUser("bob");
-  ASSERT_EQ(daemon_->Cli({"apps", "share", "web", "bob", "--read"}).exit_code, 0);
+  ASSERT_EQ(daemon_->Cli({"apps", "grant", "web", "bob", "read"}).exit_code, 0);
   const std::string bobs = TokenIn(daemon_->Cli({"tokens", "create", "bob"}));
   EXPECT_EQ(Git({"ls-remote", Url("web", "bob", bobs)}, src_).exit_code, 0);
   CommitCopyOnlyApp("bob was here");
@@ -255,13 +309,45 @@ TEST_F(GitHttpTest, CredentialsAndRightsDecideAndNothingIsWrittenWithoutThem) {
       << refused.err;
 
   // A revoked token is refused at once.
-  const RunResult list = daemon_->Cli({"tokens", "list", "--user", "bob"});
-  std::smatch id;
-  ASSERT_TRUE(std::regex_search(list.out, id, std::regex("(^|\\n)\\s*([0-9]+)\\s"))) << list.out;
-  ASSERT_EQ(daemon_->Cli({"tokens", "revoke", id[2]}).exit_code, 0);
+  const RunResult list = daemon_->Cli({"tokens", "list", "bob", "--json"});
+  const auto id = nlohmann::json::parse(list.out).at(0).at("id").get<int64_t>();
+  ASSERT_EQ(daemon_->Cli({"tokens", "revoke", std::to_string(id)}).exit_code, 0);
   const RunResult revoked = Git({"ls-remote", Url("web", "bob", bobs)}, src_);
   EXPECT_NE(revoked.exit_code, 0);
   EXPECT_NE(revoked.err.find("Authentication failed"), std::string::npos) << revoked.err;
+}
+
+TEST_F(GitHttpTest, DeployTokensAreBoundToTheirAppAndAccess) {
+  Start();
+  const std::string commit = CommitCopyOnlyApp("hello");
+  ASSERT_EQ(Git({"push", Url("web"), "main"}, src_).exit_code, 0);
+  ASSERT_EQ(Git({"push", Url("api"), "main"}, src_).exit_code, 0);
+  const std::string reader = TokenIn(daemon_->Cli({"tokens", "create", "--deploy", "web"}));
+  const std::string writer =
+      TokenIn(daemon_->Cli({"tokens", "create", "--deploy", "web", "--write"}));
+
+  // Any user name; its own app only, and pushing only with --write.
+  EXPECT_EQ(Git({"ls-remote", Url("web", "ci", reader)}, src_).exit_code, 0);
+  const RunResult other = Git({"ls-remote", Url("api", "ci", writer)}, src_);
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.err.find("no app 'api'"), std::string::npos) << other.err;
+  CommitCopyOnlyApp("from CI");
+  const RunResult read_only = Git({"push", Url("web", "ci", reader), "main"}, src_);
+  EXPECT_NE(read_only.exit_code, 0);
+  EXPECT_NE(read_only.err.find("may not push to app 'web' (read access)"), std::string::npos)
+      << read_only.err;
+  EXPECT_EQ(StoredRef("web"), commit);
+  const RunResult pushed = Git({"push", Url("web", "ci", writer), "main"}, src_);
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  EXPECT_EQ(StoredRef("web"), Head());
+
+  // The build and the audit name the token, never its secret.
+  const RunResult builds = daemon_->Cli({"builds", "list", "--app", "web"});
+  EXPECT_NE(builds.out.find("deploy:token:"), std::string::npos) << builds.out;
+  const RunResult audit = daemon_->Cli({"audit"});
+  EXPECT_NE(audit.out.find("http token:"), std::string::npos) << audit.out;
+  EXPECT_EQ(audit.out.find(writer), std::string::npos);
+  EXPECT_EQ(daemon_->Log().find(writer), std::string::npos);
 }
 
 TEST_F(GitHttpTest, FailedAttemptsBlockTheAddressForSshToo) {

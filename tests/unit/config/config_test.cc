@@ -368,9 +368,9 @@ TEST(Config, HttpOpenEndpointsIsLoopbackAnyOrNone) {
 }
 
 TEST(Config, HttpsNeedsBothTheCertificateAndTheKey) {
-  const Config config =
-      Parse("data_dir: /srv/hephy\nhttp:\n  tls_cert: tls/cert.pem\n  tls_key: /etc/key.pem\n"
-            "  trust_proxy: true\n");
+  const Config config = Parse(
+      "data_dir: /srv/hephy\nhttp:\n  tls_cert: tls/cert.pem\n  tls_key: /etc/key.pem\n"
+      "  trust_proxy: true\n");
   EXPECT_EQ(config.http.tls_cert, "/srv/hephy/tls/cert.pem");
   EXPECT_EQ(config.http.tls_key, "/etc/key.pem");
   EXPECT_TRUE(config.http.trust_proxy);
