@@ -388,7 +388,14 @@ class GitHttp::Exchange {
     }
     Log()->info("remote={} {} {} {} app={}: {}", request_.remote, Who(), transport_,
                 ServiceName(route_.service), route_.app, result);
-    if (!started) {
+    if (!started && !client_gone && body_error.empty() && code == 0) {
+      // git said nothing, as to the empty request git sends first to probe
+      // a large push; it may have ended before the feeder said the body was
+      // in.
+      HttpServerResponse response = head;
+      response.body = prefix;
+      exchange_.Respond(std::move(response));
+    } else if (!started) {
       if (!client_gone) {
         exchange_.Respond(Text(500, "hephyd: git " + std::string(ServiceName(route_.service)) +
                                         " failed (" + result + "); the daemon's log has more"));

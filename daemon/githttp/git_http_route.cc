@@ -38,7 +38,7 @@ GitHttpRoute ParseGitHttpRoute(std::string_view method, std::string_view target)
   const std::string_view query =
       path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
   if (path.ends_with(kInfoRefs)) {
-    if (method != "GET" && method != "HEAD") throw Error("info/refs takes GET");
+    if (method != "GET") throw Error("info/refs takes GET");
     if (!query.starts_with("service=")) {
       throw Error("hephyd speaks git's smart HTTP protocol only; use git 1.6.6 or newer");
     }

@@ -416,6 +416,23 @@ TEST_F(GitHttpTest, AGzipEncodedUploadPackRequestIsDecoded) {
   EXPECT_EQ(broken.body.find("PACK"), std::string::npos);
 }
 
+TEST_F(GitHttpTest, TheProbeBeforeALargePushIsAnsweredEvenWhenGitEndsFirst) {
+  Start();
+  CommitCopyOnlyApp("hello");
+  ASSERT_EQ(Git({"push", Url("web"), "main"}, src_).exit_code, 0);
+  // git's probe is an empty request ("0000"), to which receive-pack says
+  // nothing and exits at once, often before hephyd has seen the body end.
+  for (int i = 0; i < 20; ++i) {
+    const HttpResponse r = Send({"POST",
+                                 "/web.git/git-receive-pack",
+                                 {{"Authorization", Basic("alice", token_)},
+                                  {"Content-Type", "application/x-git-receive-pack-request"}},
+                                 "0000"});
+    ASSERT_EQ(r.status, 200) << "attempt " << i << ": " << r.body;
+    EXPECT_EQ(r.Header("content-type"), "application/x-git-receive-pack-result");
+  }
+}
+
 TEST_F(GitHttpTest, CredentialsOverPlainHttpAreRefusedBeyondLoopback) {
   Start("", "  listen: \"0.0.0.0:0\"\n");
   CommitCopyOnlyApp("hello");
@@ -469,7 +486,7 @@ TEST_F(GitHttpTest, ALargePushKeepsHephydsMemoryFlat) {
     output.WaitFor("(never printed)", std::chrono::milliseconds(20));
   }
   output.Join();
-  ASSERT_EQ(*exit_code, 0) << output.Text();
+  ASSERT_EQ(*exit_code, 0) << output.Text() << daemon_->Log();
   EXPECT_EQ(StoredRef("web", "refs/heads/big"), Head());
   // The pack streamed through in bounded buffers: a few MiB, not 192.
   EXPECT_LT(peak - before, 16 * 1024) << "RSS before " << before << " KiB, peak " << peak << " KiB";
