@@ -349,8 +349,12 @@ class HttpStreamSession : public HttpSession,
       return;
     }
     auto& body = body_parser_->get().body();
-    body.data = buffer.data();
-    body.size = buffer.size();
+    body.data = buffer.data() + got;
+    body.size = buffer.size() - got;
+    // Read on until `buffer` is full or the body complete: each ReadBody is
+    // a trip from the handler's thread to the strand and back, which costs
+    // more than the bytes when they are few. Not http::async_read: a buffer
+    // filled at the end of a chunk would wait for the next chunk's header.
     Lowest().expires_after(server_.limits.request_timeout);
     http::async_read_some(
         stream_, buffer_, *body_parser_,
@@ -367,8 +371,9 @@ class HttpStreamSession : public HttpSession,
           if (ec) return fail("the client has gone: " + ec.message());
           got = buffer.size() - self->body_parser_->get().body().size;
           const bool complete = self->body_parser_->is_done();
-          // A chunk's header alone carries no body bytes.
-          if (got == 0 && !complete) return self->ReadBodyPart(buffer, got, error, done);
+          if (got < buffer.size() && !complete) {
+            return self->ReadBodyPart(buffer, got, error, done);
+          }
           self->Lowest().expires_never();
           if (complete && self->streaming_) self->WatchForHangUp();
           done.set_value(true);

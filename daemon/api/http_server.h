@@ -72,7 +72,8 @@ class HttpExchange {
   virtual void Respond(HttpServerResponse response) = 0;
 
   // The next bytes of a streamed request body (see HttpServer's
-  // `streamed_bodies`), at most buffer.size(); 0 once it has all come, and
+  // `streamed_bodies`): buffer.size() of them, fewer only at the body's end;
+  // 0 once it has all come, and
   // always for a body read whole (it is in the request). A client that sent
   // "Expect: 100-continue" is told to go on at the first call. Throws Error
   // when the client goes, breaks the framing, or sends nothing for
