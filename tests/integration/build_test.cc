@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "app_commits.h"
 #include "build/image_tags.h"
 #include "foreign_busybox.h"
 #include "hephy/registry_client.h"
@@ -20,10 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-// A statically linked busybox from Debian's busybox-static: a base that
-// needs nothing from outside this machine.
-const char* kBusybox = "/bin/busybox";
-
 class BuildTest : public ::testing::Test {
  protected:
   void Start(const std::string& config = "") {
@@ -34,34 +31,10 @@ class BuildTest : public ::testing::Test {
     MakeRepo(src_);
   }
 
-  // An app whose image holds hello.txt: COPY only, so it builds for every
-  // platform without qemu.
   std::string CommitCopyOnlyApp(const std::string& greeting) {
-    std::ofstream(src_ / "hello.txt") << greeting << "\n";
-    GitOk(src_, {"add", "hello.txt"});
-    CommitFile(src_, "Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n", greeting);
-    return Head();
+    return hephy::CommitCopyOnlyApp(src_, greeting);
   }
-
-  // An app whose RUN step runs busybox `sh -c SCRIPT`: this machine's
-  // busybox for amd64, Debian's arm64 one (through qemu) for arm64.
-  std::string CommitRunApp(const std::string& script) {
-    std::filesystem::create_directories(src_ / "amd64/bin");
-    std::filesystem::create_directories(src_ / "arm64/bin");
-    std::filesystem::copy_file(kBusybox, src_ / "amd64/bin/busybox",
-                               std::filesystem::copy_options::overwrite_existing);
-    if (std::filesystem::exists(Arm64Busybox())) {
-      std::filesystem::copy_file(Arm64Busybox(), src_ / "arm64/bin/busybox",
-                                 std::filesystem::copy_options::overwrite_existing);
-    }
-    GitOk(src_, {"add", "amd64", "arm64"});
-    CommitFile(src_, "Dockerfile",
-               "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}/ /\n"
-               "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"" +
-                   script + "\"]\n",
-               "run " + script);
-    return Head();
-  }
+  std::string CommitRunApp(const std::string& script) { return hephy::CommitRunApp(src_, script); }
 
   std::string Head() { return GitOk(src_, {"rev-parse", "HEAD"}).substr(0, 40); }
 

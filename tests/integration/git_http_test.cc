@@ -13,6 +13,7 @@
 #include <random>
 #include <regex>
 
+#include "app_commits.h"
 #include "build_gate.h"
 #include "foreign_busybox.h"
 #include "net/http_connection.h"
@@ -24,9 +25,6 @@
 
 namespace hephy {
 namespace {
-
-// A statically linked busybox from Debian's busybox-static (see build_test.cc).
-const char* kBusybox = "/bin/busybox";
 
 std::string TokenIn(const RunResult& created) {
   std::smatch match;
@@ -86,30 +84,10 @@ class GitHttpTest : public ::testing::Test {
     return Spawn(options);
   }
 
-  // A commit whose image holds hello.txt: COPY only, quick for both platforms.
   std::string CommitCopyOnlyApp(const std::string& greeting) {
-    std::ofstream(src_ / "hello.txt") << greeting << "\n";
-    GitOk(src_, {"add", "hello.txt"});
-    CommitFile(src_, "Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n", greeting);
-    return Head();
+    return hephy::CommitCopyOnlyApp(src_, greeting);
   }
-
-  // A commit whose RUN step runs busybox `sh -c SCRIPT` on both platforms.
-  std::string CommitRunApp(const std::string& script) {
-    for (const auto& [arch, busybox] :
-         {std::pair{"amd64", std::filesystem::path(kBusybox)}, {"arm64", Arm64Busybox()}}) {
-      std::filesystem::create_directories(src_ / arch / "bin");
-      std::filesystem::copy_file(busybox, src_ / arch / "bin/busybox",
-                                 std::filesystem::copy_options::overwrite_existing);
-    }
-    GitOk(src_, {"add", "amd64", "arm64"});
-    CommitFile(src_, "Dockerfile",
-               "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}/ /\n"
-               "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"" +
-                   script + "\"]\n",
-               "run " + script);
-    return Head();
-  }
+  std::string CommitRunApp(const std::string& script) { return hephy::CommitRunApp(src_, script); }
 
   std::string Head() const { return GitOk(src_, {"rev-parse", "HEAD"}).substr(0, 40); }
 
