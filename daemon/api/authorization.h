@@ -17,6 +17,10 @@ struct Authorization {
 // nullopt for a header without a blank between scheme and credentials.
 std::optional<Authorization> ParseAuthorization(std::string_view header);
 
+// The WWW-Authenticate challenge of a 401 that wants Basic credentials (the
+// registry's token service, git over HTTP).
+inline constexpr char kBasicChallenge[] = "Basic realm=\"hephyd\"";
+
 struct BasicCredentials {
   std::string user;
   std::string password;

@@ -13,8 +13,6 @@
 namespace hephy {
 namespace {
 
-constexpr char kBasicChallenge[] = "Basic realm=\"hephyd\"";
-
 ApiError Unauthorized(const std::string& message) {
   return ApiError(401, message, {{"WWW-Authenticate", kBasicChallenge}});
 }

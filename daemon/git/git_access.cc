@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <regex>
 
 #include "hephy/error.h"
 #include "store/rights.h"
@@ -37,6 +38,11 @@ std::string ReceiveKeepAlive(const Config& config) {
 }
 
 }  // namespace
+
+bool IsWellFormedGitProtocol(std::string_view value) {
+  static const std::regex kProtocol("^[a-z0-9=:.-]{1,64}$");
+  return std::regex_match(value.begin(), value.end(), kProtocol);
+}
 
 std::string PusherName(const GitAccessRequest& request) {
   if (request.user) return request.user->name;

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "git/git_command.h"
 #include "git/repo_store.h"
@@ -28,6 +29,10 @@ struct GitAccessRequest {
   std::string push_id;       // HEPHY_PUSH_ID for the hook (see NewPushId)
   GitExchange exchange = GitExchange::kSession;
 };
+
+// Whether `value`, a client's GIT_PROTOCOL (SSH) or Git-Protocol header
+// (HTTP), may be passed to git: "version=2" and the like, nothing more.
+bool IsWellFormedGitProtocol(std::string_view value);
 
 // A random id naming one push in hephyd's logs, its builds and its audit
 // record: 16 hex digits.

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <regex>
 #include <thread>
 
 #include "api/api_tokens.h"
@@ -34,7 +33,6 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
-constexpr char kBasicChallenge[] = "Basic realm=\"hephyd\"";
 // Of each read from the socket, git's stdout or stderr. Measured with
 // bench/push-ingest: 64 KiB and 1 MiB are both slower.
 constexpr size_t kBufferSize = 256 * 1024;
@@ -74,14 +72,13 @@ HttpServerResponse Head(const std::string& content_type) {
 // The client's Git-Protocol header, as SSH's GIT_PROTOCOL: only a
 // well-formed one is passed to git.
 std::string GitProtocolOf(const HttpServerRequest& request) {
-  static const std::regex kProtocol("^[a-z0-9=:.-]{1,64}$");
   const std::string value = request.Header("git-protocol");
-  return std::regex_match(value, kProtocol) ? value : "";
+  return IsWellFormedGitProtocol(value) ? value : "";
 }
 
+// Its parameters are separated by ':' ("version=2:object-format=sha1").
 bool AsksForVersion2(const std::string& git_protocol) {
-  return ("version=2:" + git_protocol + ":").find(":version=2:") != std::string::npos ||
-         git_protocol == "version=2";
+  return (":" + git_protocol + ":").find(":version=2:") != std::string::npos;
 }
 
 // Writes all of `data` to git's stdin (a non-blocking pipe), waiting while
@@ -112,12 +109,8 @@ class GitHttp::Exchange {
   void Run() {
     try {
       route_ = ParseGitHttpRoute(request_.method, request_.target);
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      const int status = what == "not found" || what.starts_with("invalid app name")   ? 404
-                         : what.ends_with("takes GET") || what.ends_with("takes POST") ? 405
-                                                                                       : 400;
-      return exchange_.Respond(Text(status, "hephyd: " + what));
+    } catch (const GitHttpRouteError& e) {
+      return exchange_.Respond(Text(e.status(), std::string("hephyd: ") + e.what()));
     }
     if (!Authenticate()) return;
     transport_ = SchemeOf(context_.config, request_);
@@ -243,7 +236,7 @@ class GitHttp::Exchange {
       if (Pushing()) {
         // Not an Error: the words are said as they are, without "hephyd: ".
         drain_pass_ = context_.drain.Admit();
-        if (!drain_pass_) return RefuseExchange(std::string(DrainGate::kRefusal), true);
+        if (!drain_pass_) return RefuseExchange(std::string(DrainGate::kRefusal));
         RequireFreeSpaceForPush(context_.config.data_dir, context_.config.serve.min_free_space);
         // A deploy token counts on its own, as builds name it.
         push_slot_ = context_.limits.StartPush(user_ ? user_->name : "deploy:" + key_);
@@ -256,7 +249,7 @@ class GitHttp::Exchange {
       spawn = AdmitGitCommand(AccessRequest(GitExchange::kStatelessRpc), context_.config, *store_,
                               context_.repos);
     } catch (const Error& e) {
-      return RefuseExchange(std::string("hephyd: ") + e.what(), false);
+      return RefuseExchange(std::string("hephyd: ") + e.what());
     }
     if (Pushing()) context_.pushes.Open(push_id_);
     Child child = Spawn(spawn);
@@ -270,7 +263,7 @@ class GitHttp::Exchange {
 
   // Refuses a POST in words git shows: a pack's result in its sideband's
   // error band when the client asked for one, else an ERR packet.
-  void RefuseExchange(const std::string& message, bool draining) {
+  void RefuseExchange(const std::string& message) {
     bool sideband = false;
     if (Pushing() && !gzip_) {
       // The first command's capabilities: "OLD NEW REF\0report-status side-band-64k ...".
@@ -292,7 +285,8 @@ class GitHttp::Exchange {
     exchange_.Respond(std::move(response));
     Log()->info("remote={} {} {} app={}: refused: {}", request_.remote, Who(),
                 ServiceName(route_.service), route_.app, message);
-    if (Pushing()) AuditDenied(draining ? message : message.substr(8));
+    // As over SSH, the audit's reason goes without "hephyd: ".
+    if (Pushing()) AuditDenied(message.starts_with("hephyd: ") ? message.substr(8) : message);
   }
 
   size_t ReadBodyOrNothing(std::span<char> buffer) {
@@ -456,15 +450,7 @@ class GitHttp::Exchange {
     if (updates && updates->empty()) return;  // nothing was asked
     std::string outcome;
     try {
-      std::vector<std::string> not_updated;
-      if (verdict && verdict->accepted && updates) {
-        not_updated = RefsNotUpdated(context_.repos.PathFor(route_.app), *updates);
-      }
-      outcome =
-          PushResult(verdict, not_updated,
-                     result.starts_with("exit ")
-                         ? "git ended the push before its pre-receive hook ran (" + result + ")"
-                         : result);
+      outcome = RanPushResult(verdict, context_.repos.PathFor(route_.app), updates, result);
     } catch (const std::exception& e) {
       outcome = std::string("rejected: ") + e.what();
     }

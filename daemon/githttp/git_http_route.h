@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "git/git_command.h"
+#include "hephy/error.h"
 
 namespace hephy {
 
@@ -23,9 +24,20 @@ struct GitHttpRoute {
 // "/info/refs", "/git-upload-pack" or "/git-receive-pack".
 bool IsGitHttpPath(std::string_view target);
 
-// The route of a git path. Throws Error, with the words for the client, for
-// an invalid app name, another method than the route's, the dumb protocol
-// (info/refs without a service) or an unknown service.
+// Why a git path is refused, in words for the client, with the HTTP status
+// that goes with them.
+class GitHttpRouteError : public Error {
+ public:
+  GitHttpRouteError(int status, const std::string& message) : Error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+// The route of a git path. Throws GitHttpRouteError for an invalid app name
+// or an unknown path (404), another method than the route's (405), the dumb
+// protocol (info/refs without a service) or an unknown service (400).
 GitHttpRoute ParseGitHttpRoute(std::string_view method, std::string_view target);
 
 }  // namespace hephy

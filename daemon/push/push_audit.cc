@@ -40,6 +40,20 @@ std::string PushResult(const std::optional<PushVerdict>& verdict,
   return "rejected: hephyd accepted it, but git did not update " + refs;
 }
 
+std::string RanPushResult(const std::optional<PushVerdict>& verdict,
+                          const std::filesystem::path& repo,
+                          const std::optional<std::vector<RefUpdate>>& updates,
+                          const std::string& ended) {
+  std::vector<std::string> not_updated;
+  if (verdict && verdict->accepted && updates) not_updated = RefsNotUpdated(repo, *updates);
+  // Without a verdict the hook never answered: git stopped before it ran
+  // it, or the push ended while hephyd was deciding.
+  return PushResult(verdict, not_updated,
+                    ended.starts_with("exit ")
+                        ? "git ended the push before its pre-receive hook ran (" + ended + ")"
+                        : ended);
+}
+
 std::vector<std::string> RefsNotUpdated(const std::filesystem::path& repo,
                                         const std::vector<RefUpdate>& updates) {
   git::Init();

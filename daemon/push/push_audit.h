@@ -38,6 +38,15 @@ AuditEntry PushAuditEntry(const PushAttempt& push, const std::string& result);
 std::string PushResult(const std::optional<PushVerdict>& verdict,
                        const std::vector<std::string>& not_updated, const std::string& ended);
 
+// PushResult of a push git ran in the bare repository `repo`, where git's
+// process ended as `ended` ("exit N", "client disconnected"): the refs it did
+// not update are read from `repo` when hephyd accepted the push. Throws Error
+// when the repository cannot be read.
+std::string RanPushResult(const std::optional<PushVerdict>& verdict,
+                          const std::filesystem::path& repo,
+                          const std::optional<std::vector<RefUpdate>>& updates,
+                          const std::string& ended);
+
 // The refs of `updates` that the bare repository `repo` does not hold as
 // asked: not at new_id, or still there when new_id is all zeros (a deletion).
 // Throws Error when the repository cannot be read.

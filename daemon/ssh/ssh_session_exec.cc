@@ -1,7 +1,5 @@
 // SshSession: what the channel asks for (exec, env, shell, subsystem), the
 // git or hephyd command it starts, and the push's audit record.
-#include <regex>
-
 #include "git/git_access.h"
 #include "hephy/error.h"
 #include "push/push_audit.h"
@@ -28,8 +26,7 @@ std::string SshCommandFor(const std::string& address) {
 
 int SshSession::OnEnv(const char* name, const char* value) {
   // git sends its protocol version this way ("version=2"); nothing else passes.
-  static const std::regex kProtocol("^[a-z0-9=:.-]{1,64}$");
-  if (std::string_view(name) == "GIT_PROTOCOL" && std::regex_match(value, kProtocol)) {
+  if (std::string_view(name) == "GIT_PROTOCOL" && IsWellFormedGitProtocol(value)) {
     git_protocol_ = value;
     return 0;
   }
@@ -151,17 +148,7 @@ void SshSession::AuditPush(const std::string& result) {
       push.updates = push_commands_.Updates();
       // A client with nothing to push asks for no update, or hangs up at once.
       if (push.updates ? push.updates->empty() : bytes_in_ == 0 && !verdict) return;
-      std::vector<std::string> not_updated;
-      if (verdict && verdict->accepted && push.updates) {
-        not_updated = RefsNotUpdated(context_.repos.PathFor(git_->app), *push.updates);
-      }
-      // Without a verdict the hook never answered: git stopped before it ran
-      // it, or the push ended while hephyd was deciding.
-      outcome =
-          PushResult(verdict, not_updated,
-                     result.starts_with("exit ")
-                         ? "git ended the push before its pre-receive hook ran (" + result + ")"
-                         : result);
+      outcome = RanPushResult(verdict, context_.repos.PathFor(git_->app), push.updates, result);
     }
     store_->Audit(PushAuditEntry(push, outcome));
   } catch (const std::exception& e) {

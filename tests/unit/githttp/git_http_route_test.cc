@@ -39,6 +39,24 @@ TEST(GitHttpRoute, KnowsGitsPathsFromTheApis) {
   EXPECT_FALSE(IsGitHttpPath("/healthz"));
 }
 
+int StatusOf(std::string_view method, std::string_view target) {
+  try {
+    ParseGitHttpRoute(method, target);
+  } catch (const GitHttpRouteError& e) {
+    return e.status();
+  }
+  return 0;
+}
+
+TEST(GitHttpRoute, EachRefusalHasItsStatus) {
+  EXPECT_EQ(StatusOf("GET", "/../etc.git/info/refs?service=git-upload-pack"), 404);
+  EXPECT_EQ(StatusOf("POST", "/web.git/git-nothing"), 404);
+  EXPECT_EQ(StatusOf("GET", "/web.git/git-upload-pack"), 405);
+  EXPECT_EQ(StatusOf("POST", "/web.git/info/refs?service=git-upload-pack"), 405);
+  EXPECT_EQ(StatusOf("GET", "/web.git/info/refs"), 400);
+  EXPECT_EQ(StatusOf("GET", "/web.git/info/refs?service=git-upload-archive"), 400);
+}
+
 TEST(GitHttpRoute, RefusesHostileNamesAndOtherProtocols) {
   EXPECT_NE(
       Refusal("GET", "/../etc.git/info/refs?service=git-upload-pack").find("invalid app name"),
