@@ -1,5 +1,7 @@
 #include "executors/buildah_executor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -418,7 +420,8 @@ class BuildahJob : public PlatformJob {
       env.push_back("no_proxy=" + direct);
     }
     return RunJobProcess({.argv = std::move(argv), .env = std::move(env), .cwd = spec_.work_dir},
-                         deadline, cancel_, on_line);
+                         deadline, cancel_, on_line,
+                         geteuid() == 0 ? JobPidNamespace::kOwn : JobPidNamespace::kShared);
   }
 
   BuildahConfig config_;

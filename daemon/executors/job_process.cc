@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "hephy/error.h"
 #include "util/line_splitter.h"
@@ -24,6 +25,30 @@ PlatformJobResult Ended(PlatformJobResult::Outcome outcome) {
   result.error = outcome == PlatformJobResult::Outcome::kCancelled ? "cancelled"
                                                                    : "timed out (builder.timeout)";
   return result;
+}
+
+// Kills the job and returns once nothing of it runs. In a namespace of its
+// own, unshare's child, the namespace's first process, is killed: the kernel
+// then kills the rest of the namespace, and unshare exits only once all of
+// it is gone. Before unshare has forked, or in hephyd's namespace, the
+// process group is killed.
+void Stop(Child& child, JobPidNamespace pid_namespace) {
+  bool killed = false;
+  if (pid_namespace == JobPidNamespace::kOwn) {
+    const std::string pid = std::to_string(child.pid());
+    std::ifstream children("/proc/" + pid + "/task/" + pid + "/children");
+    pid_t first = 0;
+    while (children >> first) killed = ::kill(first, SIGKILL) == 0 || killed;
+  }
+  if (!killed) child.KillGroup(SIGKILL);
+  child.Wait();
+}
+
+// `options` with its program run by unshare, in a PID namespace of its own.
+SpawnOptions InPidNamespaceOfItsOwn(SpawnOptions options) {
+  options.argv.insert(options.argv.begin(),
+                      {"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--"});
+  return options;
 }
 
 }  // namespace
@@ -45,9 +70,11 @@ bool JobCancel::Cancelled() const {
 PlatformJobResult RunJobProcess(const SpawnOptions& options,
                                 std::chrono::steady_clock::time_point deadline,
                                 const JobCancel& cancel,
-                                const std::function<void(std::string_view)>& on_line) {
+                                const std::function<void(std::string_view)>& on_line,
+                                JobPidNamespace pid_namespace) {
   if (cancel.Cancelled()) return Ended(PlatformJobResult::Outcome::kCancelled);
-  SpawnOptions merged = options;
+  SpawnOptions merged =
+      pid_namespace == JobPidNamespace::kOwn ? InPidNamespaceOfItsOwn(options) : options;
   merged.pipe_stdout = true;
   merged.stderr_to_stdout = true;
   Child child = Spawn(merged);
@@ -56,8 +83,7 @@ PlatformJobResult RunJobProcess(const SpawnOptions& options,
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      child.KillGroup(SIGKILL);
-      child.Wait();
+      Stop(child, pid_namespace);
       return Ended(PlatformJobResult::Outcome::kTimedOut);
     }
     pollfd fds[2] = {{child.stdout_fd().get(), POLLIN, 0}, {cancel.fd(), POLLIN, 0}};
@@ -66,8 +92,7 @@ PlatformJobResult RunJobProcess(const SpawnOptions& options,
       throw Error("poll: " + std::string(std::strerror(errno)));
     }
     if (fds[1].revents != 0) {
-      child.KillGroup(SIGKILL);
-      child.Wait();
+      Stop(child, pid_namespace);
       return Ended(PlatformJobResult::Outcome::kCancelled);
     }
     if (fds[0].revents == 0) continue;

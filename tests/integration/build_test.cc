@@ -190,7 +190,9 @@ TEST_F(BuildTest, UnreachableRegistryRejectsThePushNamingIt) {
 
 TEST_F(BuildTest, DisconnectMidBuildKillsEveryJobAndRecordsTheBuildCancelled) {
   Start("builder:\n  platforms: [linux/amd64]\n");
-  CommitRunApp("echo started; /bin/busybox sleep 60");
+  // In the background, as a miner would: runc runs a RUN step in a session
+  // of its own, out of buildah's process group.
+  CommitRunApp("/bin/busybox sleep 3607 & echo started; wait");
   Child git = daemon_->GitInBackground(
       alice_, {"push", "--progress", daemon_->Url("web.git"), "main"}, src_);
   OutputWatcher output(git.stderr_fd().get());
@@ -205,7 +207,12 @@ TEST_F(BuildTest, DisconnectMidBuildKillsEveryJobAndRecordsTheBuildCancelled) {
   EXPECT_EQ(BuildJson(1)["status"], "cancelled");
   EXPECT_EQ(BuildJson(1)["jobs"][0]["status"], "cancelled");
   EXPECT_TRUE(std::filesystem::is_empty(daemon_->data_dir() / "builds"));
-  // No buildah (nor what it ran) outlives the build.
+  // No buildah, nor what the RUN step started, outlives the build.
+  EXPECT_TRUE(ProcessesMatching("/bin/busybox sleep 3607").empty());
+  EXPECT_TRUE(ProcessesMatching(daemon_->data_dir().string() + "/builds").empty());
+  EXPECT_TRUE(ProcessesMatching(daemon_->data_dir().string() + "/cache").empty());
+  // git, killed by the SSH session on the client's hang-up, is gone once it says so.
+  ASSERT_TRUE(daemon_->WaitForLog("client disconnected; git killed")) << daemon_->Log();
   EXPECT_TRUE(ProcessesMatching(daemon_->data_dir().string()).empty());
   EXPECT_EQ(StoredRef(), "");
 }
