@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -13,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cerrno>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -117,8 +120,13 @@ class HttpSession {
 
 // One connection: reads requests one after the other, hands each to a
 // handler thread, and writes what the handler answers. Everything but the
-// handler runs on the connection's strand. Stream is beast::tcp_stream, or
-// beast::ssl_stream over it for HTTPS.
+// handler runs on the connection's strand, except while a streamed body
+// comes in: then the handler's thread reads it, and writes what it answers
+// meanwhile, itself, with blocking calls, one at a time (direct_mutex_), and
+// the strand only watches their deadlines. A push's pack then goes from the
+// socket to git without a hand-over per TLS record between threads, each of
+// which cost the I/O thread several turns of its event loop. Stream is
+// beast::tcp_stream, or beast::ssl_stream over it for HTTPS.
 template <class Stream>
 class HttpStreamSession : public HttpSession,
                           public HttpExchange,
@@ -138,6 +146,7 @@ class HttpStreamSession : public HttpSession,
   }
 
   void Identify() {
+    fd_ = Lowest().socket().native_handle();
     beast::error_code ec;
     const auto peer = Lowest().socket().remote_endpoint(ec);
     if (!ec) {
@@ -189,7 +198,11 @@ class HttpStreamSession : public HttpSession,
 
   void Shutdown() override {
     stop_.request_stop();
-    if (!busy_ || streaming_ || (body_parser_ && !body_parser_->is_done())) Close();
+    // The handler's thread is reading or writing the connection itself: its
+    // blocking call ends once the socket is shut down, and the handler then
+    // returns; the connection closes after.
+    if (direct_) return ShutDownSocket();
+    if (!busy_ || streaming_ || (body_parser_ && !body_complete_)) Close();
   }
 
   // Kept until the handler returns (Handle): only then may the connection
@@ -198,25 +211,109 @@ class HttpStreamSession : public HttpSession,
 
   size_t ReadBody(std::span<char> buffer) override {
     if (!body_parser_ || buffer.empty()) return 0;
+    std::lock_guard lock(direct_mutex_);
+    if (!body_error_.empty()) throw Error(body_error_);
+    if (!direct_) return 0;  // the body has all come
+    const auto fail = [this](beast::error_code ec) {
+      if (stop_.stop_requested()) {
+        body_error_ = "the server is stopping";
+      } else if (timed_out_) {
+        body_error_ = "the client sent nothing for " +
+                      std::to_string(server_.limits.request_timeout.count()) + " ms";
+      } else if (IsParseError(ec) && ec != http::error::partial_message) {
+        body_error_ = "malformed request body: " + ec.message();
+      } else {
+        body_error_ = "the client has gone: " + ec.message();
+      }
+      EndDirect();
+      net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
+      throw Error(body_error_);
+    };
+    beast::error_code ec;
+    if (continue_pending_) {
+      continue_pending_ = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      DirectDeadline deadline(*this, server_.limits.write_timeout);
+      net::write(stream_, net::buffer(kContinue.data(), kContinue.size()), ec);
+      if (ec) fail(ec);
+    }
+    // Read on until `buffer` is full or the body complete: fewer, larger
+    // writes to whoever the handler passes it on to.
+    auto& body = body_parser_->get().body();
     size_t got = 0;
-    std::string error;
-    OnStrand([&](std::promise<bool>& done) { ReadBodyPart(buffer, got, error, done); });
-    if (!error.empty()) throw Error(error);
+    while (got < buffer.size() && !body_parser_->is_done()) {
+      body.data = buffer.data() + got;
+      body.size = buffer.size() - got;
+      {
+        DirectDeadline deadline(*this, server_.limits.request_timeout);
+        http::read_some(stream_, buffer_, *body_parser_, ec);
+      }
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) fail(ec);
+      got = buffer.size() - body.size;
+    }
+    if (body_parser_->is_done()) {
+      // From here on the strand has the connection again, and watches for a
+      // client that hangs up during a stream.
+      body_complete_ = true;
+      const bool streaming = direct_streaming_;
+      EndDirect();
+      net::post(stream_.get_executor(), [self = this->shared_from_this(), streaming] {
+        if (!streaming || self->closed_) return;
+        self->streaming_ = true;
+        self->WatchForHangUp();
+      });
+    }
     return got;
   }
 
   bool StartStream(const HttpServerResponse& head) override {
     streaming_handler_ = true;
+    {
+      std::lock_guard lock(direct_mutex_);
+      if (direct_) {
+        if (stop_.stop_requested()) return false;
+        direct_streaming_ = true;
+        PrepareStreamHead(head);
+        beast::error_code ec;
+        DirectDeadline deadline(*this, server_.limits.write_timeout);
+        http::write_header(stream_, *stream_head_serializer_, ec);
+        return DirectWriteWentWell(ec);
+      }
+    }
     return OnStrand([&](std::promise<bool>& done) { WriteStreamHead(head, done); });
   }
 
   bool Write(std::string_view data) override {
     if (data.empty()) return !stop_.stop_requested();
+    {
+      std::lock_guard lock(direct_mutex_);
+      if (direct_) {
+        if (stop_.stop_requested()) return false;
+        beast::error_code ec;
+        DirectDeadline deadline(*this, server_.limits.write_timeout);
+        net::write(stream_, http::make_chunk(net::buffer(data.data(), data.size())), ec);
+        return DirectWriteWentWell(ec);
+      }
+    }
     return OnStrand([&](std::promise<bool>& done) { WriteChunk(data, done); });
   }
 
   void Finish() override {
     finished_ = true;
+    {
+      std::lock_guard lock(direct_mutex_);
+      if (direct_) {
+        beast::error_code ec;
+        {
+          DirectDeadline deadline(*this, server_.limits.write_timeout);
+          net::write(stream_, http::make_chunk_last(), ec);
+        }
+        EndDirect();
+        net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
+        return;
+      }
+    }
     OnStrand([&](std::promise<bool>& done) { WriteLastChunk(done); });
   }
 
@@ -225,6 +322,58 @@ class HttpStreamSession : public HttpSession,
   net::any_io_executor executor() override { return stream_.get_executor(); }
 
  private:
+  // While a blocking call of the handler's thread runs: the strand's
+  // watchdog shuts the socket down once `limit` has passed, which ends it.
+  class DirectDeadline {
+   public:
+    DirectDeadline(HttpStreamSession& session, std::chrono::milliseconds limit)
+        : session_(session) {
+      session_.direct_deadline_ =
+          (std::chrono::steady_clock::now() + limit).time_since_epoch().count();
+    }
+    ~DirectDeadline() { session_.direct_deadline_ = kNoDeadline; }
+
+   private:
+    HttpStreamSession& session_;
+  };
+  static constexpr std::chrono::steady_clock::rep kNoDeadline =
+      std::numeric_limits<std::chrono::steady_clock::rep>::max();
+
+  // With direct_mutex_ held: a failed direct write ends the direct phase and
+  // the connection; the stream is cut off, as on the strand.
+  bool DirectWriteWentWell(beast::error_code ec) {
+    if (!ec) return true;
+    if (body_error_.empty()) body_error_ = "the client has gone: " + ec.message();
+    EndDirect();
+    stop_.request_stop();
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
+    return false;
+  }
+
+  // With direct_mutex_ held (or once the handler has returned).
+  void EndDirect() { direct_ = false; }
+
+  // On the strand, while the handler's thread has the connection: ends a
+  // blocking call that has run past its deadline.
+  void WatchDirectDeadlines() {
+    const auto shortest = std::min(server_.limits.request_timeout, server_.limits.write_timeout);
+    const auto tick = std::clamp<std::chrono::milliseconds>(
+        shortest / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+    watchdog_.expires_after(tick);
+    watchdog_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || !self->direct_) return;
+      if (std::chrono::steady_clock::now().time_since_epoch().count() > self->direct_deadline_) {
+        self->timed_out_ = true;
+        return self->ShutDownSocket();
+      }
+      self->WatchDirectDeadlines();
+    });
+  }
+
+  // Ends any blocking call on the socket, from any thread; the descriptor
+  // stays open until Close.
+  void ShutDownSocket() { ::shutdown(fd_, SHUT_RDWR); }
+
   // Runs `start` on the strand and waits for the promise it is given.
   template <typename Start>
   bool OnStrand(Start&& start) {
@@ -287,7 +436,12 @@ class HttpStreamSession : public HttpSession,
       continue_pending_ = beast::iequals(request_.Header("expect"), "100-continue");
       body_parser_.emplace(std::move(*header_parser_));
       body_parser_->body_limit(kNoBodyLimit);
+      body_complete_ = body_parser_->is_done();
       keep_alive_ = false;  // a body the handler leaves unread would be taken for a request
+      if (!body_complete_) {
+        direct_ = true;
+        WatchDirectDeadlines();
+      }
       return Dispatch();
     }
     keep_alive_ = message.keep_alive();
@@ -322,70 +476,17 @@ class HttpStreamSession : public HttpSession,
         });
   }
 
-  // On the strand: one read of a streamed body into `buffer`, after telling
-  // a client that waits for it to go on.
-  void ReadBodyPart(std::span<char> buffer, size_t& got, std::string& error,
-                    std::promise<bool>& done) {
-    if (closed_) {
-      error = "the client has gone";
-      return done.set_value(false);
-    }
-    if (body_parser_->is_done()) return done.set_value(true);
-    const auto fail = [this, &error, &done](const std::string& why) {
-      error = why;
-      Close();
-      done.set_value(false);
-    };
-    if (continue_pending_) {
-      continue_pending_ = false;
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      Lowest().expires_after(server_.limits.write_timeout);
-      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = this->shared_from_this(), buffer, &got, &error, &done, fail](
-                           beast::error_code ec, size_t) {
-                         if (ec) return fail("the client has gone: " + ec.message());
-                         self->ReadBodyPart(buffer, got, error, done);
-                       });
-      return;
-    }
-    auto& body = body_parser_->get().body();
-    body.data = buffer.data() + got;
-    body.size = buffer.size() - got;
-    // Read on until `buffer` is full or the body complete: each ReadBody is
-    // a trip from the handler's thread to the strand and back, which costs
-    // more than the bytes when they are few. Not http::async_read: a buffer
-    // filled at the end of a chunk would wait for the next chunk's header.
-    Lowest().expires_after(server_.limits.request_timeout);
-    http::async_read_some(
-        stream_, buffer_, *body_parser_,
-        [self = this->shared_from_this(), buffer, &got, &error, &done, fail](beast::error_code ec,
-                                                                             size_t) {
-          if (ec == http::error::need_buffer) ec = {};
-          if (ec == beast::error::timeout) {
-            return fail("the client sent nothing for " +
-                        std::to_string(self->server_.limits.request_timeout.count()) + " ms");
-          }
-          if (IsParseError(ec) && ec != http::error::partial_message) {
-            return fail("malformed request body: " + ec.message());
-          }
-          if (ec) return fail("the client has gone: " + ec.message());
-          got = buffer.size() - self->body_parser_->get().body().size;
-          const bool complete = self->body_parser_->is_done();
-          if (got < buffer.size() && !complete) {
-            return self->ReadBodyPart(buffer, got, error, done);
-          }
-          self->Lowest().expires_never();
-          if (complete && self->streaming_) self->WatchForHangUp();
-          done.set_value(true);
-        });
-  }
-
   // On the handler's thread.
   void Handle(const HttpServerRequest& request) {
     try {
       server_.handler(request, *this);
     } catch (const std::exception& e) {
       Log()->error("remote={} {} {}: {}", remote_, request.method, request.target, e.what());
+    }
+    {
+      // What is left of the body stays unread; the strand answers.
+      std::lock_guard lock(direct_mutex_);
+      EndDirect();
     }
     if (!streaming_handler_) {
       net::post(stream_.get_executor(),
@@ -425,13 +526,7 @@ class HttpStreamSession : public HttpSession,
   void WriteStreamHead(const HttpServerResponse& head, std::promise<bool>& done) {
     if (closed_ || stop_.stop_requested()) return done.set_value(false);
     streaming_ = true;
-    stream_head_.emplace(static_cast<http::status>(head.status), 11);
-    stream_head_->set(http::field::server, "hephyd/" HEPHY_VERSION);
-    stream_head_->set(http::field::content_type, head.content_type);
-    for (const auto& [name, value] : head.headers) stream_head_->set(name, value);
-    stream_head_->keep_alive(false);
-    stream_head_->chunked(true);
-    stream_head_serializer_.emplace(*stream_head_);
+    PrepareStreamHead(head);
     Lowest().expires_after(server_.limits.write_timeout);
     http::async_write_header(
         stream_, *stream_head_serializer_,
@@ -442,11 +537,21 @@ class HttpStreamSession : public HttpSession,
             return done.set_value(false);
           }
           // A body still coming is read by the handler.
-          if (!self->body_parser_ || self->body_parser_->is_done()) {
+          if (!self->body_parser_ || self->body_complete_) {
             self->WatchForHangUp();
           }
           done.set_value(true);
         });
+  }
+
+  void PrepareStreamHead(const HttpServerResponse& head) {
+    stream_head_.emplace(static_cast<http::status>(head.status), 11);
+    stream_head_->set(http::field::server, "hephyd/" HEPHY_VERSION);
+    stream_head_->set(http::field::content_type, head.content_type);
+    for (const auto& [name, value] : head.headers) stream_head_->set(name, value);
+    stream_head_->keep_alive(false);
+    stream_head_->chunked(true);
+    stream_head_serializer_.emplace(*stream_head_);
   }
 
   // While a stream runs, the client sends nothing: a read that ends means
@@ -532,6 +637,7 @@ class HttpStreamSession : public HttpSession,
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   HttpServerRequest request_;
   std::string remote_ = "?";
+  int fd_ = -1;  // the socket's, for ShutDownSocket
   bool loopback_ = false;
   bool counted_ = false;
   std::stop_source stop_;
@@ -547,6 +653,17 @@ class HttpStreamSession : public HttpSession,
   std::optional<http::response_serializer<http::empty_body>> stream_head_serializer_;
   std::string chunk_;
   char hang_up_probe_[512];
+
+  // A streamed body being read by the handler's thread (ReadBody), which
+  // then also writes (StartStream, Write, Finish) directly.
+  std::mutex direct_mutex_;
+  std::atomic<bool> direct_ = false;
+  std::atomic<bool> body_complete_ = false;
+  std::atomic<bool> timed_out_ = false;  // the watchdog ended a direct call
+  std::atomic<std::chrono::steady_clock::rep> direct_deadline_ = kNoDeadline;
+  net::steady_timer watchdog_{stream_.get_executor()};
+  bool direct_streaming_ = false;  // with direct_mutex_: a stream began directly
+  std::string body_error_;         // with direct_mutex_: why the body stopped
 
   // On the handler's thread: what it did with the exchange.
   std::optional<HttpServerResponse> response_;

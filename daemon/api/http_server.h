@@ -2,7 +2,8 @@
 // http.listen, plain or over TLS, Boost.Beast over Asio. One I/O thread runs every connection, each
 // on its own strand; each request is handled on a thread of its own, so that a handler may block
 // (on the database, the registry, or a build log followed for an hour)
-// without holding up other connections. What the requests mean is the
+// without holding up other connections. A streamed request body is read by
+// its handler's thread itself, with blocking calls, for speed. What the requests mean is the
 // handler's business (daemon/api/http_api.h).
 #pragma once
 
@@ -73,11 +74,12 @@ class HttpExchange {
 
   // The next bytes of a streamed request body (see HttpServer's
   // `streamed_bodies`): buffer.size() of them, fewer only at the body's end;
-  // 0 once it has all come, and
-  // always for a body read whole (it is in the request). A client that sent
-  // "Expect: 100-continue" is told to go on at the first call. Throws Error
-  // when the client goes, breaks the framing, or sends nothing for
-  // request_timeout.
+  // 0 once it has all come, and always for a body read whole (it is in the
+  // request). Read on the calling thread, which until then also writes what
+  // StartStream, Write and Finish send; call it from one thread at a time. A
+  // client that sent "Expect: 100-continue" is told to go on at the first
+  // call. Throws Error when the client goes, breaks the framing, sends
+  // nothing for request_timeout, or the server stops.
   virtual size_t ReadBody(std::span<char> buffer) = 0;
 
   // Starts a streamed response (Transfer-Encoding: chunked) with the status

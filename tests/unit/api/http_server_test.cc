@@ -216,6 +216,64 @@ TEST(HttpServer, AStreamedBodyThatStopsComingIsAnErrorForTheHandler) {
   EXPECT_EQ(result.get(), "the client sent nothing for 300 ms");
 }
 
+// The handler's thread reads a streamed body itself; a stream it begins
+// before the body has all come is written the same way, and once the body is
+// in, a client that hangs up still stops the stream.
+TEST(HttpServer, AStreamBegunWhileTheBodyComesGoesOnAndSeesAHangUp) {
+  std::promise<void> stopped;
+  std::string received;
+  TestServer server(
+      [&](const HttpServerRequest&, HttpExchange& exchange) {
+        char buffer[5];
+        ASSERT_EQ(exchange.ReadBody(buffer), 5u);
+        received.assign(buffer, 5);
+        ASSERT_TRUE(exchange.StartStream({200, "text/plain", {}, ""}));
+        ASSERT_TRUE(exchange.Write("early\n"));
+        while (const size_t n = exchange.ReadBody(buffer)) received.append(buffer, n);
+        ASSERT_TRUE(exchange.Write("late\n"));
+        std::mutex mutex;
+        std::condition_variable_any never;
+        std::unique_lock lock(mutex);
+        never.wait(lock, exchange.stopping(), [] { return false; });
+        stopped.set_value();
+      },
+      TestServer::Quick(), {.streamed_bodies = [](const HttpServerRequest&) { return true; }});
+  RawClient client(server.port());
+  client.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nfirst");
+  EXPECT_NE(client.ReadUntil("early\n").find("early\n"), std::string::npos);
+  client.Send("after");
+  EXPECT_NE(client.ReadUntil("late\n").find("late\n"), std::string::npos);
+  client.Close();
+  EXPECT_EQ(stopped.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(received, "firstafter");
+}
+
+TEST(HttpServer, StopEndsAHandlerWaitingForItsBody) {
+  std::promise<std::string> error;
+  HttpServerLimits limits = TestServer::Quick();
+  limits.request_timeout = 60s;  // so that only Stop can end the wait
+  TestServer server(
+      [&](const HttpServerRequest&, HttpExchange& exchange) {
+        char buffer[64];
+        try {
+          while (exchange.ReadBody(buffer) != 0) {
+          }
+          error.set_value("");
+        } catch (const Error& e) {
+          error.set_value(e.what());
+        }
+      },
+      limits, {.streamed_bodies = [](const HttpServerRequest&) { return true; }});
+  RawClient client(server.port());
+  client.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+  auto result = error.get_future();
+  EXPECT_EQ(result.wait_for(200ms), std::future_status::timeout);
+  server.server().Stop();
+  ASSERT_EQ(result.wait_for(0s), std::future_status::ready);
+  EXPECT_EQ(result.get(), "the server is stopping");
+  EXPECT_TRUE(client.WaitForClose());
+}
+
 TEST(HttpServer, LargeBodiesAre413AndLargeHeaders431) {
   std::atomic<int> handled = 0;
   TestServer server([&](const HttpServerRequest&, HttpExchange& exchange) {
