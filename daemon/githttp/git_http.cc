@@ -15,6 +15,7 @@
 #include "api/transport_security.h"
 #include "git/git_access.h"
 #include "githttp/git_http_route.h"
+#include "githttp/receive_pack_notice.h"
 #include "hephy/error.h"
 #include "hephy/hook_protocol.h"
 #include "hephy/store.h"
@@ -254,10 +255,14 @@ class GitHttp::Exchange {
     if (Pushing()) context_.pushes.Open(push_id_);
     Child child = Spawn(spawn);
     PushCommandReader commands;
-    const std::string result =
-        RunGit(child, Head(ContentType(route_.service, "result")), "",
-               Pushing() ? [&commands](std::string_view bytes) { commands.Feed(bytes); }
-                         : std::function<void(std::string_view)>());
+    ReceivePackNotice notice(context_.config.data_dir);
+    const auto on_body = [&commands, &notice](std::string_view bytes) {
+      commands.Feed(bytes);
+      notice.FeedRequest(bytes);
+    };
+    const std::string result = RunGit(child, Head(ContentType(route_.service, "result")), "",
+                                      Pushing() ? on_body : std::function<void(std::string_view)>(),
+                                      Pushing() ? &notice : nullptr);
     if (Pushing()) AuditPush(commands, result);
   }
 
@@ -302,7 +307,8 @@ class GitHttp::Exchange {
   // once. Returns how it ended, for the log and the audit record: "exit N",
   // or what went wrong with the client.
   std::string RunGit(Child& child, const HttpServerResponse& head, const std::string& prefix,
-                     const std::function<void(std::string_view)>& on_body) {
+                     const std::function<void(std::string_view)>& on_body,
+                     ReceivePackNotice* notice = nullptr) {
     const bool has_body = route_.kind == GitHttpRoute::Kind::kExchange;
     // A client that hangs up, or hephyd stopping, ends git and so the build.
     std::stop_callback hang_up(exchange_.stopping(), [&child] { child.KillGroup(SIGKILL); });
@@ -356,7 +362,7 @@ class GitHttp::Exchange {
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) {
           stdout_open = false;
-        } else if (start() && !exchange_.Write({buffer.data(), static_cast<size_t>(n)})) {
+        } else if (start() && !Write({buffer.data(), static_cast<size_t>(n)}, notice)) {
           client_gone = true;
           child.KillGroup(SIGKILL);
         }
@@ -409,6 +415,12 @@ class GitHttp::Exchange {
     }
     // Otherwise the stream is cut off, and the client sees it incomplete.
     return result;
+  }
+
+  // Passes git's output to the client, through `notice` when there is one.
+  bool Write(std::string_view data, ReceivePackNotice* notice) {
+    if (!notice) return exchange_.Write(data);
+    return notice->Forward(data, [this](std::string_view part) { return exchange_.Write(part); });
   }
 
   // The request body to git's stdin, decoded when gzip; "" when all went

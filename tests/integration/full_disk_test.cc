@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 
 #include "test_daemon.h"
 #include "test_registry.h"
@@ -124,6 +125,33 @@ TEST_F(FullDiskTest, APushLargerThanTheDiskFailsSayingSoAndLosesNothing) {
   const RunResult builds = daemon_->Cli({"builds", "list", "--app", "big"});
   EXPECT_EQ(builds.exit_code, 0) << builds.err;
   EXPECT_NE(builds.out.find("succeeded"), std::string::npos) << builds.out;
+}
+
+// Over HTTP, where there is no stderr, hephyd's line comes in git's
+// sideband as the answer's last words.
+TEST_F(FullDiskTest, AnHttpPushLargerThanTheDiskSaysSoToo) {
+  Start("  min_free_space: 0\n", /*small_disk=*/true);
+  const auto big = SmallApp("big");
+  ASSERT_EQ(Push("big", big).exit_code, 0);
+  const std::string big_ref = RefOf("big");
+  WriteIncompressible(big / "blob.bin", 64u << 20);
+  GitOk(big, {"add", "blob.bin"});
+  GitOk(big, {"commit", "-q", "-m", "a blob larger than the disk"});
+
+  const RunResult created = daemon_->Cli({"tokens", "create", "alice"});
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(created.out, token, std::regex("hephy_[0-9a-f]{64}")))
+      << created.out << created.err;
+  const std::string url = "http://alice:" + token[0].str() +
+                          "@127.0.0.1:" + std::to_string(daemon_->http_port()) + "/big.git";
+  const RunResult r =
+      hephy::Run({.argv = {"git", "-c", "credential.helper=", "push", url, "main"}, .cwd = big});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: hephyd: no space left on " + daemon_->data_dir().string() + " ("),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(RefOf("big"), big_ref);
+  ExpectFsckClean("big");
 }
 
 TEST_F(FullDiskTest, ABuildThatFillsTheDiskIsRefusedSayingSo) {
