@@ -253,6 +253,7 @@ TEST_F(BrowserClientTest, SeesTheCspViolationOfAnInlineScript) {
   ASSERT_EQ(page->Navigate(site_.Url("/csp")), 200);
   // Chromium's own log says why the script was refused...
   const LogEntry refused = page->WaitForLogEntry("Content Security Policy");
+  EXPECT_EQ(refused.source, "security");
   EXPECT_EQ(refused.level, "error");
   EXPECT_NE(refused.text.find("script-src 'self'"), std::string::npos) << refused.text;
   // ...the page's securitypolicyviolation listener saw it...

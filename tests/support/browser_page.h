@@ -45,7 +45,7 @@ struct ConsoleMessage {
 // An entry of the browser's own log (Log.entryAdded): network errors,
 // Content-Security-Policy violations, deprecations.
 struct LogEntry {
-  std::string source;  // "network", "security", "javascript", "violation", ...
+  std::string source;  // "network", "security" (CSP), "javascript", "violation", ...
   std::string level;   // "verbose", "info", "warning", "error"
   std::string text;
   std::string url;
@@ -275,8 +275,9 @@ class BrowserPage {
   ConsoleMessage WaitForConsole(const std::string& needle, std::chrono::milliseconds timeout = {}) {
     return WaitForEvent(console_, needle, timeout, "a console message");
   }
-  // The same for the browser's log: a Content-Security-Policy violation
-  // comes as an error whose source is "security" or "violation".
+  // The same for the browser's log: a Content-Security-Policy violation is
+  // an error whose source is "security" and whose text names the directive
+  // ("... violates the following Content Security Policy directive ...").
   LogEntry WaitForLogEntry(const std::string& needle, std::chrono::milliseconds timeout = {}) {
     return WaitForEvent(log_, needle, timeout, "a log entry");
   }

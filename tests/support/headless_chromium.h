@@ -9,7 +9,8 @@
 //   auto page = chromium.NewPage();
 //   page->Navigate("http://127.0.0.1:" + std::to_string(port) + "/");
 //
-// Throws DevToolsError naming the reason: no /usr/bin/chromium (install
+// The thread that starts Chromium must outlive it (it is killed when that
+// thread ends). Throws DevToolsError naming the reason: no /usr/bin/chromium (install
 // Debian's chromium package: scripts/install-deps), Chromium exiting or not
 // listening in time (with the end of what it wrote to stderr).
 #pragma once
@@ -54,7 +55,14 @@ class HeadlessChromium {
     const std::filesystem::path profile = dir_.path() / "profile";
     std::filesystem::create_directories(profile);
     SpawnOptions spawn;
-    spawn.argv = {options.program.string(),
+    // setpriv (util-linux, essential) kills Chromium when the thread that
+    // started it ends, so that a test killed at its timeout or crashing
+    // leaves no browser behind; its helpers follow when the browser is gone.
+    spawn.argv = {"/usr/bin/setpriv",
+                  "--pdeathsig",
+                  "KILL",
+                  "--",
+                  options.program.string(),
                   "--headless",
                   "--no-sandbox",
                   "--disable-gpu",
