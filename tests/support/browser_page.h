@@ -108,7 +108,7 @@ class BrowserPage {
       browser_.Call("Target.closeTarget", {{"targetId", target_id_}}, Deadline());
       browser_.Call("Target.disposeBrowserContext", {{"browserContextId", context_id_}},
                     Deadline());
-    } catch (const DevToolsError&) {
+    } catch (const std::exception&) {
       // The browser is going away anyway: it is killed with its process group.
     }
   }
