@@ -69,8 +69,9 @@ std::string CsrfOf(const std::string& html) {
 class WebTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<TestDaemon>(
-        "builder:\n  platforms: [linux/amd64]\n  network: host\n", registry_.url());
+    daemon_ =
+        std::make_unique<TestDaemon>("builder:\n  platforms: [linux/amd64]\n  network: host\n",
+                                     registry_.url(), "", http_config_);
     alice_ = daemon_->AddUser("alice");
     bob_ = daemon_->AddUser("bob");
     alice_token_ = Token("alice");
@@ -137,6 +138,7 @@ class WebTest : public ::testing::Test {
     return daemon_->Git(key, {"push", daemon_->Url(app + ".git"), "main"}, src_);
   }
 
+  std::string http_config_;  // more of the http mapping, set before SetUp
   TestRegistry registry_;
   std::unique_ptr<TestDaemon> daemon_;
   TestKey alice_, bob_;
@@ -395,6 +397,66 @@ TEST_F(WebTest, RebuildWithTheCsrfTokenBuildsTheUnitAgain) {
       << page;
   EXPECT_NE(page.find("<td>manual</td>"), std::string::npos) << page;
   EXPECT_NE(daemon_->Cli({"audit"}).out.find("web.rebuild"), std::string::npos);
+}
+
+TEST_F(WebTest, AFailedBuildShowsItsPlatformAndStep) {
+  std::filesystem::create_directories(src_ / "amd64/bin");
+  std::filesystem::copy_file(kBusybox, src_ / "amd64/bin/busybox");
+  GitOk(src_, {"add", "amd64"});
+  CommitFile(src_, "Dockerfile",
+             "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}/ /\n"
+             "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to fail; exit 3\"]\n",
+             "a build that fails");
+  const RunResult pushed = Push(alice_, "web");
+  ASSERT_NE(pushed.exit_code, 0) << pushed.err;
+  const std::string session = SignIn("alice", alice_token_);
+  const std::string page = Get("/apps/web/builds/1", session).body;
+  EXPECT_NE(page.find("<div id=\"build\" data-build=\"1\" data-status=\"failed\">"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("data-platform=\"linux/amd64\" data-status=\"failed\""), std::string::npos)
+      << page;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      page, m,
+      std::regex("<span class=\"line failed-step\" id=\"failed-step-linux-amd64\">([^<]*)</span>")))
+      << page;
+  // ARG is a step of its own: RUN is the fourth of four.
+  EXPECT_TRUE(m[1].str().starts_with("STEP 4/4: RUN [&quot;/bin/busybox&quot;")) << m[1];
+  EXPECT_NE(page.find("id=\"build-error\""), std::string::npos) << page;
+  EXPECT_NE(Get("/apps/web/builds?status=failed", session).body.find("data-build=\"1\""),
+            std::string::npos);
+}
+
+// Behind a TLS-terminating proxy (http.trust_proxy), the cookie is Secure
+// when the proxy says the client spoke HTTPS, and no session is made for a
+// request it says came over plain HTTP.
+class WebBehindProxyTest : public WebTest {
+ protected:
+  WebBehindProxyTest() { http_config_ = "  trust_proxy: true\n"; }
+
+  HttpResponse SignInAs(const std::string& proto) {
+    HttpConnection connection({"127.0.0.1", daemon_->http_port()}, std::chrono::seconds(30),
+                              1024 * 1024);
+    return connection.Send(
+        {"POST",
+         "/sign-in",
+         {{"X-Forwarded-Proto", proto}, {"Content-Type", "application/x-www-form-urlencoded"}},
+         FormEncode({{"user", "alice"}, {"token", alice_token_}})});
+  }
+};
+
+TEST_F(WebBehindProxyTest, TheCookieIsSecureOverHttpsAndRefusedOverHttp) {
+  HttpResponse r = SignInAs("https");
+  EXPECT_EQ(r.status, 303) << r.body;
+  EXPECT_TRUE(std::regex_match(r.Header("set-cookie"),
+                               std::regex("hephy_session=[0-9a-f]{64}; Path=/; Max-Age=43200; "
+                                          "HttpOnly; SameSite=Strict; Secure")))
+      << r.Header("set-cookie");
+  r = SignInAs("http");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.Header("set-cookie"), "");
+  EXPECT_NE(r.body.find("credentials are taken over HTTPS only"), std::string::npos) << r.body;
 }
 
 }  // namespace
