@@ -21,8 +21,10 @@
 //   data {"platform","text"}, then "event: end" with data {"status"}.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -345,7 +347,17 @@ TEST_F(WebTest, TheBuildPageFollowsARunningBuildAndRefusesFormsWithoutTheCsrfTok
   EXPECT_NE(Get("/apps/web/builds/1", session).body.find("data-status=\"running\""),
             std::string::npos);
 
+  // How long from the gate opening to the next line reaching the stream:
+  // busybox's wget returns, sh echoes, buildah and hephyd write the log,
+  // the follower wakes (inotify) and sends the event (the goal for
+  // a line's way to the browser is 200 ms on loopback).
+  const auto opened = std::chrono::steady_clock::now();
   gate.Open();
+  ASSERT_TRUE(followed.WaitFor("\"text\":\"through the gate\"}")) << followed.Text();
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - opened);
+  std::cout << "gate opened -> line in the event stream: " << latency.count() << " ms\n";
+  EXPECT_LT(latency, std::chrono::seconds(5));
   followed.Join();
   EXPECT_EQ(follower.Wait(), 0) << followed.Text();
   const std::string events = followed.Text();
