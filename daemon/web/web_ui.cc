@@ -221,9 +221,9 @@ void WebUi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
   try {
     if (path.starts_with("/assets/")) {
       const WebAsset* asset = FindAsset(path);
-      if (http.method != "GET" && http.method != "HEAD") {
+      // No HEAD: the server would send the body after it.
+      if (http.method != "GET")
         throw PageError(405, "Method not allowed", "assets are read with GET");
-      }
       if (asset == nullptr) throw NotFound("no asset " + path);
       HttpServerResponse response{200, std::string(asset->content_type), SecurityHeaders(),
                                   std::string(asset->bytes)};
@@ -314,7 +314,7 @@ void WebUi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
       throw NotFound("no such form: " + path);
     }
 
-    if (http.method != "GET" && http.method != "HEAD") {
+    if (http.method != "GET") {
       HttpServerResponse response =
           Html(405, RenderPage(request.Frame("Method not allowed", "error"),
                                RenderMessage("Method not allowed", "use GET or POST")));
