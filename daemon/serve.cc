@@ -41,6 +41,8 @@
 #include "upstream/upstream_cache.h"
 #include "util/drain_gate.h"
 #include "util/duration.h"
+#include "util/thread_group.h"
+#include "web/web_ui.h"
 
 namespace hephy {
 namespace {
@@ -249,9 +251,35 @@ int Serve(const Config& config) {
   SessionLimits limits(config.ssh);
   AuthThrottle throttle(config.ssh.auth_failures);
   const GitHttp git_http({config, repos, pushes, limits, throttle, drain});
+  // Rebuilds asked for on the web page run on threads of their own, each
+  // with a drain pass as a push has; they are stopped with serve.
+  ThreadGroup web_rebuilds;
+  std::stop_source stop_web_rebuilds;
+  WebUi web(config,
+            {.rebuild =
+                 [&](const std::string& app, const std::string& unit, const std::string& user) {
+                   DrainGate::Pass pass = drain.Admit();
+                   if (!pass) return std::string(DrainGate::kRefusal);
+                   web_rebuilds.Start([&, app, unit, user, pass = std::move(pass)] {
+                     rebuilder.Rebuild(
+                         {.app = app,
+                          .select = PlanRequest::Select::kNamed,
+                          .units = {unit},
+                          .triggered_by = "manual",
+                          .requested_by = user},
+                         [](const std::string& line) { spdlog::debug("web rebuild: {}", line); },
+                         stop_web_rebuilds.get_token());
+                   });
+                   return std::string();
+                 },
+             .cancel =
+                 [&](int64_t build_id, const std::string& user) {
+                   return runner.Cancel(build_id, "cancelled by " + user + " on the web page");
+                 }});
   HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
                   [&](const HttpServerRequest& request, HttpExchange& exchange) {
                     if (GitHttp::Serves(request)) return git_http.Handle(request, exchange);
+                    if (WebUi::Serves(request)) return web.Handle(request, exchange);
                     api.Handle(request, exchange);
                   },
                   {.streamed_bodies = &GitHttp::StreamsBody,
@@ -287,6 +315,7 @@ int Serve(const Config& config) {
   std::jthread schedule_thread([&](std::stop_token stop) { schedule.Run(stop); });
   std::thread signals([&] {
     DrainOnSignal(stop_signals, drain, config.serve.drain_timeout, reread);
+    stop_web_rebuilds.request_stop();
     server.Stop();
     http.Stop();
   });
@@ -303,11 +332,14 @@ int Serve(const Config& config) {
   } catch (...) {
     pthread_kill(signals.native_handle(), SIGTERM);  // ends its sigwait
     signals.join();
+    stop_web_rebuilds.request_stop();
+    web_rebuilds.Wait();
     stop_hooks();
     throw;
   }
   // Run only returns after Stop, which only the signal thread calls.
   signals.join();
+  web_rebuilds.Wait();
   stop_hooks();
   spdlog::info("stopped");
   return 0;

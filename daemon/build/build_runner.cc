@@ -471,6 +471,14 @@ class BuildExecution {
 
 }  // namespace
 
+bool BuildRunner::Cancel(int64_t build_id, const std::string& reason) {
+  std::lock_guard lock(runs_mutex_);
+  const auto run = runs_.find(build_id);
+  if (run == runs_.end()) return false;
+  run->second(reason);
+  return true;
+}
+
 bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
                       std::stop_token cancel, std::string* failure) {
   if (plans.empty()) return true;
@@ -496,6 +504,19 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
 
   RunAbort abort;
   std::stop_callback pusher_gone(cancel, [&] { abort.Request("the pusher disconnected"); });
+  {
+    std::lock_guard lock(runs_mutex_);
+    for (const auto& build : builds) {
+      runs_[build.id] = [&abort](const std::string& reason) { abort.Request(reason); };
+    }
+  }
+  const struct Unregister {
+    std::function<void()> run;
+    ~Unregister() { run(); }
+  } unregister{[&] {
+    std::lock_guard lock(runs_mutex_);
+    for (const auto& build : builds) runs_.erase(build.id);
+  }};
   std::vector<std::string> ids;
   for (const auto& build : builds) ids.push_back(std::to_string(build.id));
   const auto lease = scheduler_.AcquireApp(app, abort.token(), [&] {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -88,7 +89,16 @@ class BuildRunner {
   bool Run(const std::vector<BuildPlan>& plans, const Say& say, std::stop_token cancel,
            std::string* failure = nullptr);
 
+  // Stops the run that builds `build_id` as a stop request on Run's
+  // `cancel` would, the other units of its push with it, telling the pusher
+  // `reason` ("cancelled by alice"). False when no run of this runner builds
+  // it. Thread-safe.
+  bool Cancel(int64_t build_id, const std::string& reason);
+
  private:
+  std::mutex runs_mutex_;
+  // The runs in progress, by each of their builds: what stops them.
+  std::map<int64_t, std::function<void(const std::string& reason)>> runs_;
   const Config& config_;
   Executor& executor_;
   BuildScheduler& scheduler_;
