@@ -275,7 +275,8 @@ int Serve(const Config& config) {
              .cancel =
                  [&](int64_t build_id, const std::string& user) {
                    return runner.Cancel(build_id, "cancelled by " + user + " on the web page");
-                 }});
+                 }},
+            &throttle);
   HttpServer http(config.http.listen, {.max_connections = config.http.max_connections},
                   [&](const HttpServerRequest& request, HttpExchange& exchange) {
                     if (GitHttp::Serves(request)) return git_http.Handle(request, exchange);

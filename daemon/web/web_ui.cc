@@ -12,6 +12,7 @@
 #include "api/transport_security.h"
 #include "build/build_log_reader.h"
 #include "build/image_tags.h"
+#include "ssh/ssh_server.h"
 #include "store/rights.h"
 #include "util/logging.h"
 #include "web/commit_summary.h"
@@ -182,8 +183,8 @@ class WebUi::Request {
   std::optional<SignedIn> signed_in_;
 };
 
-WebUi::WebUi(const Config& config, WebActions actions)
-    : config_(config), actions_(std::move(actions)) {}
+WebUi::WebUi(const Config& config, WebActions actions, AuthThrottle* throttle)
+    : config_(config), actions_(std::move(actions)), throttle_(throttle) {}
 
 bool WebUi::Serves(const HttpServerRequest& request) {
   const std::string_view target = request.target;
@@ -252,12 +253,28 @@ void WebUi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
         throw PageError(400, "Bad request", e.what());
       }
       if (path == "/sign-in") {
+        const std::string host = HostOfAddress(http.remote);
+        const auto now = AuthThrottle::Clock::now();
+        if (const auto until = throttle_ ? throttle_->BlockedUntil(host, now) : std::nullopt) {
+          const auto seconds = std::chrono::ceil<std::chrono::seconds>(*until - now).count();
+          HttpServerResponse response = Html(
+              429, RenderPage(request.Frame("Sign in", "sign-in"),
+                              RenderSignIn("Too many failed attempts from " + host +
+                                               "; try again in " + std::to_string(seconds) + "s.",
+                                           form["user"])));
+          response.headers.emplace_back("Retry-After", std::to_string(seconds));
+          return respond(std::move(response));
+        }
         const std::string user = form["user"];
         const std::string token = form["token"];
         const auto found = LooksLikeApiToken(token)
                                ? request.store().FindUserByApiToken(HashApiToken(token))
                                : std::nullopt;
         if (!found || found->name != user) {
+          if (throttle_ && throttle_->Failed(host, now)) {
+            Log()->warn("remote={} blocked for {}s: too many failed attempts (ssh.auth_failures)",
+                        http.remote, config_.ssh.auth_failures.block.count());
+          }
           Log()->info("remote={} sign-in as '{}' refused: unknown user or API token", http.remote,
                       user);
           return page(403, request.Frame("Sign in", "sign-in"),

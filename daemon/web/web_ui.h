@@ -23,6 +23,7 @@
 
 #include "api/http_server.h"
 #include "hephy/config.h"
+#include "ssh/auth_throttle.h"
 #include "web/web_sessions.h"
 
 namespace hephy {
@@ -46,7 +47,10 @@ inline constexpr char kContentSecurityPolicy[] =
 
 class WebUi {
  public:
-  explicit WebUi(const Config& config, WebActions actions = {});
+  // A sign-in with a wrong user or token counts as a failed attempt of its
+  // address in `throttle`, as over SSH and git over HTTP; a blocked address
+  // is answered 429. Without one, sign-ins are not counted (tests).
+  explicit WebUi(const Config& config, WebActions actions = {}, AuthThrottle* throttle = nullptr);
   WebUi(const WebUi&) = delete;
   WebUi& operator=(const WebUi&) = delete;
 
@@ -63,6 +67,7 @@ class WebUi {
   class Request;
   const Config& config_;
   WebActions actions_;
+  AuthThrottle* throttle_;
   WebSessions sessions_;
 };
 

@@ -71,9 +71,9 @@ std::string CsrfOf(const std::string& html) {
 class WebTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    daemon_ =
-        std::make_unique<TestDaemon>("builder:\n  platforms: [linux/amd64]\n  network: host\n",
-                                     registry_.url(), "", http_config_);
+    daemon_ = std::make_unique<TestDaemon>(
+        "builder:\n  platforms: [linux/amd64]\n  network: host\n" + extra_config_, registry_.url(),
+        "", http_config_);
     alice_ = daemon_->AddUser("alice");
     bob_ = daemon_->AddUser("bob");
     alice_token_ = Token("alice");
@@ -142,6 +142,7 @@ class WebTest : public ::testing::Test {
 
   std::string http_config_;  // more of the http mapping, set before SetUp
   TestRegistry registry_;
+  std::string extra_config_;  // more of hephyd's config, for a derived fixture
   std::unique_ptr<TestDaemon> daemon_;
   TestKey alice_, bob_;
   std::string alice_token_, bob_token_;
@@ -469,6 +470,30 @@ TEST_F(WebBehindProxyTest, TheCookieIsSecureOverHttpsAndRefusedOverHttp) {
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(r.Header("set-cookie"), "");
   EXPECT_NE(r.body.find("credentials are taken over HTTPS only"), std::string::npos) << r.body;
+}
+
+// Wrong sign-ins count in the throttle SSH and git over HTTP share.
+class WebThrottleTest : public WebTest {
+ protected:
+  WebThrottleTest() {
+    extra_config_ = "ssh:\n  auth_failures:\n    limit: 2\n    window: 1m\n    block: 1m\n";
+  }
+};
+
+TEST_F(WebThrottleTest, WrongSignInsBlockTheAddress) {
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse r =
+        Send("POST", "/sign-in", "", FormEncode({{"user", "alice"}, {"token", bob_token_}}));
+    EXPECT_EQ(r.status, 403) << r.body;
+  }
+  // Blocked now, even with the right token.
+  const HttpResponse r =
+      Send("POST", "/sign-in", "", FormEncode({{"user", "alice"}, {"token", alice_token_}}));
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(r.Header("set-cookie"), "");
+  EXPECT_FALSE(r.Header("retry-after").empty());
+  EXPECT_NE(r.body.find("Too many failed attempts from 127.0.0.1"), std::string::npos) << r.body;
+  EXPECT_TRUE(daemon_->WaitForLog("blocked for 60s: too many failed attempts")) << daemon_->Log();
 }
 
 }  // namespace
