@@ -75,7 +75,7 @@ TEST_F(PushOutputTest, ColoursEachPlatformAndTheStatusAndEndsWithASummary) {
   ASSERT_NE(summary, std::string::npos) << r.err;
   EXPECT_GT(summary, status);
   const std::string reference = registry_.url() + "/web:" + tag;
-  for (const std::string line :
+  for (const std::string& line :
        {"remote: hephy:   image  " + registry_.url() + "/web@" + *index,
         "remote: hephy:   tags   " + tag + ", web-latest",
         "remote: hephy:   pull   podman pull --tls-verify=false " + reference,
@@ -149,7 +149,8 @@ TEST_F(PushOutputTest, FailureNamesThePlatformAndStepBeforeItsLastLines) {
   EXPECT_LT(failed, tail);
   // The step is on the failure's own line, and so is why.
   const std::string line = r.err.substr(failed, r.err.find('\n', failed) - failed);
-  EXPECT_TRUE(std::regex_search(line, std::regex(", in STEP ([0-9])/\\1: RUN \\[\"/bin/busybox\", ")))
+  EXPECT_TRUE(
+      std::regex_search(line, std::regex(", in STEP ([0-9])/\\1: RUN \\[\"/bin/busybox\", ")))
       << line;
   EXPECT_NE(line.find("status 3"), std::string::npos) << line;
   EXPECT_NE(r.err.find("remote: hephy: build 1 (web) \x1b[31mfailed\x1b[0m after "),
