@@ -36,6 +36,7 @@
 #include "registry/docker_config.h"
 #include "registry/embedded_registry.h"
 #include "registry/registry_token_authority.h"
+#include "ssh/host_keys.h"
 #include "ssh/ssh_server.h"
 #include "store/data_dir.h"
 #include "upstream/upstream_cache.h"
@@ -305,6 +306,13 @@ int Serve(const Config& config) {
                tls ? "HTTPS" : "HTTP", http_bound.ToString());
   spdlog::info("hephyd {} serving SSH on {} (data in {})", HEPHY_VERSION, bound.ToString(),
                config.data_dir.string());
+  // A newcomer's first push would otherwise stop at OpenSSH's question
+  // whether to trust a key it has never seen.
+  for (const auto& fingerprint : HostKeyFingerprints(EnsureHostKeys(config.HostKeysDir()))) {
+    spdlog::info("SSH host key {}", fingerprint);
+  }
+  spdlog::info("trust it before the first push (compare the fingerprints): {}",
+               KeyscanLine(bound.host, bound.port));
   spdlog::info("push with: git push ssh://git@{}/APP.git {}", bound.ToString(),
                config.builder.branches.front());
   spdlog::info("or with a token: git push {}://USER@{}/APP.git {}",

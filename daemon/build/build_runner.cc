@@ -11,6 +11,7 @@
 
 #include "build/image_tags.h"
 #include "build/platform_args.h"
+#include "build/push_output.h"
 #include "build/unit_order.h"
 #include "executors/host_platforms.h"
 #include "git/context_export.h"
@@ -87,6 +88,8 @@ struct JobRun {
   std::unique_ptr<PlatformJob> job;
   PlatformJobResult result;
   std::deque<std::string> tail;
+  std::optional<std::string> step;  // the last one its output started
+  size_t index = 0;                 // among the build's platforms, for its colour
   std::chrono::steady_clock::duration elapsed{};
 };
 
@@ -166,7 +169,7 @@ class BuildExecution {
  public:
   BuildExecution(const Config& config, Executor& executor, BuildScheduler& scheduler,
                  RegistryTokenAuthority* registry_tokens, const BuildPlan& plan, const Build& build,
-                 const Say& say, bool several_units)
+                 const Say& say, const Palette& palette, bool several_units)
       : config_(config),
         executor_(executor),
         scheduler_(scheduler),
@@ -174,6 +177,7 @@ class BuildExecution {
         plan_(plan),
         build_(build),
         say_(say),
+        palette_(palette),
         line_prefix_(several_units ? plan.build.unit + " " : ""),
         work_dir_(config.BuildsDir() / std::to_string(build.id)) {}
 
@@ -206,10 +210,20 @@ class BuildExecution {
                 build_.new_sha.substr(0, 7), outcome.status, elapsed,
                 outcome.error.empty() ? "" : ": " + outcome.error);
     if (outcome.status == "succeeded") {
-      say_("hephy: build " + id + " (" + build_.unit + ") succeeded in " + elapsed);
+      say_("hephy: build " + id + " (" + build_.unit + ") " + palette_.Good("succeeded") + " in " +
+           elapsed);
+      built_ = BuiltImage{.app = build_.app,
+                          .unit = build_.unit,
+                          .build_id = build_.id,
+                          .repository = config_.registry.url + "/" +
+                                        RepositoryFor(config_.registry.repository, build_.app),
+                          .digest = outcome.index_digest,
+                          .tags = outcome.tags,
+                          .insecure = config_.registry.insecure};
     } else {
-      say_("hephy: build " + id + " (" + build_.unit + ") " + outcome.status + " after " + elapsed +
-           (outcome.error.empty() ? "" : ": " + outcome.error) + " (see `hephyd logs " + id + "`)");
+      say_("hephy: build " + id + " (" + build_.unit + ") " + palette_.Bad(outcome.status) +
+           " after " + elapsed + (outcome.error.empty() ? "" : ": " + outcome.error) +
+           " (see `hephyd logs " + id + "`)");
     }
     finished.Add(build_.unit, outcome);
     status_ = outcome.status;
@@ -221,6 +235,8 @@ class BuildExecution {
   // After Run: how the unit ended, and that in one line for the pusher's record.
   const std::string& status() const { return status_; }
   const std::string& summary() const { return summary_; }
+  // After a successful Run: the image built, for the push's summary.
+  const BuiltImage& built() const { return built_; }
 
  private:
   void RemoveWorkDir() {
@@ -306,6 +322,7 @@ class BuildExecution {
     for (const auto& record : build_.jobs) {
       auto& run = runs_.emplace_back();
       run.record = record;
+      run.index = runs_.size() - 1;
       run.arch_tag = ArchTag(tags.default_tag, record.platform);
       PlatformJobSpec spec;
       spec.build_id = build_.id;
@@ -351,11 +368,13 @@ class BuildExecution {
       }
       const std::string& platform = run.record.platform;
       if (outcome.error.empty()) outcome.error = platform + ": " + run.result.error;
-      say_("hephy: " + line_prefix_ + "[" + platform + "] failed after " + Seconds(run.elapsed) +
-           ": " + run.result.error);
+      // Which platform and step failed comes first; the lines that show why follow.
+      say_(FailureLine(palette_, line_prefix_, platform, run.index, Seconds(run.elapsed), run.step,
+                       run.result.error));
+      const std::string prefix = line_prefix_ + palette_.Platform(platform, run.index) + " ";
       if (!run.tail.empty()) {
-        say_("hephy: " + line_prefix_ + "[" + platform + "] its last lines were:");
-        for (const auto& line : run.tail) say_("  " + line_prefix_ + "[" + platform + "] " + line);
+        say_("hephy: " + prefix + "its last lines were:");
+        for (const auto& line : run.tail) say_("  " + prefix + line);
       }
       const bool disk_full =
           SaysNoSpaceLeft(run.result.error) ||
@@ -427,11 +446,12 @@ class BuildExecution {
         return;
       }
       store.StartJob(run.record.id, run.arch_tag);
-      const std::string prefix = line_prefix_ + "[" + platform + "] ";
+      const std::string prefix = line_prefix_ + palette_.Platform(platform, run.index) + " ";
       const auto start = std::chrono::steady_clock::now();
       run.result = run.job->Run([&](std::string_view line) {
         log << line << '\n' << std::flush;
         say_(prefix + std::string(line));
+        if (auto step = StepOf(line)) run.step = std::move(step);
         run.tail.emplace_back(line);
         if (run.tail.size() > kTailLines) run.tail.pop_front();
       });
@@ -462,11 +482,13 @@ class BuildExecution {
   const BuildPlan& plan_;
   const Build& build_;
   const Say& say_;
+  const Palette& palette_;
   const std::string line_prefix_;  // "unit " when a run builds several units
   const std::filesystem::path work_dir_;
   std::stop_source abort_;
   std::deque<JobRun> runs_;  // stable addresses: job threads hold references
   std::string status_, summary_;
+  BuiltImage built_;
 };
 
 }  // namespace
@@ -480,8 +502,9 @@ bool BuildRunner::Cancel(int64_t build_id, const std::string& reason) {
 }
 
 bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
-                      std::stop_token cancel, std::string* failure) {
+                      std::stop_token cancel, std::string* failure, bool color) {
   if (plans.empty()) return true;
+  const Palette palette(color);
   // Job threads speak at once; each line must reach the pusher whole.
   std::mutex say_mutex;
   const Say say = [&](const std::string& line) {
@@ -527,19 +550,25 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
   FinishedUnits finished;
   std::vector<char> succeeded(plans.size(), 0);
   std::vector<std::pair<std::string, std::string>> ends(plans.size());  // status, summary
+  std::vector<BuiltImage> images(plans.size());
   {
     std::vector<std::jthread> units;
     for (size_t i = 0; i < plans.size(); ++i) {
       units.emplace_back([&, i] {
         BuildExecution unit(config_, executor_, scheduler_, registry_tokens_, plans[i], builds[i],
-                            say, plans.size() > 1);
+                            say, palette, plans.size() > 1);
         succeeded[i] = unit.Run(finished, abort);
         ends[i] = {unit.status(), unit.summary()};
+        images[i] = unit.built();
       });
     }
   }
   const auto built = static_cast<size_t>(std::count(succeeded.begin(), succeeded.end(), 1));
-  if (built == plans.size()) return true;
+  if (built == plans.size()) {
+    // Where the images are, last, where the pusher looks.
+    for (const auto& line : SummaryLines(palette, images, config_.http.public_url)) say(line);
+    return true;
+  }
   if (failure != nullptr) {
     // The others were most likely cancelled because of the one that failed.
     auto first =
@@ -555,8 +584,8 @@ bool BuildRunner::Run(const std::vector<BuildPlan>& plans, const Say& say_any,
       (plans.size() > 1
            ? std::to_string(built) + " of " + std::to_string(plans.size()) + " units built; "
            : "") +
-      (plans.front().build.triggered_by == "push" ? branch + " was not updated"
-                                                  : "rebuild failed"));
+      palette.Bad(plans.front().build.triggered_by == "push" ? branch + " was not updated"
+                                                             : "rebuild failed"));
   return false;
 }
 

@@ -86,8 +86,12 @@ class BuildRunner {
   // When it returns false and `failure` is given, *failure says why in one
   // line: the first unit that failed, else the first that did not build
   // ("build 7 (web) failed: linux/arm64: buildah build exited with status 1").
+  // With `color`, platform prefixes and how builds ended are in ANSI colours
+  // (build/push_output.h). After a successful run, a summary of each image
+  // built (where, its tags, how to pull it, its page under
+  // http.public_url) ends the output.
   bool Run(const std::vector<BuildPlan>& plans, const Say& say, std::stop_token cancel,
-           std::string* failure = nullptr);
+           std::string* failure = nullptr, bool color = false);
 
   // Stops the run that builds `build_id` as a stop request on Run's
   // `cancel` would, the other units of its push with it, telling the pusher

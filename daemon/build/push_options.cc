@@ -54,6 +54,16 @@ PushOptions ParsePushOptions(const std::vector<std::string>& options,
           problem("invalid platform '" + platform + "' (expected os/arch[/variant])");
         }
       }
+    } else if (key == "color" || key == "colour") {
+      if (value == "always") {
+        parsed.color = ColorMode::kAlways;
+      } else if (value == "never") {
+        parsed.color = ColorMode::kNever;
+      } else if (value == "auto") {
+        parsed.color = ColorMode::kAuto;
+      } else {
+        problem("expected color=always, color=never or color=auto");
+      }
     } else {
       parsed.ignored.push_back(option);
     }

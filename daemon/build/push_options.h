@@ -1,10 +1,13 @@
 // What a pusher may ask for with `git push -o`: which units to rebuild
-// although they did not change, which platforms to build this time, and a
-// build without the layer cache.
+// although they did not change, which platforms to build this time, a
+// build without the layer cache, and whether its output is coloured.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "hephy/config.h"
 
 namespace hephy {
 
@@ -13,6 +16,7 @@ struct PushOptions {
   std::vector<std::string> rebuild_units;   // -o rebuild=web,worker
   std::vector<std::string> only_platforms;  // -o platforms=linux/amd64; empty: every platform
   bool no_cache = false;                    // -o no-cache: every step built anew
+  std::optional<ColorMode> color;           // -o color=always|never|auto; unset: push.color
   std::vector<std::string> ignored;         // options for other tools (GitLab's ci.skip, ...)
 };
 

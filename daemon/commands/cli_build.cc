@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <mutex>
 #include <ostream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "build/build_planner.h"
 #include "build/build_runner.h"
 #include "build/build_scheduler.h"
+#include "build/push_output.h"
 #include "commands/cli_commands.h"
 #include "git/libgit2.h"
 #include "hephy/error.h"
@@ -250,7 +252,12 @@ int BuildCheckout(CliArgs& args, CommandContext& ctx) {
     return 1;
   }
   std::string failure;
-  if (runner.Run(plan.builds, say, signals.token(), &failure)) return 0;
+  // Coloured as a push is, when a person watches (push.color auto).
+  const bool terminal = &ctx.io.out == &std::cout && isatty(STDOUT_FILENO) == 1;
+  if (runner.Run(plan.builds, say, signals.token(), &failure,
+                 UsesColor(config.push.color, std::nullopt, terminal))) {
+    return 0;
+  }
   ctx.io.err << "hephyd build: " << failure << "\n";
   return 1;
 }

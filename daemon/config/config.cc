@@ -45,7 +45,21 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
           }},
          {"upstreams", [&](Node n, Key k) { ReadUpstreamsSection(r, n, k, config.upstreams); }},
          {"serve", [&](Node n, Key k) { ReadServeSection(r, n, k, config.serve); }},
-         {"retention", [&](Node n, Key k) { ReadRetentionSection(r, n, k, config.retention); }}});
+         {"retention", [&](Node n, Key k) { ReadRetentionSection(r, n, k, config.retention); }},
+         {"push", [&](Node n, Key k) {
+            r.Map(n, k, {{"color", [&](Node v, Key vk) {
+                            const std::string value = r.Scalar(v, vk);
+                            if (value == "auto") {
+                              config.push.color = ColorMode::kAuto;
+                            } else if (value == "always") {
+                              config.push.color = ColorMode::kAlways;
+                            } else if (value == "never") {
+                              config.push.color = ColorMode::kNever;
+                            } else {
+                              r.Fail(v, vk, "expected auto, always or never, got '" + value + "'");
+                            }
+                          }}});
+          }}});
 
   if (config.builder.max_jobs == 0) {
     config.builder.max_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -82,10 +96,10 @@ Config ParseConfig(const std::string& yaml, const std::string& source,
                 ": builder.kubernetes.context_url: required by executor kaniko-kubernetes (the "
                 "URL build pods reach hephyd's HTTP server at, e.g. http://hephyd.hephy.svc:8080)");
   }
-  for (auto* path : {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
-                     &config.upstreams.known_hosts, &config.registry.ca_file,
-                     &config.registry.docker_config, &config.builder.kubernetes.kubeconfig,
-                     &config.http.tls_cert, &config.http.tls_key}) {
+  for (auto* path :
+       {&config.upstreams.credentials_file, &config.upstreams.ssh_key,
+        &config.upstreams.known_hosts, &config.registry.ca_file, &config.registry.docker_config,
+        &config.builder.kubernetes.kubeconfig, &config.http.tls_cert, &config.http.tls_key}) {
     if (!path->empty()) *path = (config.data_dir / *path).lexically_normal();
   }
   return config;

@@ -17,8 +17,12 @@ void SetConfig(git_repository* repo, const std::filesystem::path& path) {
   const git::Owned<git_config, git_config_free> config(raw);
   // Every object a client sends is checked before it is stored; the build
   // (next in the hook) then reads only well-formed trees.
+  // hephyd keeps HEAD on a branch that exists (git/repo_head.h), so the
+  // branch HEAD names may be deleted like any other: HEAD then moves to
+  // one that remains.
   if (git_config_set_bool(config.get(), "receive.fsckObjects", 1) != 0 ||
-      git_config_set_bool(config.get(), "receive.advertisePushOptions", 1) != 0) {
+      git_config_set_bool(config.get(), "receive.advertisePushOptions", 1) != 0 ||
+      git_config_set_string(config.get(), "receive.denyDeleteCurrent", "ignore") != 0) {
     git::Throw(path.string() + ": cannot write config");
   }
 }

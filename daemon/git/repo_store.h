@@ -18,7 +18,8 @@ class RepoStore {
   bool Exists(const std::string& app) const;
 
   // Creates the bare repository if it is missing (libgit2; HEAD on the initial
-  // branch; receive.fsckObjects and receive.advertisePushOptions on) and makes
+  // branch; receive.fsckObjects and receive.advertisePushOptions on,
+  // receive.denyDeleteCurrent ignore) and makes
   // sure its pre-receive hook is hephy-hook. Safe to call on every push, from
   // several threads. Throws Error.
   std::filesystem::path Prepare(const std::string& app) const;

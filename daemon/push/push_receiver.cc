@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "build/push_options.h"
+#include "build/push_output.h"
+#include "git/repo_head.h"
 #include "util/disk_space.h"
 #include "util/logging.h"
 #include "util/metrics.h"
@@ -19,6 +21,21 @@ std::shared_ptr<spdlog::logger> Log() {
 
 }  // namespace
 
+void PushReceiver::KeepHeadOnABranchOf(const PushRequest& request, const Say& say) const {
+  try {
+    const auto branch =
+        KeepHeadOnABranch(config_.ReposDir() / (request.app + ".git"), request.updates);
+    if (branch) {
+      say("hephy: " + request.app + "'s HEAD now names " + branch->substr(11) +
+          ", which clones check out");
+    }
+  } catch (const std::exception& e) {
+    // The push itself is fine; only a clone's default checkout is not.
+    Log()->warn("push {} app={}: cannot point HEAD at a pushed branch: {}", request.push_id,
+                request.app, e.what());
+  }
+}
+
 PushVerdict PushReceiver::Receive(const PushRequest& request, const Say& say,
                                   std::stop_token cancel) const {
   try {
@@ -26,7 +43,8 @@ PushVerdict PushReceiver::Receive(const PushRequest& request, const Say& say,
     const PushOptions options = ParsePushOptions(request.options, problems);
     for (const auto& option : options.ignored) {
       say("hephy: ignoring push option '" + option +
-          "' (hephyd knows rebuild=all|UNIT,..., platforms=OS/ARCH,... and no-cache)");
+          "' (hephyd knows rebuild=all|UNIT,..., platforms=OS/ARCH,..., no-cache and "
+          "color=always|never|auto)");
     }
     const auto& branches = config_.builder.branches;
     std::vector<Plan> plans;
@@ -67,8 +85,10 @@ PushVerdict PushReceiver::Receive(const PushRequest& request, const Say& say,
     // failed branch ends the push.
     for (const auto& plan : plans) {
       if (!verdict.accepted) break;
-      verdict.accepted = runner_.Run(plan.builds, say, cancel, &verdict.reason);
+      verdict.accepted = runner_.Run(plan.builds, say, cancel, &verdict.reason,
+                                     UsesColor(config_.push.color, options.color, true));
     }
+    if (verdict.accepted) KeepHeadOnABranchOf(request, say);
     Log()->info("push {} app={} user={} refs={} {}", request.push_id, request.app, request.user,
                 request.updates.size(), verdict.accepted ? "accepted" : "refused");
     Metrics().pushes.With({verdict.accepted ? "accepted" : "rejected"}).Increment();

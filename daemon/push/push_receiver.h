@@ -26,10 +26,15 @@ class PushReceiver {
   // before anything builds. Deletions, tags and other branches are accepted
   // without a build. `cancel` fires when the pusher goes away. Accepts the
   // push only when every build succeeded; a refusal's reason is its first
-  // problem, or the first build that failed. Never throws.
+  // problem, or the first build that failed. An accepted push leaves HEAD
+  // on a branch that exists (git/repo_head.h). Never throws.
   PushVerdict Receive(const PushRequest& request, const Say& say, std::stop_token cancel) const;
 
  private:
+  // Once a push is accepted, HEAD names a branch it will have
+  // (git/repo_head.h); a failure is logged, and the push still accepted.
+  void KeepHeadOnABranchOf(const PushRequest& request, const Say& say) const;
+
   const Config& config_;
   const BuildPlanner& planner_;
   BuildRunner& runner_;

@@ -3,6 +3,7 @@
 #include <libssh/libssh.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hephy/error.h"
 #include "hephy/ssh_key.h"
@@ -42,6 +43,37 @@ std::vector<std::filesystem::path> EnsureHostKeys(const std::filesystem::path& d
     paths.push_back(path);
   }
   return paths;
+}
+
+std::vector<std::string> HostKeyFingerprints(const std::vector<std::filesystem::path>& keys) {
+  std::vector<std::string> fingerprints;
+  for (const auto& path : keys) {
+    ssh_key key = nullptr;
+    if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK) {
+      throw Error(path.string() + ": cannot read host key");
+    }
+    const std::string type = ssh_key_type_to_char(ssh_key_type(key));
+    std::string fingerprint;
+    try {
+      fingerprint = KeyFingerprint(key);
+    } catch (...) {
+      ssh_key_free(key);
+      throw;
+    }
+    ssh_key_free(key);
+    fingerprints.push_back(type + " " + fingerprint);
+  }
+  return fingerprints;
+}
+
+std::string KeyscanLine(const std::string& host, uint16_t port) {
+  std::string name = host;
+  if (name == "0.0.0.0" || name == "::" || name.empty()) {
+    char buffer[256] = {};
+    gethostname(buffer, sizeof buffer - 1);
+    name = buffer;
+  }
+  return "ssh-keyscan -p " + std::to_string(port) + " " + name + " >> ~/.ssh/known_hosts";
 }
 
 }  // namespace hephy

@@ -69,6 +69,11 @@ struct HttpConfig {
   // Without it (and without TLS), credentials are refused on a listener
   // that is not loopback.
   bool trust_proxy = false;
+  // Where users reach this listener, as "https://builds.example.com" (a
+  // proxy's address, a path prefix allowed; no trailing '/' after parsing);
+  // empty: not said. A successful push's summary then names its build's
+  // page, PUBLIC_URL/apps/APP/builds/N.
+  std::string public_url;
 };
 
 struct RegistryConfig {
@@ -262,6 +267,21 @@ struct ServeConfig {
   uint64_t min_free_space = uint64_t{1} << 30;
 };
 
+// Whether the output of a push (and of `hephyd build`/`rebuild` on the
+// host) carries ANSI colours: platform prefixes and the final status.
+enum class ColorMode {
+  kAuto,    // pushes (git's "remote:" relays colours to the pusher's
+            // terminal) unless the pusher asks `-o color=never`; host
+            // commands when their output is a terminal
+  kAlways,  // also host commands into a file or pipe
+  kNever,   // unless the pusher asks `-o color=always`
+};
+
+// push: how hephyd talks to the pusher.
+struct PushConfig {
+  ColorMode color = ColorMode::kAuto;
+};
+
 // retention: what `hephyd prune` (and serve, daily) removes. A build record
 // goes, with its logs, once it is both older than builds_days and not among
 // its app's builds_keep newest; a unit's dated images beyond its images_keep
@@ -286,6 +306,7 @@ struct Config {
   UpstreamsConfig upstreams;
   ServeConfig serve;
   RetentionConfig retention;
+  PushConfig push;
 
   // Paths derived from data_dir.
   std::filesystem::path ReposDir() const { return data_dir / "repos"; }

@@ -74,13 +74,15 @@ TEST_F(HookTest, OtherBranchesTagsAndDeletionsAreAcceptedWithoutABuild) {
 
 TEST_F(HookTest, BuildBranchesComeFromTheConfig) {
   Start("builder:\n  branches: [release]\n");
-  RunResult r = Push({daemon_->Url("web.git"), "main"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = Push({daemon_->Url("web.git"), "main:release"});
+  RunResult r = Push({daemon_->Url("web.git"), "main:release"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("nothing to build on release"), std::string::npos) << r.err;
-  // New repositories start on the first build branch.
+  // New repositories start on the first build branch...
   EXPECT_EQ(GitOk(daemon_->RepoPath("web"), {"symbolic-ref", "HEAD"}), "refs/heads/release\n");
+  r = Push({daemon_->Url("web.git"), "main"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // ...until an accepted push leaves it on a branch that does not exist.
+  EXPECT_EQ(GitOk(daemon_->RepoPath("web"), {"symbolic-ref", "HEAD"}), "refs/heads/main\n");
 }
 
 TEST_F(HookTest, PushOptionsAreAccepted) {

@@ -55,6 +55,10 @@ TestDaemon::TestDaemon(const std::string& extra_config, const std::string& regis
   if (registry_config.find("  docker_config:") == std::string::npos) {
     config << "  docker_config: \"" << (dir() / "docker-config.json").string() << "\"\n";
   }
+  // Tests match the pusher's output as plain text; those of colours say push.
+  if (!extra_config.starts_with("push:") && extra_config.find("\npush:") == std::string::npos) {
+    config << "push:\n  color: never\n";
+  }
 }
 
 TestDaemon::~TestDaemon() {

@@ -23,14 +23,12 @@ struct TestKey {
 class TestDaemon {
  public:
   // `extra_config` is appended to the generated YAML (data_dir, ssh.listen,
-  // registry). With an empty `registry_url` hephyd runs its embedded
-  // registry on a free loopback port; otherwise it pushes to that registry.
-  // `registry_config` holds more lines of the registry mapping, each
-  // indented by two spaces ("  insecure: false\n"); without a docker_config
-  // line, registry.docker_config is DIR/docker-config.json (none at first).
-  // The HTTP API listens on a kernel-chosen loopback port unless
-  // `http_config`, more lines of the http mapping indented by two spaces,
-  // has a listen line.
+  // registry, and push.color: never unless it has a push mapping). With an empty `registry_url`
+  // hephyd runs its embedded registry on a free loopback port; otherwise it pushes to that
+  // registry. `registry_config` holds more lines of the registry mapping, each indented by two
+  // spaces ("  insecure: false\n"); without a docker_config line, registry.docker_config is
+  // DIR/docker-config.json (none at first). The HTTP API listens on a kernel-chosen loopback port
+  // unless `http_config`, more lines of the http mapping indented by two spaces, has a listen line.
   explicit TestDaemon(const std::string& extra_config = "", const std::string& registry_url = "",
                       const std::string& registry_config = "", const std::string& http_config = "");
   ~TestDaemon();

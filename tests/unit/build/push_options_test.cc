@@ -31,6 +31,18 @@ TEST(PushOptions, NoCacheBuildsEveryStepAnew) {
             std::vector<std::string>{"push option 'no-cache=yes': no-cache takes no value"});
 }
 
+TEST(PushOptions, ColorAlwaysNeverOrAuto) {
+  std::vector<std::string> problems;
+  EXPECT_EQ(ParsePushOptions({}, problems).color, std::nullopt);
+  EXPECT_EQ(ParsePushOptions({"color=never"}, problems).color, ColorMode::kNever);
+  EXPECT_EQ(ParsePushOptions({"colour=always"}, problems).color, ColorMode::kAlways);
+  EXPECT_EQ(ParsePushOptions({"color=auto"}, problems).color, ColorMode::kAuto);
+  EXPECT_TRUE(problems.empty());
+  ParsePushOptions({"color=off"}, problems);
+  EXPECT_EQ(problems, std::vector<std::string>{"push option 'color=off': expected color=always, "
+                                               "color=never or color=auto"});
+}
+
 TEST(PushOptions, BadValuesAreProblemsNamingTheOption) {
   std::vector<std::string> problems;
   ParsePushOptions({"rebuild=", "rebuild=a b", "platforms=x86", "platforms"}, problems);

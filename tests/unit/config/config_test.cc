@@ -364,7 +364,29 @@ TEST(Config, HttpOpenEndpointsIsLoopbackAnyOrNone) {
             "hephy.yaml:2: http.listen: expected HOST:PORT, got '127.0.0.1'");
   EXPECT_EQ(ErrorOf("http:\n  tls: true\n"),
             "hephy.yaml:2: http.tls: unknown key (expected one of: listen, max_connections, "
-            "open_endpoints, tls_cert, tls_key, trust_proxy)");
+            "open_endpoints, public_url, tls_cert, tls_key, trust_proxy)");
+}
+
+TEST(Config, HttpPublicUrlIsAnHttpAddressWithoutTrailingSlash) {
+  EXPECT_EQ(Parse("").http.public_url, "");
+  EXPECT_EQ(Parse("http:\n  public_url: https://builds.example.com/\n").http.public_url,
+            "https://builds.example.com");
+  EXPECT_EQ(Parse("http:\n  public_url: http://host:8080/hephy\n").http.public_url,
+            "http://host:8080/hephy");
+  EXPECT_EQ(ErrorOf("http:\n  public_url: builds.example.com\n"),
+            "hephy.yaml:2: http.public_url: expected the address users reach hephyd's HTTP "
+            "listener at, such as https://builds.example.com, got 'builds.example.com'");
+  EXPECT_NE(ErrorOf("http:\n  public_url: \"https://\"\n"), "no error");
+  EXPECT_NE(ErrorOf("http:\n  public_url: \"https://a b\"\n"), "no error");
+}
+
+TEST(Config, PushColorIsAutoAlwaysOrNever) {
+  EXPECT_EQ(Parse("").push.color, ColorMode::kAuto);
+  EXPECT_EQ(Parse("push:\n  color: never\n").push.color, ColorMode::kNever);
+  EXPECT_EQ(Parse("push:\n  color: always\n").push.color, ColorMode::kAlways);
+  EXPECT_EQ(Parse("push: { color: auto }\n").push.color, ColorMode::kAuto);
+  EXPECT_EQ(ErrorOf("push:\n  color: yes\n"),
+            "hephy.yaml:2: push.color: expected auto, always or never, got 'yes'");
 }
 
 TEST(Config, HttpsNeedsBothTheCertificateAndTheKey) {
