@@ -55,7 +55,7 @@ PageError NotFound(const std::string& message) { return PageError(404, "Not foun
 std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
   return {{"Content-Security-Policy", kContentSecurityPolicy},
           {"X-Content-Type-Options", "nosniff"},
-          {"Referrer-Policy", "no-referrer"},
+          {"Referrer-Policy", "same-origin"},
           {"X-Frame-Options", "DENY"},
           {"Cache-Control", "no-store"}};
 }

@@ -156,7 +156,7 @@ TEST_F(WebTest, SignInShowsTheAppsAndSignOutEndsTheSession) {
   EXPECT_EQ(r.Header("content-type"), "text/html; charset=utf-8");
   EXPECT_EQ(r.Header("content-security-policy"), kCsp);
   EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
-  EXPECT_EQ(r.Header("referrer-policy"), "no-referrer");
+  EXPECT_EQ(r.Header("referrer-policy"), "same-origin");
   EXPECT_NE(r.body.find("<form method=\"post\" action=\"/sign-in\" id=\"sign-in\""),
             std::string::npos)
       << r.body;
