@@ -130,7 +130,9 @@ void TidyAndRelease(const BuildahConfig& config, LayerCache& cache, LayerCache::
   const BuildahStorage storage{.root = lease.root(), .runroot = lease.runroot()};
   const std::string name = lease.key().Name();
   size_t dropped = 0;
-  if (const auto after = ImagesIn(config, storage)) {
+  // Only images that were there before can be stale: after a build that
+  // stopped early (`before` empty) no buildah runs on the entry any more.
+  if (const auto after = before.empty() ? std::nullopt : ImagesIn(config, storage)) {
     std::vector<std::string> stale;
     for (const auto& [id, named] : *after) {
       if (!named && before.contains(id) && !reused.contains(id)) stale.push_back(id);

@@ -339,7 +339,12 @@ TEST_F(WebBrowserTest, PostsWithoutTheCsrfTokenAreRefused) {
   auto page = NewPage();
   SignIn(*page, "alice", alice_token_);
   ASSERT_EQ(page->Navigate(Url("/apps/web/builds/1")), 200);
-  ASSERT_EQ(page->Evaluate("document.querySelector('#rebuild input[name=csrf]') !== null"), true);
+  // A page that still showed the build running reloads itself once its
+  // stream ends: wait for the page that stays.
+  ASSERT_EQ(page->WaitFor("document.body.dataset.page === 'build' && "
+                          "!document.getElementById('build').dataset.events && "
+                          "document.querySelector('#rebuild input[name=csrf]') !== null"),
+            true);
 
   // A script's POST without the token, and with a wrong one.
   EXPECT_EQ(page->Evaluate("fetch('/apps/web/builds/1/rebuild', {method: 'POST', "
@@ -361,6 +366,7 @@ TEST_F(WebBrowserTest, PostsWithoutTheCsrfTokenAreRefused) {
 
   // With the token the same form rebuilds: the refusals above were the token's.
   ASSERT_EQ(page->Navigate(Url("/apps/web/builds/1")), 200);
+  ASSERT_EQ(page->WaitFor("document.querySelector('#rebuild input[name=csrf]') !== null"), true);
   page->Click("#rebuild button");
   EXPECT_EQ(page->WaitFor("location.pathname === '/apps/web/builds' && location.pathname"),
             "/apps/web/builds");
