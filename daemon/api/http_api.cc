@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_caller.h"
+#include "api/request_log.h"
 #include "build/build_log_reader.h"
 #include "executors/host_platforms.h"
 #include "executors/job_cgroup.h"
@@ -128,30 +129,22 @@ HttpApi::~HttpApi() = default;
 
 void HttpApi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
   using Kind = ApiRoute::Kind;
-  const auto start = std::chrono::steady_clock::now();
   ApiCaller caller(config_, http);
   const auto question = http.target.find('?');
   const std::string path = http.target.substr(0, question);
   const std::string query = question == std::string::npos ? "" : http.target.substr(question + 1);
-  int status = 0;
   std::string who;     // when the caller is not an API token's user
   bool quiet = false;  // probes and scrapes come every few seconds: logged at debug
+  RequestLog log_line(
+      *Log(), http, path, [&] { return who.empty() ? caller.who() : who; },
+      [&](int status) {
+        return quiet && status < 400 ? spdlog::level::debug : spdlog::level::info;
+      });
+  int& status = log_line.status;
   const auto respond = [&](HttpServerResponse response) {
     status = response.status;
     exchange.Respond(std::move(response));
   };
-  // One line per request, however it ends.
-  const struct LogLine {
-    std::function<void()> write;
-    ~LogLine() { write(); }
-  } log_line{[&] {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    Log()->log(quiet && status < 400 ? spdlog::level::debug : spdlog::level::info,
-               "remote={} user={} {} {} -> {} ({} ms)", http.remote,
-               who.empty() ? caller.who() : who, http.method, path, status == 0 ? 500 : status, ms);
-  }};
 
   try {
     const auto route = ParseRoute(path);

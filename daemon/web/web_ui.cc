@@ -9,6 +9,7 @@
 
 #include "api/api_request.h"
 #include "api/api_tokens.h"
+#include "api/request_log.h"
 #include "api/transport_security.h"
 #include "build/build_log_reader.h"
 #include "build/image_tags.h"
@@ -194,27 +195,20 @@ bool WebUi::Serves(const HttpServerRequest& request) {
 }
 
 void WebUi::Handle(const HttpServerRequest& http, HttpExchange& exchange) {
-  const auto start = std::chrono::steady_clock::now();
   const auto question = http.target.find('?');
   const std::string path = http.target.substr(0, question);
   const std::string query = question == std::string::npos ? "" : http.target.substr(question + 1);
   Request request(*this, http);
-  int status = 0;
+  RequestLog log_line(
+      *Log(), http, path, [&] { return request.who(); },
+      [&](int) {
+        return path.starts_with("/assets/") ? spdlog::level::debug : spdlog::level::info;
+      });
+  int& status = log_line.status;
   const auto respond = [&](HttpServerResponse response) {
     status = response.status;
     exchange.Respond(std::move(response));
   };
-  const struct LogLine {
-    std::function<void()> write;
-    ~LogLine() { write(); }
-  } log_line{[&] {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    Log()->log(path.starts_with("/assets/") ? spdlog::level::debug : spdlog::level::info,
-               "remote={} user={} {} {} -> {} ({} ms)", http.remote, request.who(), http.method,
-               path, status == 0 ? 500 : status, ms);
-  }};
   const auto page = [&](int code, PageFrame frame, const std::string& main) {
     respond(Html(code, RenderPage(frame, main)));
   };
