@@ -61,6 +61,13 @@ class FullDiskTest : public ::testing::Test {
     return dir;
   }
 
+  // 64 MiB the 40 MiB disk has no room for, committed in `dir`.
+  void CommitBlobLargerThanTheDisk(const std::filesystem::path& dir) {
+    WriteIncompressible(dir / "blob.bin", 64u << 20);
+    GitOk(dir, {"add", "blob.bin"});
+    GitOk(dir, {"commit", "-q", "-m", "a blob larger than the disk"});
+  }
+
   RunResult Push(const std::string& app, const std::filesystem::path& dir) {
     return daemon_->Git(alice_, {"push", daemon_->Url(app + ".git"), "main"}, dir);
   }
@@ -108,9 +115,7 @@ TEST_F(FullDiskTest, APushLargerThanTheDiskFailsSayingSoAndLosesNothing) {
   const auto big = SmallApp("big");
   ASSERT_EQ(Push("big", big).exit_code, 0);
   const std::string big_ref = RefOf("big");
-  WriteIncompressible(big / "blob.bin", 64u << 20);
-  GitOk(big, {"add", "blob.bin"});
-  GitOk(big, {"commit", "-q", "-m", "a blob larger than the disk"});
+  CommitBlobLargerThanTheDisk(big);
   const RunResult r = Push("big", big);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("hephyd: no space left on " + daemon_->data_dir().string() + " ("),
@@ -134,9 +139,7 @@ TEST_F(FullDiskTest, AnHttpPushLargerThanTheDiskSaysSoToo) {
   const auto big = SmallApp("big");
   ASSERT_EQ(Push("big", big).exit_code, 0);
   const std::string big_ref = RefOf("big");
-  WriteIncompressible(big / "blob.bin", 64u << 20);
-  GitOk(big, {"add", "blob.bin"});
-  GitOk(big, {"commit", "-q", "-m", "a blob larger than the disk"});
+  CommitBlobLargerThanTheDisk(big);
 
   const RunResult created = daemon_->Cli({"tokens", "create", "alice"});
   std::smatch token;
